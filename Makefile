@@ -1,0 +1,53 @@
+# Two commands do everything from a fresh clone: `make drill` and `make test`.
+# Both build the virtualenv .venv at the repository root from constraints.txt (the lock).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck imports unit drill bench lock clean sandbox-down
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check drills fixtures scenarios tests conftest.py
+	$(BIN)/ruff format --check drills fixtures scenarios tests conftest.py
+
+typecheck: venv
+	$(BIN)/mypy drills
+
+imports: venv
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/pytest tests
+
+# The harness's own tests: lint, types, layer contracts, then the suite.
+test: lint typecheck imports unit
+
+# Bring up the sandbox and run every scenario under load; evidence goes to reports/<run-id>/.
+drill: venv
+	$(BIN)/drills run
+
+bench: venv
+	$(BIN)/python -m tests.bench
+
+# Re-resolve the lock from pyproject.toml (needs the package registry).
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -e '.[dev]'
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	rm -rf .lockenv
+
+sandbox-down: venv
+	$(BIN)/drills sandbox down
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .drills

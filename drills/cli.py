@@ -1,0 +1,6 @@
+"""The `drills` command line."""
+
+
+def main() -> int:
+    """Entry point placeholder."""
+    return 0

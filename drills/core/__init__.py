@@ -1,0 +1,1 @@
+"""Pure domain of drills: standard library only (tenacity inside waiting.py)."""

@@ -1,0 +1,416 @@
+"""The drill runner scenarios talk to: timed steps, faults (rollback first), recovery, objectives.
+
+One `Drill` per scenario. Use it as a context manager (the pytest plugin does): on exit every
+rollback runs in reverse order, whatever happened (success, failure, exception, Ctrl-C), and the
+single verdict is computed and published through `DrillEvents`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+from drills.core.clock import DrillClock, wall_at
+from drills.core.conditions import ConditionLike
+from drills.core.dataloss import DataLossReport
+from drills.core.errors import (
+    CouldNotVerify,
+    InjectionFailed,
+    RpoBreached,
+    RtoBreached,
+    SteadyStateNotMet,
+    WaitTimeout,
+)
+from drills.core.events import DrillEvents, DrillStarted
+from drills.core.journal import (
+    DrillRecord,
+    FaultRecord,
+    Figure,
+    RollbackRecord,
+    StepOutcome,
+    StepRecord,
+)
+from drills.core.objectives import Objective, ObjectiveKind, ObjectiveResult, Verdict, evaluate
+from drills.core.safety import RollbackEntry, RollbackLedger
+from drills.core.verdicts import decide
+from drills.core.waiting import Waited, wait_until
+
+__all__ = ["DefaultWaits", "Drill", "DrillSpec", "DryRunHalt", "Fault"]
+
+
+class Fault(Protocol):
+    """Something a drill breaks on purpose, with the data needed to undo it."""
+
+    kind: str
+    target: str
+
+    def describe(self) -> str:
+        """One line for the plan and the report."""
+        ...
+
+    def rollback_entry(self) -> RollbackEntry:
+        """What `drills rollback` needs to undo this fault from another process."""
+        ...
+
+    def apply(self) -> None:
+        """Break the target. Raise InjectionFailed if that was not possible."""
+        ...
+
+    def rollback(self) -> None:
+        """Undo the fault; must be idempotent (it may also run from `drills rollback`)."""
+        ...
+
+
+class DryRunHalt(Exception):
+    """Raised at the first injection of a dry run: the plan is printed, nothing acts."""
+
+
+@dataclass(frozen=True)
+class DefaultWaits:
+    """Bounds for waits when the scenario does not say otherwise."""
+
+    steady_state_timeout_s: float = 60.0
+    stability_window_s: float = 10.0
+    poll_s: float = 0.2
+
+
+@dataclass(frozen=True)
+class DrillSpec:
+    """What a drill is: its id, the runbook section it drills, its service and objectives."""
+
+    id: str
+    runbook: str
+    service: str
+    severity: str = ""
+    objectives: tuple[Objective, ...] = ()
+    waits: DefaultWaits = field(default_factory=DefaultWaits)
+    dry_run: bool = False
+    run_id: str = ""
+
+    def objective(self, kind: ObjectiveKind, service: str | None = None) -> Objective | None:
+        """The objective of `kind` for `service` (default: the drill's service)."""
+        wanted = service or self.service
+        return next((o for o in self.objectives if o.kind is kind and o.service == wanted), None)
+
+
+@dataclass
+class _Undo:
+    name: str
+    kind: str
+    target: str
+    action: Callable[[], None]
+    entry_id: str = ""
+
+
+class Drill:
+    """Runs one scenario's fault, recovery and assertions on one clock; see module docstring."""
+
+    def __init__(
+        self,
+        spec: DrillSpec,
+        *,
+        clock: DrillClock,
+        events: DrillEvents,
+        ledger: RollbackLedger,
+        say: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.spec, self.clock, self.events, self.ledger, self.say = spec, clock, events, ledger, say
+        self.started_s = clock.now()
+        self.fault_at_s: float | None = None
+        self.recovered_at_s: float | None = None
+        self._recovery_gave_up_s: float | None = None
+        self._steps: list[StepRecord] = []
+        self._faults: list[FaultRecord] = []
+        self._figures: list[Figure] = []
+        self._objectives: list[ObjectiveResult] = []
+        self._rollbacks: list[RollbackRecord] = []
+        self._undo: list[_Undo] = []
+        self.record: DrillRecord | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> Drill:
+        started = DrillStarted(self.spec.id, self.spec.runbook, self.spec.service, self._iso())
+        self.events.drill_started.fire(started)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        self.finish(exc)
+        return isinstance(exc, DryRunHalt)
+
+    def finish(self, error: BaseException | None = None) -> DrillRecord:
+        """Run every rollback (newest first), compute the verdict, publish the record."""
+        if self.record is not None:
+            return self.record
+        failures = self._run_rollbacks()
+        verdict, reason = decide(
+            self._objectives,
+            None if isinstance(error, DryRunHalt) else error,
+            rollback_failures=failures,
+            dry_run=self.spec.dry_run,
+        )
+        self.record = self._build_record(verdict, reason)
+        self.events.drill_finished.fire(self.record)
+        return self.record
+
+    # -- vocabulary --------------------------------------------------------------------------
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time a named runbook step; its outcome follows how the block ends."""
+        start = self.clock.now()
+        outcome, detail = StepOutcome.OK, ""
+        try:
+            yield
+        except (AssertionError, RtoBreached, RpoBreached) as exc:
+            outcome, detail = StepOutcome.FAILED, str(exc)
+            raise
+        except DryRunHalt:
+            outcome, detail = StepOutcome.SKIPPED, "dry run"
+            raise
+        except BaseException as exc:
+            outcome, detail = StepOutcome.ERROR, f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._finish_step(name, start, outcome, detail)
+
+    def inject(self, fault: Fault) -> None:
+        """Record the rollback on disk, then apply the fault; marks the fault time (RTO start).
+
+        Under --dry-run the plan and its rollback are printed and DryRunHalt stops the drill.
+        """
+        entry = fault.rollback_entry()
+        if self.spec.dry_run:
+            self._record_fault(fault, dry_run=True)
+            self.say(f"[dry-run] would inject: {fault.describe()}")
+            self.say(f"[dry-run] rollback: {entry.kind} on {entry.target} {dict(entry.args)}")
+            raise DryRunHalt(fault.describe())
+        stamped = RollbackEntry(
+            entry.kind, entry.target, entry.args, entry.entry_id, self.spec.run_id, self.spec.id
+        )
+        self.ledger.record(stamped)
+        self._undo.append(
+            _Undo(fault.describe(), entry.kind, entry.target, fault.rollback, stamped.entry_id)
+        )
+        try:
+            fault.apply()
+        except InjectionFailed:
+            raise
+        except Exception as exc:
+            raise InjectionFailed(f"{fault.describe()}: {type(exc).__name__}: {exc}") from exc
+        if self.fault_at_s is None:
+            self.fault_at_s = self.clock.now()
+        self._record_fault(fault, dry_run=False)
+
+    def defer(self, name: str, action: Callable[[], None]) -> None:
+        """Run `action` when the drill ends (with the rollbacks, newest first); not on disk."""
+        self._undo.append(_Undo(name, "cleanup", name, action))
+
+    def expect_steady_state(
+        self,
+        condition: ConditionLike,
+        *,
+        timeout_s: float | None = None,
+        stable_for_s: float | None = None,
+    ) -> Waited:
+        """Require the system to be healthy before the fault; otherwise COULD_NOT_VERIFY."""
+        waits = self.spec.waits
+        try:
+            return wait_until(
+                condition,
+                clock=self.clock,
+                poll_s=waits.poll_s,
+                timeout_s=waits.steady_state_timeout_s if timeout_s is None else timeout_s,
+                stable_for_s=waits.stability_window_s if stable_for_s is None else stable_for_s,
+                description="steady state before the fault",
+            )
+        except WaitTimeout as exc:
+            raise SteadyStateNotMet(
+                f"the system was not healthy before the fault, so recovery cannot be judged: {exc}"
+            ) from exc
+
+    def await_recovery(
+        self,
+        condition: ConditionLike,
+        *,
+        timeout_s: float,
+        stable_for_s: float | None = None,
+    ) -> Waited:
+        """Wait until `condition` holds for the stability window; sets the recovery time.
+
+        On timeout the RTO is judged at once: FAIL when the wait already outlasted the target
+        (the measured figure is a lower bound), COULD_NOT_VERIFY when the timeout was shorter.
+        """
+        stable = self.spec.waits.stability_window_s if stable_for_s is None else stable_for_s
+        waited = wait_until(
+            condition,
+            clock=self.clock,
+            timeout_s=timeout_s,
+            poll_s=self.spec.waits.poll_s,
+            stable_for_s=stable,
+            description="recovery",
+            raise_on_timeout=False,
+        )
+        if waited.met:
+            self.recovered_at_s = self.clock.now()
+            self.record_since_fault("recovered (stable)")
+            return waited
+        self._recovery_gave_up_s = self.clock.now()
+        self._judge_unrecovered(waited)
+        raise AssertionError("unreachable: _judge_unrecovered always raises")
+
+    def record_figure(
+        self,
+        name: str,
+        value: float | None,
+        unit: str,
+        *,
+        target: float | None = None,
+        detail: str = "",
+    ) -> Figure:
+        """Record any measured figure beside its target (None means not measured)."""
+        figure = Figure(name, value, unit, target, self.clock.now() - self.started_s, detail)
+        self._figures.append(figure)
+        self.events.figure_recorded.fire(figure)
+        return figure
+
+    def record_since_fault(self, name: str, *, target_s: float | None = None) -> Figure:
+        """Record seconds from the fault until now, e.g. time to detect or to mitigate."""
+        value = None if self.fault_at_s is None else self.clock.now() - self.fault_at_s
+        return self.record_figure(name, value, "s", target=target_s)
+
+    def assert_rto(self, service: str | None = None) -> ObjectiveResult:
+        """Judge fault → recovered-and-stable against the RTO; raise RtoBreached on FAIL."""
+        objective = self._objective(ObjectiveKind.RTO, service)
+        if self.fault_at_s is None or self.recovered_at_s is None:
+            result = self._judge(objective, None, "no fault or no confirmed recovery to time")
+            raise CouldNotVerify(result.summary())
+        result = self._judge(objective, self.recovered_at_s - self.fault_at_s)
+        if result.verdict is Verdict.FAIL:
+            raise RtoBreached(result.summary())
+        return result
+
+    def assert_rpo(
+        self, report: DataLossReport | None, service: str | None = None
+    ) -> ObjectiveResult:
+        """Judge the ledger's data-loss span against the RPO; None means the diff could not run."""
+        objective = self._objective(ObjectiveKind.RPO, service)
+        if report is None:
+            result = self._judge(objective, None, "the write ledger could not be compared")
+            raise CouldNotVerify(result.summary())
+        detail = (
+            f"{report.lost} of {report.acknowledged} acknowledged writes lost, "
+            f"{len(report.duplicates)} duplicated, {len(report.unexpected)} unexpected"
+        )
+        self.record_figure("acknowledged writes lost", float(report.lost), "writes", target=0.0)
+        result = self._judge(objective, report.rpo_s, detail)
+        if result.verdict is Verdict.FAIL:
+            raise RpoBreached(result.summary())
+        return result
+
+    # -- internals ---------------------------------------------------------------------------
+    def _objective(self, kind: ObjectiveKind, service: str | None) -> Objective:
+        objective = self.spec.objective(kind, service)
+        if objective is None:
+            name = service or self.spec.service
+            raise CouldNotVerify(
+                f"no {kind} objective for service '{name}' in the profile; add "
+                f'[services.{name}] {kind.lower()} = "15m" or pass '
+                f"--objective {name}.{kind.lower()}=15m"
+            )
+        return objective
+
+    def _judge(
+        self, objective: Objective, measured_s: float | None, detail: str = ""
+    ) -> ObjectiveResult:
+        result = evaluate(objective, measured_s, detail)
+        self._objectives.append(result)
+        self.events.objective_evaluated.fire(result)
+        return result
+
+    def _judge_unrecovered(self, waited: Waited) -> None:
+        objective = self._objective(ObjectiveKind.RTO, None)
+        since = (self._recovery_gave_up_s or 0.0) - (self.fault_at_s or self.started_s)
+        seen = waited.last.detail
+        if since > objective.target_s:
+            result = self._judge(objective, since, f"not recovered after {since:.1f} s; {seen}")
+            raise RtoBreached(result.summary())
+        result = self._judge(
+            objective, None, f"gave up after {since:.1f} s, before the target; {seen}"
+        )
+        raise CouldNotVerify(result.summary())
+
+    def _run_rollbacks(self) -> int:
+        failures = 0
+        while self._undo:
+            undo = self._undo.pop()
+            outcome, detail = "done", ""
+            try:
+                undo.action()
+            except Exception as exc:
+                failures += 1
+                outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
+            if undo.entry_id:
+                if outcome == "done":
+                    self.ledger.mark_done(undo.entry_id)
+                record = RollbackRecord(undo.entry_id, undo.kind, undo.target, outcome, detail)
+                self._rollbacks.append(record)
+                self.events.rollback_done.fire(record)
+        return failures
+
+    def _finish_step(self, name: str, start: float, outcome: StepOutcome, detail: str) -> None:
+        end = self.clock.now()
+        record = StepRecord(
+            name=name,
+            started_at=self._iso(start),
+            ended_at=self._iso(end),
+            outcome=outcome,
+            offset_s=start - self.started_s,
+            duration_s=end - start,
+            detail=detail,
+        )
+        self._steps.append(record)
+        self.events.step_finished.fire(record)
+
+    def _record_fault(self, fault: Fault, *, dry_run: bool) -> None:
+        now = self.clock.now()
+        record = FaultRecord(
+            fault.kind,
+            fault.target,
+            fault.describe(),
+            self._iso(now),
+            now - self.started_s,
+            dry_run,
+        )
+        self._faults.append(record)
+        self.events.fault_injected.fire(record)
+
+    def _iso(self, monotonic_s: float | None = None) -> str:
+        at = self.clock.now() if monotonic_s is None else monotonic_s
+        return wall_at(self.clock, at).isoformat()
+
+    def _build_record(self, verdict: Verdict, reason: str) -> DrillRecord:
+        end = self.clock.now()
+        return DrillRecord(
+            id=self.spec.id,
+            runbook=self.spec.runbook,
+            service=self.spec.service,
+            severity=self.spec.severity,
+            verdict=verdict,
+            reason=reason,
+            started_at=self._iso(self.started_s),
+            ended_at=self._iso(end),
+            duration_s=end - self.started_s,
+            objectives=tuple(self._objectives),
+            steps=tuple(self._steps),
+            faults=tuple(self._faults),
+            rollbacks=tuple(self._rollbacks),
+            figures=tuple(self._figures),
+            report_incomplete=self.events.listener_failures() > 0,
+        )

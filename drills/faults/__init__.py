@@ -1,0 +1,1 @@
+"""faults layer of drills."""

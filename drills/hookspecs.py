@@ -1,0 +1,1 @@
+"""pytest hook specifications of drills (filled in by the plugin)."""
