@@ -6,6 +6,6 @@ environments; unit tests satisfy them with in-memory fakes. Nothing here imports
 
 from drills.targets.ports.data import Database, SnapshotStore
 from drills.targets.ports.load import LoadGenerator
-from drills.targets.ports.workload import PodState, Workload
+from drills.targets.ports.workload import PodState, Workload, WorkloadEvent
 
-__all__ = ["Database", "LoadGenerator", "PodState", "SnapshotStore", "Workload"]
+__all__ = ["Database", "LoadGenerator", "PodState", "SnapshotStore", "Workload", "WorkloadEvent"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["PodState", "Workload"]
+__all__ = ["PodState", "Workload", "WorkloadEvent"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,19 @@ class PodState:
     deleting: bool = False
 
 
+@dataclass(frozen=True)
+class WorkloadEvent:
+    """A Kubernetes event about the workload or one of its pods."""
+
+    reason: str
+    message: str
+    object_name: str
+    type: str = "Normal"
+    count: int = 1
+
+
 class Workload(Protocol):
-    """A Deployment-like workload: its pods, desired and ready replicas."""
+    """A Deployment-like workload: pods, replicas, revisions, and the runbook's kubectl verbs."""
 
     namespace: str
     name: str
@@ -41,6 +52,34 @@ class Workload(Protocol):
         """status.readyReplicas (0 when absent)."""
         ...
 
+    def ready_endpoints(self) -> int:
+        """Ready addresses the workload's Service lists (what user traffic can reach)."""
+        ...
+
     def delete_pod(self, name: str, *, grace_period_s: int | None = None) -> None:
-        """Delete one pod (grace 0 forces it)."""
+        """Delete one pod; grace 0 forces it (`kubectl delete pod --grace-period=0 --force`)."""
+        ...
+
+    def scale(self, replicas: int) -> None:
+        """Set spec.replicas through the scale subresource (`kubectl scale`)."""
+        ...
+
+    def revision(self) -> int:
+        """The Deployment's current revision (annotation deployment.kubernetes.io/revision)."""
+        ...
+
+    def container_image(self) -> str:
+        """Image of the first container of the pod template."""
+        ...
+
+    def set_image(self, image: str) -> None:
+        """Roll out a new image for the first container (`kubectl set image`)."""
+        ...
+
+    def rollout_undo(self) -> int:
+        """Roll back to the previous revision as `kubectl rollout undo` does; returns its number."""
+        ...
+
+    def events(self) -> list[WorkloadEvent]:
+        """Events about the workload, its ReplicaSets and pods, oldest first."""
         ...

@@ -1,0 +1,96 @@
+"""Pod faults from the runbooks: kill a share of a workload's pods, roll out a bad release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drills.core.errors import InjectionFailed
+from drills.core.safety import BlastRadius, RollbackEntry
+from drills.targets.ports.workload import Workload
+
+__all__ = ["BadRelease", "KillPods"]
+
+
+@dataclass
+class KillPods:
+    """Force-delete a fraction of the workload's pods (RUNBOOKS.md §3.2, variant `fraction`).
+
+    The blast radius caps how many may go. The rollback restores spec.replicas if anything changed
+    it; the pods themselves come back through the ReplicaSet, which is what the drill measures.
+    """
+
+    workload: Workload
+    fraction: float = 0.5
+    blast_radius: BlastRadius = field(default_factory=BlastRadius)
+    grace_period_s: int = 0
+    kind: str = "kill-pods"
+    killed: list[str] = field(default_factory=list)
+    _replicas: int | None = None
+
+    @property
+    def target(self) -> str:
+        """The Deployment the pods belong to."""
+        return f"{self.workload.namespace}/deployment/{self.workload.name}"
+
+    def _count(self, total: int) -> int:
+        return max(1, round(total * self.fraction)) if total else 0
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"force-delete {self.fraction:.0%} of the pods of {self.target}"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Restore the replica count seen before the kill."""
+        self._replicas = self.workload.desired_replicas()
+        return RollbackEntry(self.kind, self.target, {"replicas": self._replicas})
+
+    def apply(self) -> None:
+        """Delete the chosen pods; refuses to exceed the blast radius."""
+        live = [p for p in self.workload.pods() if not p.deleting]
+        wanted = self._count(len(live))
+        if wanted == 0:
+            raise InjectionFailed(f"{self.target} has no running pods to kill")
+        self.blast_radius.check(wanted, len(live), "pods")
+        for pod in sorted(live, key=lambda p: p.name)[:wanted]:
+            self.workload.delete_pod(pod.name, grace_period_s=self.grace_period_s)
+            self.killed.append(pod.name)
+
+    def rollback(self) -> None:
+        """Put spec.replicas back if it moved; idempotent."""
+        if self._replicas is not None and self.workload.desired_replicas() != self._replicas:
+            self.workload.scale(self._replicas)
+
+
+@dataclass
+class BadRelease:
+    """Roll out an image that crashes at start-up (RUNBOOKS.md §3.1); rollback restores it."""
+
+    workload: Workload
+    image: str
+    kind: str = "bad-release"
+    _good_image: str = ""
+
+    @property
+    def target(self) -> str:
+        """The Deployment receiving the release."""
+        return f"{self.workload.namespace}/deployment/{self.workload.name}"
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"roll out image {self.image} to {self.target}"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Remember the image running now, to put it back."""
+        self._good_image = self.workload.container_image()
+        return RollbackEntry(self.kind, self.target, {"image": self._good_image})
+
+    def apply(self) -> None:
+        """Patch the pod template's image."""
+        if self.image == self._good_image:
+            raise InjectionFailed(f"{self.target} already runs {self.image}")
+        self.workload.set_image(self.image)
+
+    def rollback(self) -> None:
+        """Restore the good image unless the runbook's recovery already did; idempotent."""
+        if self._good_image and self.workload.container_image() != self._good_image:
+            self.workload.set_image(self._good_image)

@@ -1,0 +1,72 @@
+import pytest
+
+from drills.core.errors import InjectionFailed, SafetyViolation
+from drills.core.safety import BlastRadius
+from drills.faults.pods import BadRelease, KillPods
+from drills.targets.ports.workload import Workload
+from tests.fakes import FakeWorkload
+
+
+def test_kill_pods_force_deletes_the_requested_share() -> None:
+    shop = FakeWorkload(replicas=4)
+    fault = KillPods(shop, fraction=0.5)
+    entry = fault.rollback_entry()
+    fault.apply()
+    assert shop.deleted == [("shop-0", 0), ("shop-1", 0)]
+    assert fault.killed == ["shop-0", "shop-1"]
+    assert (entry.kind, entry.target, dict(entry.args)) == (
+        "kill-pods",
+        "default/deployment/shop",
+        {"replicas": 4},
+    )
+
+
+def test_kill_pods_refuses_more_than_the_blast_radius() -> None:
+    shop = FakeWorkload(replicas=3)
+    fault = KillPods(shop, fraction=1.0, blast_radius=BlastRadius(max_fraction=0.5))
+    fault.rollback_entry()
+    with pytest.raises(SafetyViolation, match="allows 1"):
+        fault.apply()
+    assert shop.deleted == []
+
+
+def test_kill_pods_with_nothing_running_cannot_inject() -> None:
+    shop = FakeWorkload(replicas=0, pod_list=[])
+    shop.pod_list = []
+    with pytest.raises(InjectionFailed, match="no running pods"):
+        KillPods(shop).apply()
+
+
+def test_kill_pods_rollback_restores_replicas_only_when_changed() -> None:
+    shop = FakeWorkload(replicas=3)
+    fault = KillPods(shop)
+    fault.rollback_entry()
+    shop.scale(0)  # someone ran the emergency shutdown by mistake
+    fault.rollback()
+    assert shop.replicas == 3
+
+
+def test_bad_release_rolls_back_to_the_good_image() -> None:
+    shop = FakeWorkload()
+    fault = BadRelease(shop, image="drills/shop:bad")
+    entry = fault.rollback_entry()
+    fault.apply()
+    assert shop.image == "drills/shop:bad"
+    assert dict(entry.args) == {"image": "drills/shop:1.0"}
+    fault.rollback()
+    assert shop.image == "drills/shop:1.0"
+    fault.rollback()  # idempotent: nothing more to do
+    assert shop.revisions == ["drills/shop:1.0", "drills/shop:bad", "drills/shop:1.0"]
+
+
+def test_bad_release_of_the_running_image_is_refused() -> None:
+    shop = FakeWorkload()
+    fault = BadRelease(shop, image=shop.image)
+    fault.rollback_entry()
+    with pytest.raises(InjectionFailed, match="already runs"):
+        fault.apply()
+
+
+def test_fake_satisfies_the_port() -> None:
+    workload: Workload = FakeWorkload()
+    assert workload.desired_replicas() == 3
