@@ -7,7 +7,7 @@ single verdict is computed and published through `DrillEvents`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -30,6 +30,7 @@ from drills.core.journal import (
     FaultRecord,
     Figure,
     RollbackRecord,
+    Sample,
     StepOutcome,
     StepRecord,
 )
@@ -279,6 +280,12 @@ class Drill:
         self._figures.append(figure)
         self.events.figure_recorded.fire(figure)
         return figure
+
+    def record_samples(self, series: str, points: Iterable[tuple[float, float]]) -> None:
+        """Publish timeline points `(monotonic_s, value)` of one series, e.g. `replicas ready`."""
+        samples = tuple(Sample(series, at - self.started_s, value) for at, value in points)
+        if samples:
+            self.events.samples_recorded.fire(samples)
 
     def record_since_fault(self, name: str, *, target_s: float | None = None) -> Figure:
         """Record seconds from the fault until now, e.g. time to detect or to mitigate."""

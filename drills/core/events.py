@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from drills.core.journal import DrillRecord, FaultRecord, Figure, RollbackRecord, StepRecord
+from drills.core.journal import (
+    DrillRecord,
+    FaultRecord,
+    Figure,
+    RollbackRecord,
+    Sample,
+    StepRecord,
+)
 from drills.core.objectives import ObjectiveResult
 
 __all__ = ["DrillEvents", "DrillStarted", "EventHook"]
@@ -69,6 +76,9 @@ class DrillEvents:
         default_factory=lambda: EventHook("fault_injected")
     )
     figure_recorded: EventHook[Figure] = field(default_factory=lambda: EventHook("figure_recorded"))
+    samples_recorded: EventHook[tuple[Sample, ...]] = field(
+        default_factory=lambda: EventHook("samples_recorded")
+    )
     objective_evaluated: EventHook[ObjectiveResult] = field(
         default_factory=lambda: EventHook("objective_evaluated")
     )
@@ -86,6 +96,7 @@ class DrillEvents:
             self.step_finished,
             self.fault_injected,
             self.figure_recorded,
+            self.samples_recorded,
             self.objective_evaluated,
             self.rollback_done,
             self.drill_finished,

@@ -19,6 +19,7 @@ __all__ = [
     "Figure",
     "RollbackRecord",
     "RunJournal",
+    "Sample",
     "StepOutcome",
     "StepRecord",
 ]
@@ -79,6 +80,15 @@ class Figure:
     target: float | None = None
     offset_s: float | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One point of a timeline series (seconds since the drill began), e.g. replicas ready."""
+
+    series: str
+    offset_s: float
+    value: float
 
 
 @dataclass(frozen=True)

@@ -291,3 +291,16 @@ def test_dry_run_halt_is_swallowed_only_by_the_drill(
         drill.inject(ToyFault(clock))
     assert drill.record is not None
     assert drill.record.faults[0].dry_run
+
+
+def test_samples_are_published_relative_to_the_drill_start(
+    clock: FakeClock, ledger: RollbackLedger
+) -> None:
+    drill = _drill(clock, ledger)
+    seen: list[tuple[str, float, float]] = []
+    drill.events.samples_recorded.add_listener(
+        lambda batch: seen.extend((s.series, s.offset_s, s.value) for s in batch)
+    )
+    drill.record_samples("replicas ready", [(clock.now() + 1, 3.0), (clock.now() + 2, 2.0)])
+    drill.record_samples("empty", [])
+    assert seen == [("replicas ready", 1.0, 3.0), ("replicas ready", 2.0, 2.0)]
