@@ -1,0 +1,94 @@
+"""The self-contained report.html: verdicts, objectives vs measured, steps, timeline per drill."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from drills.core.durations import format_duration
+from drills.core.journal import DrillRecord, RunJournal, Sample
+from drills.core.objectives import ObjectiveKind, ObjectiveResult
+from drills.reporting.plots import timeline_png
+
+__all__ = ["render_report"]
+
+
+@dataclass(frozen=True)
+class _ObjectiveRow:
+    name: str
+    service: str
+    target: str
+    measured: str
+    verdict: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class _DrillView:
+    record: DrillRecord
+    objectives: tuple[_ObjectiveRow, ...]
+    rto: str
+    rpo: str
+    duration: str
+    timeline: str
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "not measured"
+    if unit == "s":
+        return format_duration(value)
+    return f"{value:g} {unit}".strip()
+
+
+def _pair(objectives: Sequence[ObjectiveResult], kind: ObjectiveKind) -> str:
+    found = [o for o in objectives if o.name is kind]
+    if not found:
+        return "—"
+    return " · ".join(
+        f"{format_duration(o.measured_s)} / {format_duration(o.target_s)}" for o in found
+    )
+
+
+def _view(record: DrillRecord, samples: Sequence[Sample]) -> _DrillView:
+    png = timeline_png(record, samples)
+    rows = tuple(
+        _ObjectiveRow(
+            str(o.name),
+            o.service,
+            format_duration(o.target_s),
+            format_duration(o.measured_s),
+            str(o.verdict),
+            o.detail,
+        )
+        for o in record.objectives
+    )
+    return _DrillView(
+        record=record,
+        objectives=rows,
+        rto=_pair(record.objectives, ObjectiveKind.RTO),
+        rpo=_pair(record.objectives, ObjectiveKind.RPO),
+        duration=f"took {format_duration(record.duration_s)}",
+        timeline=base64.b64encode(png).decode("ascii") if png else "",
+    )
+
+
+def render_report(
+    journal: RunJournal, timelines: Mapping[str, Sequence[Sample]], out: Path
+) -> Path:
+    """Write a single HTML file (plots embedded as data URIs) and return its path."""
+    environment = Environment(
+        loader=PackageLoader("drills.reporting", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    template = environment.get_template("report.html.j2")
+    drills = [_view(r, timelines.get(r.id, ())) for r in journal.scenarios]
+    out.write_text(
+        template.render(journal=journal, drills=drills, fmt=format_duration, value=_value),
+        encoding="utf-8",
+    )
+    return out

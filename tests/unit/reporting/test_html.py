@@ -1,0 +1,97 @@
+import base64
+import re
+from pathlib import Path
+
+from drills.core.journal import (
+    DrillRecord,
+    FaultRecord,
+    Figure,
+    RollbackRecord,
+    RunJournal,
+    Sample,
+    StepOutcome,
+    StepRecord,
+)
+from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict
+from drills.reporting.html import render_report
+from drills.reporting.timeline import TimelineCollector, load_timelines
+
+
+def _record(drill_id: str, verdict: Verdict, measured_s: float | None) -> DrillRecord:
+    return DrillRecord(
+        id=drill_id,
+        runbook="RUNBOOKS.md §3.2",
+        service="shop",
+        severity="P1",
+        verdict=verdict,
+        reason="shop RTO: measured 20s vs target 15s -> FAIL",
+        started_at="t0",
+        ended_at="t1",
+        duration_s=42.0,
+        objectives=(ObjectiveResult(ObjectiveKind.RTO, "shop", 15.0, measured_s, verdict),),
+        steps=(StepRecord("Kill half the pods", "a", "b", StepOutcome.OK, 5.0, 0.25),),
+        faults=(FaultRecord("kill-pods", "default/deployment/shop", "kill 50%", "a", 5.0),),
+        rollbacks=(RollbackRecord("e1", "kill-pods", "default/deployment/shop", "done"),),
+        figures=(
+            Figure("recovered (stable)", 20.0, "s", offset_s=25.0),
+            Figure("error ratio", 0.031, "ratio", target=0.01),
+        ),
+    )
+
+
+def _samples() -> list[Sample]:
+    points = []
+    for t in range(40):
+        failed = 8.0 if 5 <= t < 9 else 0.0
+        points += [
+            Sample("requests ok/s", t, 40.0 - failed),
+            Sample("requests failed/s", t, failed),
+            Sample("p95 latency ms", t, 30.0 + failed * 10),
+            Sample("replicas ready", t, 3.0 if t < 5 or t > 8 else 2.0),
+        ]
+    return points
+
+
+def test_report_is_self_contained_and_shows_every_verdict(tmp_path: Path) -> None:
+    journal = RunJournal(
+        "run-1",
+        "sandbox",
+        "2026-01-01T00:00:00+00:00",
+        (
+            _record("pod-kill-under-load", Verdict.FAIL, 20.0),
+            _record("pitr", Verdict.COULD_NOT_VERIFY, None),
+        ),
+    )
+    out = render_report(journal, {"pod-kill-under-load": _samples()}, tmp_path / "report.html")
+    html = out.read_text()
+    assert "pod-kill-under-load" in html
+    assert "pitr" in html
+    assert 'class="badge FAIL"' in html
+    assert 'class="badge COULD_NOT_VERIFY"' in html
+    assert "20.0s / 15.0s" in html
+    assert "n/a / 15.0s" in html  # unmeasured RTO is shown as such, never as 0
+    assert "Kill half the pods" in html
+    # exactly one embedded PNG (the drill without samples has no plot), and no external fetches
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 1
+    assert base64.b64decode(images[0]).startswith(b"\x89PNG")
+    assert not re.search(r'(src|href)="https?://', html)
+
+
+def test_timelines_round_trip_through_the_collector(tmp_path: Path) -> None:
+    from drills.core.events import DrillEvents, DrillStarted
+
+    events = DrillEvents()
+    collector = TimelineCollector()
+    collector.attach(events)
+    events.drill_started.fire(DrillStarted("a", "§1", "shop", "t0"))
+    events.samples_recorded.fire((Sample("replicas ready", 1.0, 3.0),))
+    events.drill_started.fire(DrillStarted("b", "§2", "shop", "t1"))
+    events.samples_recorded.fire((Sample("replicas ready", 2.0, 1.0),))
+    path = collector.write(tmp_path / "timeline.json")
+    loaded = load_timelines(path)
+    assert loaded == {
+        "a": [Sample("replicas ready", 1.0, 3.0)],
+        "b": [Sample("replicas ready", 2.0, 1.0)],
+    }
+    assert load_timelines(tmp_path / "absent.json") == {}
