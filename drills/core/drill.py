@@ -24,7 +24,7 @@ from drills.core.errors import (
     SteadyStateNotMet,
     WaitTimeout,
 )
-from drills.core.events import DrillEvents, DrillStarted
+from drills.core.events import DrillEvents, DrillStarted, StepStarted
 from drills.core.journal import (
     DrillRecord,
     FaultRecord,
@@ -167,6 +167,7 @@ class Drill:
         """Time a named runbook step; its outcome follows how the block ends."""
         start = self.clock.now()
         outcome, detail = StepOutcome.OK, ""
+        self.events.step_started.fire(StepStarted(name, start - self.started_s))
         try:
             yield
         except (AssertionError, RtoBreached, RpoBreached) as exc:

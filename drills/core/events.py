@@ -21,7 +21,7 @@ from drills.core.journal import (
 )
 from drills.core.objectives import ObjectiveResult
 
-__all__ = ["DrillEvents", "DrillStarted", "EventHook"]
+__all__ = ["DrillEvents", "DrillStarted", "EventHook", "StepStarted"]
 
 log = logging.getLogger("drills.events")
 Payload = TypeVar("Payload")
@@ -35,6 +35,14 @@ class DrillStarted:
     runbook: str
     service: str
     started_at: str
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A runbook step began (seconds since the drill began)."""
+
+    name: str
+    offset_s: float
 
 
 class EventHook(Generic[Payload]):
@@ -71,6 +79,7 @@ class DrillEvents:
     drill_started: EventHook[DrillStarted] = field(
         default_factory=lambda: EventHook("drill_started")
     )
+    step_started: EventHook[StepStarted] = field(default_factory=lambda: EventHook("step_started"))
     step_finished: EventHook[StepRecord] = field(default_factory=lambda: EventHook("step_finished"))
     fault_injected: EventHook[FaultRecord] = field(
         default_factory=lambda: EventHook("fault_injected")
@@ -93,6 +102,7 @@ class DrillEvents:
         """How many listener calls failed so far (non-zero: the report is incomplete)."""
         hooks = (
             self.drill_started,
+            self.step_started,
             self.step_finished,
             self.fault_injected,
             self.figure_recorded,

@@ -1,0 +1,78 @@
+"""Mirror drill steps and evidence into Allure: one Allure step per runbook step, attachments.
+
+Active only when allure-pytest is collecting results (`--alluredir`); otherwise the calls go to
+Allure's no-op plugin manager and cost nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import allure
+from allure_commons import plugin_manager
+from allure_commons.types import AttachmentType
+
+from drills.core.events import DrillEvents, StepStarted
+from drills.core.journal import DrillRecord, FaultRecord, Figure, StepOutcome, StepRecord
+
+__all__ = ["AllureSteps", "attach_json", "attach_png"]
+
+
+class AllureSteps:
+    """Opens an Allure step when a drill step starts and closes it with the outcome."""
+
+    def __init__(self) -> None:
+        self._open: list[str] = []
+
+    def attach(self, events: DrillEvents) -> None:
+        """Subscribe to the drill events."""
+        events.step_started.add_listener(self._started)
+        events.step_finished.add_listener(self._finished)
+        events.fault_injected.add_listener(self._fault)
+        events.figure_recorded.add_listener(self._figure)
+        events.drill_finished.add_listener(self._drill_finished)
+
+    def _started(self, step: StepStarted) -> None:
+        step_id = uuid.uuid4().hex
+        self._open.append(step_id)
+        plugin_manager.hook.start_step(uuid=step_id, title=step.name, params={})
+
+    def _finished(self, step: StepRecord) -> None:
+        if not self._open:
+            return
+        step_id = self._open.pop()
+        failed = step.outcome in (StepOutcome.FAILED, StepOutcome.ERROR)
+        error = AssertionError(step.detail) if failed else None
+        plugin_manager.hook.stop_step(
+            uuid=step_id,
+            exc_type=type(error) if error else None,
+            exc_val=error,
+            exc_tb=None,
+        )
+
+    def _fault(self, fault: FaultRecord) -> None:
+        allure.dynamic.label("fault", fault.kind)  # type: ignore[no-untyped-call]
+
+    def _figure(self, figure: Figure) -> None:
+        target = "" if figure.target is None else f" (target {figure.target:g} {figure.unit})"
+        value = "not measured" if figure.value is None else f"{figure.value:g} {figure.unit}"
+        allure.attach(f"{figure.name}: {value}{target}", figure.name, AttachmentType.TEXT)
+
+    def _drill_finished(self, record: DrillRecord) -> None:
+        while self._open:  # a step interrupted by an exception that skipped step_finished
+            plugin_manager.hook.stop_step(
+                uuid=self._open.pop(), exc_type=None, exc_val=None, exc_tb=None
+            )
+        allure.dynamic.label("verdict", str(record.verdict))  # type: ignore[no-untyped-call]
+        attach_json("drill record", record.to_dict())
+
+
+def attach_json(name: str, data: object) -> None:
+    """Attach any JSON-serialisable evidence (events, ledger diff, Locust stats)."""
+    allure.attach(json.dumps(data, indent=2, default=str), name, AttachmentType.JSON)
+
+
+def attach_png(name: str, png: bytes) -> None:
+    """Attach a PNG, e.g. the drill's timeline."""
+    allure.attach(png, name, AttachmentType.PNG)
