@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from drills.core.journal import DrillRecord, Sample
 
@@ -100,6 +101,8 @@ def _draw_panel(
             ha="left",
             va="top",
         )
+    if panel.unit == "replicas":
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_ylabel(panel.unit)
     axis.set_title(panel.title, fontsize=9, loc="left")
     axis.grid(alpha=0.3)
