@@ -1,0 +1,126 @@
+"""A moto server (S3 and RDS APIs over real HTTP) on a free loopback port, as a subprocess.
+
+The sandbox's stand-in for AWS. boto3 clients reach it through `endpoint_url`; credentials are
+dummies (moto accepts any). moto completes every operation at once, so whoever needs realistic
+durations (an RDS restore takes minutes) models them and labels them as modelled.
+
+How the sandbox helper uses it::
+
+    from drills.sandbox.aws import MotoServer
+
+    moto = MotoServer(log_path=repo_root / ".drills" / "sandbox" / "moto.log")
+    endpoint = moto.start()     # "http://127.0.0.1:<port>", answers when this returns
+    ...
+    moto.stop()
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from drills.core.clock import DrillClock, SystemClock
+from drills.core.conditions import Observation
+from drills.core.errors import ConfigError, DrillError
+from drills.core.waiting import wait_until
+from drills.sandbox.postgres import free_port
+
+__all__ = ["DUMMY_CREDENTIALS", "MotoServer"]
+
+DUMMY_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",  # moto accepts anything; not a secret
+    "region_name": "us-east-1",
+}
+
+
+def _moto_executable() -> str:
+    beside = Path(sys.executable).with_name("moto_server")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("moto_server")
+    if found is None:
+        raise ConfigError(
+            "moto_server not found beside this Python nor on PATH. "
+            "Fix: .venv/bin/pip install -c constraints.txt 'moto[server]'"
+        )
+    return found
+
+
+class MotoServer:
+    """Start, probe and stop one `moto_server` process."""
+
+    def __init__(self, *, log_path: Path | None = None, clock: DrillClock | None = None) -> None:
+        self.log_path = log_path
+        self.clock = clock or SystemClock()
+        self.port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URL boto3 clients use."""
+        if self.port is None:
+            raise DrillError("moto server not started; call start() first")
+        return f"http://127.0.0.1:{self.port}"
+
+    def answers(self) -> Observation:
+        """One probe of moto's own API."""
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as resp:
+                return Observation(ok=resp.status == 200, detail=f"HTTP {resp.status}")
+        except (urllib.error.URLError, OSError) as exc:
+            return Observation(ok=False, detail=str(exc))
+
+    def start(self, *, timeout_s: float = 30.0) -> str:
+        """Start the server and wait until it answers; return the endpoint URL."""
+        if self.running():
+            return self.endpoint
+        self.port = free_port()
+        log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        try:
+            self._proc = subprocess.Popen(
+                [_moto_executable(), "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            if self.log_path and not isinstance(log, int):
+                log.close()
+        wait_until(
+            self._alive_and_answering,
+            clock=self.clock,
+            timeout_s=timeout_s,
+            poll_s=0.1,
+            description=f"moto server on port {self.port} answers",
+        )
+        return self.endpoint
+
+    def _alive_and_answering(self) -> Observation:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise DrillError(
+                f"moto_server exited with {self._proc.returncode} before answering; "
+                f"see {self.log_path or 'its output'}"
+            )
+        return self.answers()
+
+    def running(self) -> bool:
+        """True while the subprocess lives."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Terminate the process (kill it if it does not exit in time)."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=timeout_s)
+        self._proc = None
