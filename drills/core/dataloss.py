@@ -7,10 +7,43 @@ fault) to the last acknowledged write before the fault; zero when nothing is mis
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["AcknowledgedWrite", "DataLossReport", "compare_ledger"]
+__all__ = [
+    "ORDERS_TABLE_DDL",
+    "AcknowledgedWrite",
+    "DataLossReport",
+    "canonical_payload",
+    "compare_ledger",
+    "payload_hash",
+]
+
+# The shared data contract of the demo shop's orders table (shop app, write ledger, locustfile).
+ORDERS_TABLE_DDL = """
+CREATE TABLE IF NOT EXISTS orders (
+  id bigserial PRIMARY KEY,
+  order_key text NOT NULL,
+  item text NOT NULL,
+  quantity integer NOT NULL,
+  payload_hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS orders_order_key ON orders (order_key);
+"""
+
+
+def canonical_payload(order_key: str, item: str, quantity: int) -> str:
+    """The JSON body a client sends for one order, in its one canonical spelling."""
+    body = {"order_key": order_key, "item": item, "quantity": quantity}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def payload_hash(order_key: str, item: str, quantity: int) -> str:
+    """SHA-256 hex of the canonical payload: what the ledger and the orders row both keep."""
+    return hashlib.sha256(canonical_payload(order_key, item, quantity).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from drills.core.dataloss import ORDERS_TABLE_DDL
 from drills.core.errors import ConfigError, DrillError
 
 __all__ = [
@@ -69,17 +70,6 @@ __all__ = [
 
 StopMode = Literal["smart", "fast", "immediate"]
 
-ORDERS_TABLE_DDL = """
-CREATE TABLE IF NOT EXISTS orders (
-  id bigserial PRIMARY KEY,
-  order_key text NOT NULL,
-  item text NOT NULL,
-  quantity integer NOT NULL,
-  payload_hash text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE INDEX IF NOT EXISTS orders_order_key ON orders (order_key);
-"""
 
 _SUPERUSER = "postgres"
 _SERVICE_USER = "drills"
