@@ -15,9 +15,10 @@ and the WAL archive of the primary in `<root>/archive/` (shared by every instanc
 root so a restore target or a replica can read it with `restore_command`).
 
 Network and authentication: the server listens on 127.0.0.1 only (no Unix socket) on a free port,
-and `pg_hba.conf` trusts 127.0.0.1/32 for the superuser `postgres`, normal connections and
-replication. That is acceptable because it is a loopback-only test double; a profile for a real
-environment brings its own DSN with credentials.
+and `pg_hba.conf` trusts 127.0.0.1/32 for every role (the superuser `postgres` and the
+application role `app`), normal connections and replication. That is acceptable because it
+is a loopback-only test double; a profile for a real environment brings its own DSN with
+credentials.
 
 Settings that matter to the drills: `max_connections` (low, default 30, so pool exhaustion is
 quick; `superuser_reserved_connections` is 3, so 27 ordinary slots), `wal_level=replica`,
@@ -30,7 +31,9 @@ How the sandbox helper uses it::
     from drills.sandbox.postgres import LocalPostgres
 
     pg = LocalPostgres(repo_root / ".drills" / "sandbox" / "postgres", max_connections=30)
-    dsn = pg.start()          # initdb on first use, then pg_ctl start -w; ~1-2 s; returns the DSN
+    dsn = pg.start()          # initdb on first use, then pg_ctl start -w; ~1-2 s; returns the
+                              # DSN of the non-superuser role `app` that owns database `shop`
+    admin = pg.admin_dsn()    # superuser `postgres`: for the harness's own probes and recovery
     pg.apply_sql(ORDERS_TABLE_DDL)   # optional: create the shop's orders table (via psql)
     ...                       # write dsn to endpoints.json as "database_dsn"
     pg.stop()                 # `drills sandbox down`; pg.stop(mode="immediate") simulates a crash
@@ -55,14 +58,16 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from drills.core.dataloss import ORDERS_TABLE_DDL
 from drills.core.errors import ConfigError, DrillError
 
 __all__ = [
+    "APP_USER",
     "ORDERS_TABLE_DDL",
     "LocalPostgres",
+    "LocalPostgresFactory",
     "PostgresBinaries",
     "RecoveryTarget",
     "free_port",
@@ -72,6 +77,7 @@ StopMode = Literal["smart", "fast", "immediate"]
 
 
 _SUPERUSER = "postgres"
+APP_USER = "app"
 _SERVICE_USER = "drills"
 
 
@@ -274,11 +280,19 @@ class LocalPostgres:
         path = self.home / "port"
         return int(path.read_text()) if path.exists() else None
 
-    def dsn(self, dbname: str | None = None) -> str:
-        """Return the libpq URI of this instance (trust auth on loopback: no secret inside)."""
+    def dsn(self, dbname: str | None = None, *, user: str = APP_USER) -> str:
+        """Return the libpq URI of this instance for the application role (no secret inside).
+
+        The application role `app` is not a superuser, so a leak that fills the ordinary slots
+        leaves `superuser_reserved_connections` free for `admin_dsn()`, as on a real server.
+        """
         if self.port is None:
             raise DrillError(f"PostgreSQL '{self.name}' was never started; call start() first")
-        return f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/{dbname or self.dbname}"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname or self.dbname}"
+
+    def admin_dsn(self, dbname: str | None = None) -> str:
+        """URI for the superuser `postgres` (uses the reserved slots when the server is full)."""
+        return self.dsn(dbname, user=_SUPERUSER)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _prepare_dirs(self) -> None:
@@ -375,13 +389,16 @@ class LocalPostgres:
         return self.dsn()
 
     def _create_database(self) -> None:
+        self.psql(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + APP_USER + "')"
+            " THEN CREATE ROLE " + APP_USER + " LOGIN; END IF; END $$;",
+            dbname="postgres",
+        )
         exists = self.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{self.dbname}'", dbname="postgres"
         )
         if not exists.strip():
-            self.runner.run(
-                "createdb", ["-h", "127.0.0.1", "-p", str(self.port), "-U", _SUPERUSER, self.dbname]
-            )
+            self.psql(f'CREATE DATABASE "{self.dbname}" OWNER {APP_USER}', dbname="postgres")
         (self.home / ".needs-db").unlink()
 
     def stop(self, mode: StopMode = "fast", *, timeout_s: float = 60.0) -> None:
@@ -410,18 +427,18 @@ class LocalPostgres:
             shutil.rmtree(self.archive_dir, ignore_errors=True)
 
     # -- tools ---------------------------------------------------------------------------------
-    def psql(self, sql: str, *, dbname: str | None = None) -> str:
+    def psql(self, sql: str, *, dbname: str | None = None, user: str = _SUPERUSER) -> str:
         """Run SQL through psql (unaligned, tuples only) and return its output."""
         proc = self.runner.run(
             "psql",
-            ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.dsn(dbname)],
+            ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", self.dsn(dbname, user=user)],
             stdin_text=sql,
         )
         return proc.stdout
 
     def apply_sql(self, sql: str, *, dbname: str | None = None) -> None:
-        """Run DDL or other statements, e.g. ORDERS_TABLE_DDL."""
-        self.psql(sql, dbname=dbname)
+        """Run DDL or other statements as the application role, e.g. ORDERS_TABLE_DDL."""
+        self.psql(sql, dbname=dbname, user=APP_USER)
 
     def base_backup(self, target: Path, *, fmt: Literal["p", "t"] = "p") -> Path:
         """pg_basebackup of this instance into `target` (WAL streamed, checkpoint fast)."""
@@ -431,7 +448,7 @@ class LocalPostgres:
             "pg_basebackup",
             [
                 "-d",
-                self.dsn("postgres"),
+                self.admin_dsn("postgres"),
                 "-D",
                 str(target),
                 f"-F{fmt}",
@@ -459,7 +476,7 @@ class LocalPostgres:
             "pg_basebackup",
             [
                 "-d",
-                self.dsn("postgres"),
+                self.admin_dsn("postgres"),
                 "-D",
                 str(replica.data_dir),
                 "-Fp",
@@ -545,3 +562,52 @@ def _unpack_backup(backup: Path, data_dir: Path) -> None:
                 tar.extractall(data_dir / "pg_wal", filter="data")
         return
     shutil.copytree(backup, data_dir, symlinks=True)
+
+
+class _RequestLike(Protocol):
+    """Duck type of drills.targets.ports.data.RecoveryRequest (the sandbox cannot import it)."""
+
+    time_iso: str | None
+    lsn: str | None
+    name: str | None
+
+
+class LocalPostgresFactory:
+    """Builds restore targets under one root; satisfies the ServerFactory port structurally."""
+
+    def __init__(self, root: Path | str, *, dbname: str = "shop", max_connections: int = 30):
+        self.root = Path(root).absolute()
+        self.dbname = dbname
+        self.max_connections = max_connections
+
+    def from_backup(
+        self,
+        name: str,
+        backup: Path,
+        *,
+        request: _RequestLike | None,
+        archive_dir: Path | None,
+    ) -> LocalPostgres:
+        """A new, not yet started instance from a base backup; archive recovery when asked."""
+        target = None
+        if request is not None:
+            target = RecoveryTarget(time_iso=request.time_iso, lsn=request.lsn, name=request.name)
+        return LocalPostgres.from_base_backup(
+            self.root,
+            name,
+            backup,
+            target=target,
+            archive_dir=archive_dir,
+            dbname=self.dbname,
+            max_connections=self.max_connections,
+        )
+
+    def empty(self, name: str) -> LocalPostgres:
+        """A new, not yet started, empty instance with the application database."""
+        return LocalPostgres(
+            self.root,
+            name=name,
+            dbname=self.dbname,
+            max_connections=self.max_connections,
+            archive=False,
+        )
