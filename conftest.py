@@ -1,1 +1,3 @@
-"""Root conftest: thin by design; it only loads the fixture modules in fixtures/."""
+"""Root conftest: thin by design; it only loads plugins and the fixture modules in fixtures/."""
+
+pytest_plugins = ["pytester"]

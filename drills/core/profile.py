@@ -1,0 +1,439 @@
+"""Environment profiles: TOML files that say what a drill may touch and what it must achieve.
+
+A profile (``fixtures/environments/<name>.toml``) holds the services with their RTO/RPO targets,
+the alert thresholds, the stability window, the kill switch, the blast radius, the safety
+allowlists, where the targets are and how much load to drive. `load_profile` parses and validates
+it into frozen dataclasses; every error names the file, the key and the fix, and an unknown key
+is an error with a did-you-mean (a typo must never silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from drills.core.drill import DefaultWaits
+from drills.core.durations import parse_duration
+from drills.core.errors import ConfigError
+from drills.core.objectives import Objective, ObjectiveKind
+from drills.core.safety import Allowlist, BlastRadius
+
+__all__ = [
+    "KillSwitch",
+    "LoadSettings",
+    "LoadShape",
+    "Profile",
+    "ServiceObjectives",
+    "Targets",
+    "Thresholds",
+    "available_profiles",
+    "load_profile",
+    "parse_objective_override",
+    "resolve_profile_path",
+]
+
+TARGET_KINDS = ("sandbox", "containers", "cluster")
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_OVERRIDE = re.compile(r"^(?P<service>[A-Za-z][\w-]*)\.(?P<kind>rto|rpo)=(?P<value>.+)$", re.I)
+
+
+@dataclass(frozen=True)
+class ServiceObjectives:
+    """Recovery targets of one service in seconds (None: the profile sets no target)."""
+
+    name: str
+    rto_s: float | None = None
+    rpo_s: float | None = None
+
+    def objectives(self) -> tuple[Objective, ...]:
+        """The service's targets as `Objective` values."""
+        pairs = ((ObjectiveKind.RTO, self.rto_s), (ObjectiveKind.RPO, self.rpo_s))
+        return tuple(Objective(kind, self.name, s) for kind, s in pairs if s is not None)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The user-side health thresholds steady state is judged against."""
+
+    error_ratio: float = 0.01
+    p95_latency_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class KillSwitch:
+    """Abort a drill when the user-side error ratio stays above `error_ratio` for `sustained_s`."""
+
+    error_ratio: float = 0.5
+    sustained_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where the systems under drill are; paths are relative to the repository root."""
+
+    kind: str = "sandbox"
+    endpoints_file: str | None = None
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+    namespace: str | None = None
+    deployment: str = "shop"
+    database_dsn_env: str | None = None
+    aws_region: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadShape:
+    """One named traffic shape: how many users, how fast they arrive, for how long."""
+
+    name: str
+    users: int
+    spawn_rate: float
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """Default traffic for drills: the shape used unless a scenario picks another."""
+
+    users: int = 20
+    spawn_rate: float = 10.0
+    shape: str = "steady"
+    shapes: tuple[LoadShape, ...] = ()
+
+    def get(self, name: str) -> LoadShape:
+        """The shape called `name`; `steady` always exists (users and spawn rate above)."""
+        for shape in self.shapes:
+            if shape.name == name:
+                return shape
+        if name == "steady":
+            return LoadShape("steady", self.users, self.spawn_rate)
+        known = ", ".join(sorted({"steady", *(s.name for s in self.shapes)}))
+        raise ConfigError(f"no load shape '{name}' in the profile (known: {known})")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated environment profile."""
+
+    name: str
+    path: Path
+    description: str = ""
+    services: tuple[ServiceObjectives, ...] = ()
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    waits: DefaultWaits = field(default_factory=DefaultWaits)
+    kill_switch: KillSwitch = field(default_factory=KillSwitch)
+    blast_radius: BlastRadius = field(default_factory=BlastRadius)
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    targets: Targets = field(default_factory=Targets)
+    load: LoadSettings = field(default_factory=LoadSettings)
+
+    def service(self, name: str) -> ServiceObjectives | None:
+        """The objectives of service `name`, if the profile lists it."""
+        return next((s for s in self.services if s.name == name), None)
+
+    def objectives(self) -> tuple[Objective, ...]:
+        """Every service's objectives, in file order."""
+        return tuple(o for s in self.services for o in s.objectives())
+
+    def with_objectives(self, overrides: Iterable[Objective]) -> Profile:
+        """A copy where each override replaces (or adds) that service's target."""
+        services = {s.name: s for s in self.services}
+        for objective in overrides:
+            current = services.get(objective.service, ServiceObjectives(objective.service))
+            if objective.kind is ObjectiveKind.RTO:
+                current = replace(current, rto_s=objective.target_s)
+            else:
+                current = replace(current, rpo_s=objective.target_s)
+            services[objective.service] = current
+        return replace(self, services=tuple(services.values()))
+
+
+def parse_objective_override(text: str, *, source: str = "--drill-objective") -> Objective:
+    """Parse `SERVICE.rto=DURATION` or `SERVICE.rpo=DURATION` into an Objective."""
+    match = _OVERRIDE.match(text.strip())
+    if match is None:
+        raise ConfigError(
+            f"{source}: {text!r} is not SERVICE.rto=DURATION or SERVICE.rpo=DURATION "
+            "(e.g. shop.rto=15m, database.rpo=15m)"
+        )
+    try:
+        seconds = parse_duration(match["value"])
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {text!r}: {exc}") from exc
+    return Objective(ObjectiveKind(match["kind"].upper()), match["service"], seconds)
+
+
+def available_profiles(directory: Path) -> list[str]:
+    """Profile names (file stems) found in `directory`, sorted."""
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob("*.toml"))
+
+
+def resolve_profile_path(name_or_path: str, directory: Path) -> Path:
+    """Find a profile by name in `directory`, or accept a path to a .toml file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml":
+        if candidate.is_file():
+            return candidate
+        raise ConfigError(f"profile file {candidate} does not exist; check the path")
+    path = directory / f"{name_or_path}.toml"
+    if path.is_file():
+        return path
+    known = available_profiles(directory)
+    hint = _did_you_mean(name_or_path, known)
+    raise ConfigError(
+        f"no environment profile '{name_or_path}' in {directory}{hint} "
+        f"(available: {', '.join(known) or 'none'}); create {path} or pick an available one"
+    )
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate one profile file; raises ConfigError naming file, key and fix."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"profile file {path} does not exist; check --drill-env") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    root = _Table(path, data, "")
+    safety = root.table("safety")
+    profile = Profile(
+        name=root.text("name", path.stem),
+        path=path,
+        description=root.text("description", ""),
+        services=_services(root.table("services")),
+        thresholds=_thresholds(root.table("thresholds")),
+        waits=_waits(root.table("waits")),
+        kill_switch=_kill_switch(root.table("kill_switch")),
+        blast_radius=_blast_radius(safety),
+        allowlist=_allowlist(safety, path),
+        targets=_targets(root.table("targets")),
+        load=_load(root.table("load")),
+    )
+    root.finish()
+    return profile
+
+
+# -- sections ------------------------------------------------------------------------------------
+def _services(table: _Table) -> tuple[ServiceObjectives, ...]:
+    services = []
+    for name in table.names():
+        section = table.table(name)
+        if not _SERVICE_NAME.match(name):
+            raise table.error(name, "is not a valid service name", "use lower-case letters, - or _")
+        rto_s = section.duration("rto", None)
+        rpo_s = section.duration("rpo", None)
+        section.finish()
+        services.append(ServiceObjectives(name, rto_s, rpo_s))
+    table.finish()
+    return tuple(services)
+
+
+def _thresholds(table: _Table) -> Thresholds:
+    value = Thresholds(
+        error_ratio=table.ratio("error_ratio", Thresholds.error_ratio),
+        p95_latency_s=table.duration("p95_latency", Thresholds.p95_latency_s) or 0.0,
+    )
+    table.finish()
+    return value
+
+
+def _waits(table: _Table) -> DefaultWaits:
+    defaults = DefaultWaits()
+    value = DefaultWaits(
+        steady_state_timeout_s=_required(
+            table.duration("steady_state_timeout", defaults.steady_state_timeout_s)
+        ),
+        stability_window_s=_required(
+            table.duration("stability_window", defaults.stability_window_s)
+        ),
+        poll_s=_required(table.duration("poll", defaults.poll_s)),
+    )
+    if value.poll_s <= 0:
+        raise table.error("poll", "must be above zero", 'write e.g. poll = "200ms"')
+    table.finish()
+    return value
+
+
+def _kill_switch(table: _Table) -> KillSwitch:
+    value = KillSwitch(
+        error_ratio=table.ratio("error_ratio", KillSwitch.error_ratio),
+        sustained_s=_required(table.duration("sustained", KillSwitch.sustained_s)),
+    )
+    table.finish()
+    return value
+
+
+def _blast_radius(table: _Table) -> BlastRadius:
+    fraction = table.ratio("max_fraction", 0.5)
+    if fraction == 0:
+        raise table.error("max_fraction", "is 0, so no fault could act", "use a value in (0, 1]")
+    count = table.integer("max_count", None)
+    return BlastRadius(max_fraction=fraction, max_count=count)
+
+
+def _allowlist(table: _Table, path: Path) -> Allowlist:
+    value = Allowlist(
+        kube_contexts=table.strings("kube_contexts"),
+        namespaces=table.strings("namespaces"),
+        aws_accounts=table.strings("aws_accounts"),
+        source=str(path),
+    )
+    table.finish()
+    return value
+
+
+def _targets(table: _Table) -> Targets:
+    kind = table.text("kind", "sandbox")
+    if kind not in TARGET_KINDS:
+        raise table.error("kind", f"is {kind!r}", f"use one of {', '.join(TARGET_KINDS)}")
+    value = Targets(
+        kind=kind,
+        endpoints_file=table.text("endpoints_file", None),
+        kubeconfig=table.text("kubeconfig", None),
+        kube_context=table.text("kube_context", None),
+        namespace=table.text("namespace", None),
+        deployment=table.text("deployment", "shop"),
+        database_dsn_env=table.text("database_dsn_env", None),
+        aws_region=table.text("aws_region", None),
+    )
+    table.finish()
+    return value
+
+
+def _load(table: _Table) -> LoadSettings:
+    shapes_table = table.table("shapes")
+    shapes = tuple(_shape(name, shapes_table.table(name)) for name in shapes_table.names())
+    shapes_table.finish()
+    value = LoadSettings(
+        users=table.integer("users", LoadSettings.users) or 0,
+        spawn_rate=table.number("spawn_rate", LoadSettings.spawn_rate),
+        shape=table.text("shape", LoadSettings.shape),
+        shapes=shapes,
+    )
+    table.finish()
+    try:
+        value.get(value.shape)
+    except ConfigError as exc:
+        raise table.error("shape", str(exc), "define [load.shapes.<name>] or use steady") from exc
+    return value
+
+
+def _shape(name: str, table: _Table) -> LoadShape:
+    value = LoadShape(
+        name=name,
+        users=table.integer("users", None) or _missing(table, "users", "users = 50"),
+        spawn_rate=table.number("spawn_rate", 10.0),
+        duration_s=table.duration("duration", None),
+    )
+    table.finish()
+    return value
+
+
+def _missing(table: _Table, key: str, example: str) -> int:
+    raise table.error(key, "is missing", f"add `{example}`")
+
+
+def _required(value: float | None) -> float:
+    return 0.0 if value is None else value
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Table:
+    """One TOML table being read; keys nobody asked for are reported by `finish`."""
+
+    def __init__(self, path: Path, data: Mapping[str, Any], prefix: str) -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+        self._known: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError.bad_key(self.path, self.key(name), problem, fix)
+
+    def names(self) -> list[str]:
+        self._known.update(self.data)
+        return list(self.data)
+
+    def _get(self, name: str) -> Any:
+        self._known.add(name)
+        return self.data.get(name)
+
+    def table(self, name: str) -> _Table:
+        value = self._get(name)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.error(name, "must be a table", f"write it as [{self.key(name)}]")
+        return _Table(self.path, value, self.key(name))
+
+    def text(self, name: str, default: str | None) -> Any:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value:
+            raise self.error(name, f"is {value!r}", f'write a non-empty string, e.g. {name} = "x"')
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self._get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(name, f"is {value!r}", f'write a list of strings, e.g. {name} = ["a"]')
+        return tuple(value)
+
+    def duration(self, name: str, default: float | None) -> float | None:
+        value = self._get(name)
+        if value is None:
+            return default
+        try:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ValueError(f"not a duration: {value!r}")
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.error(name, f"is {value!r} ({exc})", f'write e.g. {name} = "15m"') from exc
+
+    def number(self, name: str, default: float) -> float:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise self.error(name, f"is {value!r}", f"write a number >= 0, e.g. {name} = 10")
+        return float(value)
+
+    def integer(self, name: str, default: int | None) -> int | None:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error(name, f"is {value!r}", f"write a whole number >= 1, e.g. {name} = 5")
+        return value
+
+    def ratio(self, name: str, default: float) -> float:
+        value = self.number(name, default)
+        if value > 1:
+            raise self.error(
+                name, f"is {value!r}, above 1", f"write a fraction, e.g. {name} = 0.05 for 5%"
+            )
+        return value
+
+    def finish(self) -> None:
+        for name in self.data:
+            if name not in self._known:
+                hint = _did_you_mean(name, self._known)
+                known = ", ".join(sorted(self._known)) or "none"
+                raise self.error(
+                    name, f"is not a known key{hint}", f"remove it or use one of: {known}"
+                )

@@ -1,1 +1,0 @@
-"""pytest plugin of drills."""

@@ -1,0 +1,58 @@
+"""Forward `DrillEvents` to the `pytest_drills_*` hooks and plug in the built-in reporters."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from drills.core.journal import DrillRecord
+from drills.hookspecs import DrillsHookSpecs
+from drills.pytest_plugin.context import DrillContext
+from drills.reporting.journal_json import JournalJsonWriter
+
+__all__ = ["JOURNAL_PLUGIN", "add_hookspecs", "connect", "journal_writer"]
+
+JOURNAL_PLUGIN = "drills-journal-json"
+
+
+def add_hookspecs(config_or_manager: pytest.PytestPluginManager) -> None:
+    """Declare the `pytest_drills_*` hooks."""
+    config_or_manager.add_hookspecs(DrillsHookSpecs)
+
+
+def connect(config: pytest.Config, context: DrillContext) -> None:
+    """Register the journal writer and route every forwarded event to the hooks."""
+    writer = JournalJsonWriter(
+        context.settings.report_dir,
+        run_id=context.settings.run_id,
+        environment=context.settings.env,
+        started_at=context.started_at,
+    )
+    config.pluginmanager.register(writer, JOURNAL_PLUGIN)
+    _forward(config, context)
+    config.hook.pytest_drills_session_started(
+        events=context.events, run_id=context.settings.run_id, environment=context.settings.env
+    )
+
+
+def journal_writer(config: pytest.Config) -> JournalJsonWriter | None:
+    """The session's journal writer, if the plugin registered one."""
+    plugin = config.pluginmanager.get_plugin(JOURNAL_PLUGIN)
+    return plugin if isinstance(plugin, JournalJsonWriter) else None
+
+
+def _forward(config: pytest.Config, context: DrillContext) -> None:
+    hook, events = config.hook, context.events
+
+    def finished(record: DrillRecord) -> None:
+        if not record.nodeid and context.current_nodeid:
+            record = replace(record, nodeid=context.current_nodeid)
+        hook.pytest_drills_drill_finished(record=record)
+
+    events.drill_started.add_listener(
+        lambda started: hook.pytest_drills_drill_started(started=started)
+    )
+    events.step_started.add_listener(lambda step: hook.pytest_drills_step_started(step=step))
+    events.step_finished.add_listener(lambda step: hook.pytest_drills_step_finished(step=step))
+    events.drill_finished.add_listener(finished)

@@ -1,0 +1,109 @@
+"""Fixtures: the session's `drill_context`, its clock, objective overrides and the `drill`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+
+from drills.core.clock import DrillClock
+from drills.core.drill import Drill, DrillSpec
+from drills.core.errors import ConfigError
+from drills.core.objectives import Objective
+from drills.core.profile import parse_objective_override
+from drills.pytest_plugin.context import DrillContext
+from drills.pytest_plugin.markers import drill_marker
+from drills.pytest_plugin.session import CONTEXT_KEY, DRILL_KEY, PLAN_KEY
+
+__all__ = ["drill", "drill_clock", "drill_context", "drill_objectives"]
+
+
+@pytest.fixture(scope="session")
+def drill_context(pytestconfig: pytest.Config) -> DrillContext:
+    """The session's composition root (settings, profile, clock, events, ledgers)."""
+    return pytestconfig.stash[CONTEXT_KEY]
+
+
+@pytest.fixture(scope="session")
+def drill_clock(drill_context: DrillContext) -> DrillClock:
+    """The clock drills run on; override with a FakeClock in tests of drills."""
+    return drill_context.clock
+
+
+@pytest.fixture
+def drill_objectives() -> Sequence[str | Objective]:
+    """Objective overrides for one test (`shop.rto=30s` or Objective); beats CLI and ini."""
+    return ()
+
+
+@pytest.fixture
+def drill(
+    request: pytest.FixtureRequest,
+    drill_context: DrillContext,
+    drill_clock: DrillClock,
+    drill_objectives: Sequence[str | Objective],
+) -> Iterator[Drill]:
+    """A `Drill` built from the test's `drill` marker and the profile; rollbacks run at the end."""
+    spec = _spec(request.node, drill_context, drill_objectives)
+    plan: list[str] = []
+    request.node.stash[PLAN_KEY] = plan
+    runner = Drill(
+        spec,
+        clock=drill_clock,
+        events=drill_context.events,
+        ledger=drill_context.ledger,
+        say=_sayer(request.config, plan),
+    )
+    request.node.stash[DRILL_KEY] = runner
+    drill_context.current_nodeid = request.node.nodeid
+    drill_context.drills_run += 1
+    runner.__enter__()
+    try:
+        yield runner
+    finally:
+        runner.finish()  # no-op when the call hook already finished it
+
+
+def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Objective]) -> DrillSpec:
+    try:
+        marker = drill_marker(item)
+        if marker is None:
+            raise ConfigError(
+                f"{item.nodeid} uses the `drill` fixture without @pytest.mark.drill(id=..., "
+                "runbook=..., service=..., severity=...); add the marker"
+            )
+        profile = context.profile
+        overrides = [
+            o
+            if isinstance(o, Objective)
+            else parse_objective_override(o, source="drill_objectives")
+            for o in extra
+        ]
+        objectives = (
+            profile.with_objectives(overrides).with_objectives(marker.objectives).objectives()
+        )
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return DrillSpec(
+        id=marker.id,
+        runbook=marker.runbook,
+        service=marker.service,
+        severity=marker.severity,
+        objectives=objectives,
+        waits=profile.waits,
+        dry_run=context.settings.dry_run,
+        run_id=context.settings.run_id,
+    )
+
+
+def _sayer(config: pytest.Config, plan: list[str]) -> Callable[[str], None]:
+    def say(line: str) -> None:
+        plan.append(line)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or capture is None:
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return say

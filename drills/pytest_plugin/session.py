@@ -1,0 +1,137 @@
+"""Session hooks: build the context, select drills, finish each drill in the call phase."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from drills.core.clock import SystemClock
+from drills.core.drill import Drill
+from drills.core.durations import format_duration
+from drills.core.errors import ConfigError
+from drills.pytest_plugin import bridge
+from drills.pytest_plugin.context import DrillContext
+from drills.pytest_plugin.markers import register_markers, select_drills
+from drills.pytest_plugin.options import add_options, build_settings
+from drills.pytest_plugin.outcomes import junit_properties, settle
+
+__all__ = [
+    "CONTEXT_KEY",
+    "DRILL_KEY",
+    "PLAN_KEY",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_report_header",
+    "pytest_runtest_call",
+    "pytest_sessionstart",
+    "pytest_terminal_summary",
+    "pytest_unconfigure",
+]
+
+CONTEXT_KEY = pytest.StashKey[DrillContext]()
+DRILL_KEY = pytest.StashKey[Drill]()
+PLAN_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Options, ini keys and the `pytest_drills_*` hook specifications."""
+    add_options(parser)
+    bridge.add_hookspecs(pluginmanager)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers and build the one DrillContext of this session."""
+    register_markers(config)
+    if CONTEXT_KEY in config.stash:
+        raise pytest.UsageError("drills: a DrillContext already exists for this session")
+    clock = SystemClock()
+    context = DrillContext(
+        settings=build_settings(config, clock), root=config.rootpath, clock=clock
+    )
+    context.preload_profile()
+    config.stash[CONTEXT_KEY] = context
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Install the SIGTERM guard and connect reporters to the drill events."""
+    context = session.config.stash[CONTEXT_KEY]
+    context.started_at = context.clock.wall().isoformat()
+    context.guard.install()
+    bridge.connect(session.config, context)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Put the earlier SIGTERM handler back (and chain to it if SIGTERM arrived)."""
+    context = config.stash.get(CONTEXT_KEY, None)
+    if context is not None:
+        context.guard.uninstall()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only the drills named by --drill-id (an unknown id is a usage error)."""
+    wanted = config.stash[CONTEXT_KEY].settings.selected_ids
+    kept, dropped = select_drills(items, wanted)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Show the effective drill settings, the profile's objectives and pending rollbacks."""
+    context = config.stash[CONTEXT_KEY]
+    lines = [context.settings.describe()]
+    try:
+        profile = context.profile
+    except ConfigError as exc:
+        return [*lines, f"drills: profile not loaded ({exc})"]
+    targets = ", ".join(
+        f"{s.name} RTO {_fmt(s.rto_s)} RPO {_fmt(s.rpo_s)}" for s in profile.services
+    )
+    lines.append(f"drills: profile {profile.name} ({profile.path}): {targets}")
+    pending = context.pending_rollbacks()
+    if pending:
+        lines.append(
+            f"drills: WARNING {pending} rollback(s) pending in {context.settings.ledger_path} "
+            "from an earlier run; run `drills rollback`"
+        )
+    return lines
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Finish the item's drill right after its body: rollbacks, verdict, outcome, properties."""
+    error: BaseException | None = None
+    try:
+        result = yield
+    except BaseException as exc:
+        error = exc
+        result = None
+    runner = item.stash.get(DRILL_KEY, None)
+    if runner is None:
+        if error is not None:
+            raise error
+        return result
+    record = runner.finish(error)
+    targets = {
+        o.kind: o.target_s for o in runner.spec.objectives if o.service == runner.spec.service
+    }
+    item.user_properties.extend(junit_properties(record, targets))
+    settle(record, error, item.stash.get(PLAN_KEY, []))
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the journal went, one line per drill verdict."""
+    writer = bridge.journal_writer(terminalreporter.config)
+    if writer is None or not writer.journal.scenarios:
+        return
+    terminalreporter.section("drills")
+    for record in writer.journal.scenarios:
+        terminalreporter.write_line(f"{record.verdict:<17} {record.id} ({record.runbook})")
+    terminalreporter.write_line(f"journal: {writer.path}")
+
+
+def _fmt(seconds: float | None) -> str:
+    return format_duration(seconds)

@@ -1,0 +1,51 @@
+"""Write `journal.json` (the DESIGN.md contract) as drills finish; a listener, never called.
+
+The writer is a pytest plugin object (it implements `pytest_drills_drill_finished`) and also a
+plain `DrillEvents.drill_finished` listener, so it works with or without pytest. The file is
+rewritten atomically after every drill, so a run cut short still leaves a valid journal.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from drills.core.journal import DrillRecord, RunJournal
+
+__all__ = ["JournalJsonWriter"]
+
+JOURNAL_NAME = "journal.json"
+
+
+class JournalJsonWriter:
+    """Collect drill records of one run and keep `<report_dir>/journal.json` up to date."""
+
+    def __init__(self, report_dir: Path, *, run_id: str, environment: str, started_at: str) -> None:
+        self.path = report_dir / JOURNAL_NAME
+        self._journal = RunJournal(run_id, environment, started_at)
+
+    @property
+    def journal(self) -> RunJournal:
+        """Everything recorded so far."""
+        return self._journal
+
+    def pytest_drills_drill_finished(self, record: DrillRecord) -> None:
+        """Hook implementation: add the record and rewrite the file."""
+        self.add(record)
+
+    def add(self, record: DrillRecord) -> None:
+        """Add (or replace, by nodeid and id) one drill's record and write the journal."""
+        kept = tuple(
+            r for r in self._journal.scenarios if (r.id, r.nodeid) != (record.id, record.nodeid)
+        )
+        self._journal = replace(self._journal, scenarios=(*kept, record))
+        self.write()
+
+    def write(self) -> Path:
+        """Write the journal atomically (temp file, then rename)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text(self._journal.to_json() + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+        return self.path
