@@ -11,14 +11,21 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
+
+from drills.core.clock import DrillClock
+from drills.core.errors import DrillError
 
 __all__ = [
     "ORDERS_TABLE_DDL",
     "AcknowledgedWrite",
     "DataLossReport",
+    "LedgerVerification",
+    "OrdersSource",
     "canonical_payload",
     "compare_ledger",
     "payload_hash",
+    "verify_ledger",
 ]
 
 # The shared data contract of the demo shop's orders table (shop app, write ledger, locustfile).
@@ -109,3 +116,45 @@ def compare_ledger(
         oldest_missing_s=oldest,
         last_acknowledged_before_fault_s=last_before,
     )
+
+
+class OrdersSource(Protocol):
+    """What the comparison needs from a database (the Database port satisfies it)."""
+
+    def orders_present(self) -> dict[str, tuple[str, int]]:
+        """order_key -> (payload_hash, copies)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LedgerVerification:
+    """Result of comparing a ledger with the database; `report` None = could not verify."""
+
+    report: DataLossReport | None
+    error: str | None
+    rows_checked: int
+    duration_s: float
+
+    @property
+    def rows_per_s(self) -> float:
+        """Verification throughput (ledger entries + rows read, per second)."""
+        return self.rows_checked / self.duration_s if self.duration_s > 0 else float("inf")
+
+
+def verify_ledger(
+    writes: Iterable[AcknowledgedWrite],
+    source: OrdersSource,
+    *,
+    fault_at_s: float,
+    clock: DrillClock,
+    expected_extra: Iterable[str] = (),
+) -> LedgerVerification:
+    """Compare acknowledged writes with the orders present after recovery."""
+    started = clock.now()
+    ledger = list(writes)
+    try:
+        present = source.orders_present()
+    except DrillError as exc:
+        return LedgerVerification(None, f"orders table unreadable: {exc}", 0, 0.0)
+    report = compare_ledger(ledger, present, fault_at_s=fault_at_s, expected_extra=expected_extra)
+    return LedgerVerification(report, None, len(ledger) + len(present), clock.now() - started)

@@ -602,6 +602,20 @@ class LocalPostgresFactory:
             max_connections=self.max_connections,
         )
 
+    def reconfigure_recovery(
+        self, name: str, *, request: _RequestLike | None, archive_dir: Path | None
+    ) -> LocalPostgres:
+        """The existing instance `name`, set up for another archive recovery.
+
+        Used to recover to the end of the archive when the requested target is unreachable.
+        """
+        instance = self.empty(name)
+        target = RecoveryTarget()
+        if request is not None:
+            target = RecoveryTarget(time_iso=request.time_iso, lsn=request.lsn, name=request.name)
+        instance.configure_recovery(target, archive_dir=archive_dir)
+        return instance
+
     def empty(self, name: str) -> LocalPostgres:
         """A new, not yet started, empty instance with the application database."""
         return LocalPostgres(

@@ -27,6 +27,7 @@ from drills.targets.ports.data import (
 __all__ = [
     "PostgresDatabase",
     "PostgresSessionHolder",
+    "fingerprint_table",
     "insert_order",
     "translate",
 ]
@@ -119,7 +120,7 @@ class PostgresDatabase:
         result: dict[str, TableFingerprint] = {}
         with self.connect() as conn:
             for table in names:
-                result[table] = _fingerprint_one(conn, table)
+                result[table] = fingerprint_table(conn, table)
         return result
 
     def orders_present(self) -> dict[str, tuple[str, int]]:
@@ -165,24 +166,37 @@ class PostgresDatabase:
         max_connections, reserved, in_use = rows[0]
         return ConnectionLimits(int(max_connections), int(reserved), int(in_use))
 
-    def terminate(self, pids: Sequence[int]) -> list[int]:
-        """pg_terminate_backend each pid; return those terminated."""
+    def terminate(
+        self, pids: Sequence[int], *, only_state: str | None = None, older_than_s: float = 0.0
+    ) -> list[int]:
+        """pg_terminate_backend each pid (re-checking state when asked); return those ended."""
         if not pids:
             return []
-        rows = self._rows(
-            "SELECT pid FROM unnest(%s::int[]) AS pid WHERE pg_terminate_backend(pid)",
-            [list(pids)],
-        )
+        if only_state is None:
+            rows = self._rows(
+                "SELECT pid FROM unnest(%s::int[]) AS pid WHERE pg_terminate_backend(pid)",
+                [list(pids)],
+            )
+        else:
+            # CASE fixes the evaluation order: the state is checked before anything is killed.
+            rows = self._rows(
+                "SELECT pid, CASE WHEN state = %s AND state_change < clock_timestamp() - "
+                "make_interval(secs => %s) THEN pg_terminate_backend(pid) ELSE false END "
+                "FROM pg_stat_activity WHERE pid = ANY(%s::int[])",
+                [only_state, older_than_s, list(pids)],
+            )
+            return [int(row[0]) for row in rows if row[1]]
         return [int(row[0]) for row in rows]
 
     def terminate_application(self, application_name: str) -> list[int]:
         """Terminate every session tagged with `application_name` (crash-safe fault rollback)."""
         rows = self._rows(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
-            "AND pid <> pg_backend_pid() AND pg_terminate_backend(pid)",
-            [application_name],
+            "SELECT pid, CASE WHEN application_name = %s AND pid <> pg_backend_pid() "
+            "THEN pg_terminate_backend(pid) ELSE false END FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            [application_name, application_name],
         )
-        return [int(row[0]) for row in rows]
+        return [int(row[0]) for row in rows if row[1]]
 
     # -- recovery --------------------------------------------------------------------------------
     def recovery_status(self) -> RecoveryStatus:
@@ -227,6 +241,10 @@ class PostgresDatabase:
         """Close the current WAL segment so the archiver picks it up; return the LSN."""
         return str(self._rows("SELECT pg_switch_wal()::text")[0][0])
 
+    def switch_wal_file(self) -> str:
+        """Close the current WAL segment; return the name of the segment just completed."""
+        return str(self._rows("SELECT pg_walfile_name(pg_switch_wal())")[0][0])
+
     def archived_through(self) -> str | None:
         """Last WAL file the archiver reported done (pg_stat_archiver)."""
         rows = self._rows("SELECT last_archived_wal FROM pg_stat_archiver")
@@ -237,7 +255,8 @@ class PostgresDatabase:
         return bool(self._rows("SELECT pg_promote(true, %s)", [wait_s])[0][0])
 
 
-def _fingerprint_one(conn: psycopg.Connection[Any], table: str) -> TableFingerprint:
+def fingerprint_table(conn: psycopg.Connection[Any], table: str) -> TableFingerprint:
+    """Row count and md5 of the rows in primary-key order, on an open connection."""
     keys = conn.execute(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
         "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "

@@ -126,8 +126,22 @@ class Database(Protocol):
         """max_connections, superuser_reserved_connections and client backends in use."""
         ...
 
-    def terminate(self, pids: Sequence[int]) -> list[int]:
-        """pg_terminate_backend each pid; return those actually terminated."""
+    def terminate(
+        self, pids: Sequence[int], *, only_state: str | None = None, older_than_s: float = 0.0
+    ) -> list[int]:
+        """pg_terminate_backend each pid; return those actually terminated.
+
+        With `only_state`, the server re-checks state and state age at the moment of
+        termination, so a session that turned active since it was listed is spared.
+        """
+        ...
+
+    def terminate_application(self, application_name: str) -> list[int]:
+        """Terminate every session tagged with `application_name`; return their pids."""
+        ...
+
+    def promote(self, *, wait_s: int = 60) -> bool:
+        """pg_promote() on a standby; True once it left recovery."""
         ...
 
     def orders_present(self) -> dict[str, tuple[str, int]]:
@@ -252,6 +266,7 @@ class PitrOutcome:
     timeline: int
     duration_s: float
     log_excerpt: str
+    target_reached: bool = True
 
 
 class PointInTimeRecovery(Protocol):
@@ -290,6 +305,11 @@ class ServerInstance(Protocol):
     @property
     def archive_dir(self) -> Path:
         """Where this server's WAL archive lives."""
+        ...
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file."""
         ...
 
     def start(self, *, timeout_s: float = 60.0) -> str:
@@ -343,6 +363,12 @@ class ServerFactory(Protocol):
         archive_dir: Path | None,
     ) -> ServerInstance:
         """A new, not yet started instance from a base backup (archive recovery when asked)."""
+        ...
+
+    def reconfigure_recovery(
+        self, name: str, *, request: RecoveryRequest | None, archive_dir: Path | None
+    ) -> ServerInstance:
+        """The existing instance `name`, set up for another archive recovery attempt."""
         ...
 
     def empty(self, name: str) -> ServerInstance:
