@@ -65,17 +65,16 @@ class DestructiveStatement:
     def apply(self) -> None:
         """Mark a restore point, note the time, run the statement."""
         point_name = f"drills-before-{self.label}-{uuid.uuid4().hex[:6]}"
+        self.point_at_s = self.clock.now()
         try:
             self.point = self.admin.create_restore_point(point_name)
         except DrillError as exc:
-            raise InjectionFailed(
-                f"could not mark a restore point before the fault: {exc}"
-            ) from exc
-        self.fault_at_s = self.clock.now()
+            raise InjectionFailed(f"could not mark a restore point first: {exc}") from exc
         try:
             self.rows_affected = self.database.execute(self.statement)
         except DrillError as exc:
             raise InjectionFailed(f"{self.label} failed: {exc}") from exc
+        self.fault_at_s = self.clock.now()
 
     def rollback(self) -> None:
         """Nothing to undo: recovery is the drill's restore, not a rollback."""

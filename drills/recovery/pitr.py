@@ -15,6 +15,7 @@ from datetime import datetime
 from drills.core.clock import DrillClock
 from drills.core.dataloss import AcknowledgedWrite, LedgerVerification, verify_ledger
 from drills.core.errors import DrillError
+from drills.core.objectives import Objective, ObjectiveResult, Verdict, evaluate
 from drills.targets.ports.data import (
     Database,
     PitrOutcome,
@@ -23,8 +24,10 @@ from drills.targets.ports.data import (
 )
 
 __all__ = [
+    "PitrJudgement",
     "PitrResult",
     "Promotion",
+    "judge_pitr",
     "pitr_summary",
     "promote_replica",
     "recover_to_point",
@@ -100,6 +103,47 @@ def _gap_s(requested: str | None, reached: str | None) -> float | None:
     except ValueError:
         return None
     return (end - start).total_seconds()
+
+
+@dataclass(frozen=True)
+class PitrJudgement:
+    """Verdict on a PITR: RPO against its target, plus the data checks of RUNBOOKS §3.7."""
+
+    verdict: Verdict
+    rpo: ObjectiveResult
+    reasons: tuple[str, ...]
+    lost_before_point: tuple[str, ...]
+
+
+def judge_pitr(
+    result: PitrResult,
+    *,
+    writes: Iterable[AcknowledgedWrite],
+    point_at_s: float,
+    rpo: Objective,
+) -> PitrJudgement:
+    """Judge a PITR against RUNBOOKS §3.7.
+
+    FAIL when the target was not reached, when a write acknowledged before the recovery point is
+    missing or altered, or when the measured RPO breaches its target; COULD_NOT_VERIFY when the
+    ledger could not be compared.
+    """
+    report = result.ledger.report
+    if report is None:
+        rpo_result = evaluate(rpo, None, result.ledger.error or "ledger not compared")
+        return PitrJudgement(Verdict.COULD_NOT_VERIFY, rpo_result, (rpo_result.detail,), ())
+    lost = set(report.missing) | set(report.changed)
+    before = tuple(sorted(w.key for w in writes if w.key in lost and w.at_s < point_at_s))
+    reasons: list[str] = []
+    if not result.outcome.target_reached:
+        reasons.append(f"recovery target not reached: {result.outcome.requested.describe()}")
+    if before:
+        reasons.append(f"{len(before)} writes acknowledged before the recovery point are lost")
+    rpo_result = evaluate(rpo, report.rpo_s, f"{report.lost} acknowledged writes lost")
+    if rpo_result.verdict is Verdict.FAIL:
+        reasons.append(rpo_result.summary())
+    verdict = Verdict.FAIL if reasons else Verdict.PASS
+    return PitrJudgement(verdict, rpo_result, tuple(reasons), before)
 
 
 @dataclass(frozen=True)
