@@ -61,7 +61,8 @@ def _recover(
     ledger: WriteLedger,
     name: str,
 ) -> PitrResult:
-    assert fault.point is not None and fault.fault_at_s is not None
+    assert fault.point is not None
+    assert fault.fault_at_s is not None
     kit.adopt(name)
     return recover_to_point(
         pitr,
@@ -88,7 +89,8 @@ def test_pitr_to_just_before_drop_table_keeps_every_acknowledged_write(
     assert judged.verdict is Verdict.PASS, judged.reasons
     assert judged.lost_before_point == ()
     assert report.acknowledged > 800
-    assert report.duplicates == () and report.unexpected == ()
+    assert report.duplicates == ()
+    assert report.unexpected == ()
     assert result.outcome.timeline >= 2  # promoted onto a new timeline
     assert "orders" in result.outcome.database.tables()
     kit.primary.apply_sql("SELECT 1")  # the primary itself is untouched by the restore
@@ -109,7 +111,8 @@ def test_pitr_missing_last_wal_segment_is_a_failure(kit: PgKit, tmp_path: Path) 
     assert judged.verdict is Verdict.FAIL
     assert not result.outcome.target_reached
     assert judged.lost_before_point, "acknowledged writes before the point must show as lost"
-    assert result.ledger.report is not None and result.ledger.report.rpo_s > 0
+    assert result.ledger.report is not None
+    assert result.ledger.report.rpo_s > 0
 
 
 def test_streaming_replica_reports_lag_and_promotes(kit: PgKit) -> None:
@@ -129,7 +132,8 @@ def test_streaming_replica_reports_lag_and_promotes(kit: PgKit) -> None:
         poll_s=0.05,
     )
     promotion = promote_replica(standby, clock=clock)
-    assert promotion.lag_s is not None and promotion.lag_s >= 0
+    assert promotion.lag_s is not None
+    assert promotion.lag_s >= 0
     assert promotion.timeline_after == promotion.timeline_before + 1
     assert not standby.recovery_status().in_recovery
     PostgresDatabase("replica", replica.dsn()).execute(
