@@ -124,11 +124,18 @@ class PostgresDatabase:
         return result
 
     def orders_present(self) -> dict[str, tuple[str, int]]:
-        """order_key -> (payload_hash, copies) for the ledger comparison."""
-        rows = self._rows(
-            "SELECT order_key, min(payload_hash), count(*) FROM orders GROUP BY order_key"
-        )
-        return {str(key): (str(digest), int(copies)) for key, digest, copies in rows}
+        """order_key -> (hash of the row's content, copies) for the ledger comparison.
+
+        The hash is recomputed from the stored item and quantity (not read from the
+        payload_hash column), so a row altered after it was acknowledged shows as changed.
+        """
+        rows = self._rows("SELECT order_key, item, quantity FROM orders ORDER BY id")
+        present: dict[str, tuple[str, int]] = {}
+        for key, item, quantity in rows:
+            digest = payload_hash(str(key), str(item), int(quantity))
+            _, copies = present.get(str(key), (digest, 0))
+            present[str(key)] = (digest, copies + 1)
+        return present
 
     def ensure_orders_table(self) -> None:
         """Create the shop's orders table if it is missing (the shared DDL)."""
