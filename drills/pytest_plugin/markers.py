@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 
-from drills.core.durations import parse_duration
+from drills.core.catalogue import DrillMarker, parse_drill_marker
 from drills.core.errors import ConfigError
-from drills.core.objectives import Objective, ObjectiveKind
 
 __all__ = ["MARKERS", "DrillMarker", "drill_marker", "register_markers", "select_drills"]
 
@@ -23,19 +18,6 @@ MARKERS = (
     "containers: needs a Docker engine (testcontainers); skipped where none answers",
     "slow: end-to-end; runs whole drills",
 )
-_REQUIRED = ("id", "runbook", "service")
-_ALLOWED = {*_REQUIRED, "severity", "rto", "rpo"}
-
-
-@dataclass(frozen=True)
-class DrillMarker:
-    """The validated arguments of one `@pytest.mark.drill(...)`."""
-
-    id: str
-    runbook: str
-    service: str
-    severity: str = ""
-    objectives: tuple[Objective, ...] = ()
 
 
 def register_markers(config: pytest.Config) -> None:
@@ -49,41 +31,7 @@ def drill_marker(item: pytest.Item) -> DrillMarker | None:
     mark = item.get_closest_marker("drill")
     if mark is None:
         return None
-    where = f"{item.nodeid}: @pytest.mark.drill"
-    if mark.args:
-        raise ConfigError(
-            f"{where} takes keywords only, e.g. drill(id='pod-kill', runbook='§3.2', ...)"
-        )
-    unknown = sorted(set(mark.kwargs) - _ALLOWED)
-    if unknown:
-        raise ConfigError(f"{where}: unknown argument(s) {unknown}; allowed: {sorted(_ALLOWED)}")
-    missing = [k for k in _REQUIRED if not mark.kwargs.get(k)]
-    if missing:
-        raise ConfigError(
-            f"{where}: missing {missing}; every drill names its id, runbook and service"
-        )
-    service = str(mark.kwargs["service"])
-    return DrillMarker(
-        id=str(mark.kwargs["id"]),
-        runbook=str(mark.kwargs["runbook"]),
-        service=service,
-        severity=str(mark.kwargs.get("severity", "")),
-        objectives=_objectives(where, service, mark.kwargs),
-    )
-
-
-def _objectives(where: str, service: str, kwargs: Mapping[str, Any]) -> tuple[Objective, ...]:
-    found = []
-    for kind in (ObjectiveKind.RTO, ObjectiveKind.RPO):
-        value = kwargs.get(kind.lower())
-        if value is None:
-            continue
-        try:
-            seconds = parse_duration(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {kind.lower()}={value!r}: {exc}") from exc
-        found.append(Objective(kind, service, seconds))
-    return tuple(found)
+    return parse_drill_marker(f"{item.nodeid}: @pytest.mark.drill", mark.args, mark.kwargs)
 
 
 def select_drills(

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from drills.core.catalogue import new_run_id
 from drills.core.clock import DrillClock
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
 from drills.core.profile import parse_objective_override
 
-__all__ = ["DrillSettings", "add_options", "build_settings", "new_run_id"]
+__all__ = ["DrillSettings", "add_options", "build_settings"]
 
 DEFAULT_ENV = "sandbox"
 PROFILES_DIR = "fixtures/environments"
@@ -99,11 +100,6 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("drill_report_dir", _HELP["report_dir"], default=None)
     parser.addini("drill_ledger", _HELP["ledger"], default=None)
     parser.addini("drill_profiles_dir", _HELP["profiles_dir"], default=None)
-
-
-def new_run_id(clock: DrillClock) -> str:
-    """A sortable run id from the wall clock, e.g. `20260101T120000Z`."""
-    return clock.wall().strftime("%Y%m%dT%H%M%SZ")
 
 
 def build_settings(config: pytest.Config, clock: DrillClock) -> DrillSettings:

@@ -1,6 +1,0 @@
-"""The `drills` command line."""
-
-
-def main() -> int:
-    """Entry point placeholder."""
-    return 0

@@ -1,0 +1,110 @@
+"""The `drills` command line: list, run, rollback, sandbox, and what is still to come.
+
+Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass or a rollback
+failed; 2 usage or configuration error, or a command not built yet; 3 nothing to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from drills.cli.output import terminal_console
+from drills.cli.paths import ProjectPaths, find_root
+from drills.cli.rollback import replay
+from drills.cli.run import RunRequest, list_drills, run_drills
+from drills.cli.sandbox import sandbox_command
+
+__all__ = ["build_parser", "main"]
+
+_PLANNED = {
+    "report": ("render report.html for a past run", "see issue #7"),
+    "history": ("RTO/RPO history across runs", "see issue #7"),
+    "certify": ("on-call certification practical", "no issue filed yet"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="drills",
+        description="Chaos and disaster-recovery drills with RTO/RPO verdicts.",
+        epilog="drills run ... -- ARGS passes ARGS to pytest as they are.",
+    )
+    parser.add_argument("--root", type=Path, help="project root (default: found from the cwd)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_selection(commands.add_parser("list", help="list every scenario and its objectives"))
+    run = commands.add_parser("run", help="run drills; exit 0 only if every one PASSED")
+    _add_selection(run)
+    run.add_argument("ids", nargs="*", metavar="SCENARIO_ID", help="drill ids (default: all)")
+    run.add_argument("--dry-run", action="store_true", help="print plans and rollbacks only")
+    run.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. gate")
+    run.add_argument("--load-workers", type=int, help="Locust worker processes (load drills)")
+    rollback = commands.add_parser("rollback", help="replay rollbacks a crashed run left pending")
+    rollback.add_argument(
+        "--ledger", type=Path, help="ledger file (default .drills/rollbacks.jsonl)"
+    )
+    rollback.add_argument("--dry-run", action="store_true", help="show what would be undone")
+    sandbox = commands.add_parser("sandbox", help="the local sandbox: up, down or status")
+    sandbox.add_argument("action", choices=("up", "down", "status"))
+    for name, (text, issue) in _PLANNED.items():
+        planned = commands.add_parser(name, help=f"{text} (not implemented yet: {issue})")
+        planned.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="sandbox", help="environment profile (default sandbox)")
+    parser.add_argument(
+        "--objective",
+        action="append",
+        default=[],
+        metavar="SERVICE.rto=DURATION",
+        help="override an objective (repeatable; also SERVICE.rpo=DURATION)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `drills` console script."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in words:
+        cut = words.index("--")
+        words, passthrough = words[:cut], words[cut + 1 :]
+    args = build_parser().parse_args(words)
+    args.pytest_args = passthrough
+    console = terminal_console()
+    paths = ProjectPaths(args.root.resolve() if args.root else find_root(Path.cwd()))
+    return _dispatch(args, paths, console)
+
+
+def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -> int:
+    command = args.command
+    if command in _PLANNED:
+        text, issue = _PLANNED[command]
+        console.print(f"[red]error:[/] `drills {command}` ({text}) is not implemented yet: {issue}")
+        return 2
+    if command == "rollback":
+        return replay(args.ledger or paths.ledger, console, dry_run=args.dry_run)
+    if command == "sandbox":
+        return sandbox_command(args.action, paths.root, console)
+    request = _request(args)
+    if command == "list":
+        return list_drills(paths, request, console)
+    return run_drills(paths, request, console)
+
+
+def _request(args: argparse.Namespace) -> RunRequest:
+    return RunRequest(
+        ids=tuple(getattr(args, "ids", ()) or ()),
+        env=args.env,
+        objectives=tuple(args.objective),
+        dry_run=bool(getattr(args, "dry_run", False)),
+        markexpr=getattr(args, "markexpr", None),
+        load_workers=getattr(args, "load_workers", None),
+        pytest_args=tuple(args.pytest_args),
+    )

@@ -1,0 +1,7 @@
+"""`python -m drills.cli` runs the `drills` command."""
+
+import sys
+
+from drills.cli import main
+
+sys.exit(main())

@@ -1,0 +1,169 @@
+"""`drills run` and `drills list`: pytest on scenarios/ with the plugin's options."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from drills.cli.collect import collect_drills
+from drills.cli.output import verdict_table
+from drills.cli.paths import ProjectPaths
+from drills.core.catalogue import new_run_id
+from drills.core.clock import SystemClock
+from drills.core.durations import format_duration
+from drills.core.errors import ConfigError
+from drills.core.journal import RunJournal
+from drills.core.objectives import Verdict
+from drills.core.profile import (
+    Profile,
+    load_profile,
+    parse_objective_override,
+    resolve_profile_path,
+)
+from drills.reporting.progress import LiveProgress
+
+__all__ = ["NOTHING_TO_RUN", "RunRequest", "list_drills", "run_drills"]
+
+NOTHING_TO_RUN = 3
+USAGE = 2
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What `drills run` was asked to do."""
+
+    ids: tuple[str, ...] = ()
+    env: str = "sandbox"
+    objectives: tuple[str, ...] = ()
+    dry_run: bool = False
+    markexpr: str | None = None
+    load_workers: int | None = None
+    pytest_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def plugin_args(request: RunRequest) -> list[str]:
+    """The plugin options that carry the request into pytest."""
+    args = [f"--drill-env={request.env}"]
+    args += [f"--drill-objective={text}" for text in request.objectives]
+    args += [f"--drill-id={drill_id}" for drill_id in request.ids]
+    if request.dry_run:
+        args.append("--drill-dry-run")
+    if request.markexpr:
+        args += ["-m", request.markexpr]
+    return args
+
+
+def load_selected_profile(paths: ProjectPaths, env: str, objectives: tuple[str, ...]) -> Profile:
+    """The profile `--env` names, with `--objective` overrides applied."""
+    profile = load_profile(resolve_profile_path(env, paths.profiles))
+    overrides = [parse_objective_override(text, source="--objective") for text in objectives]
+    return profile.with_objectives(overrides)
+
+
+def explain_no_scenarios(paths: ProjectPaths, console: Console) -> int:
+    """Say plainly that there is nothing to drill yet."""
+    console.print(
+        f"[yellow]No drills yet:[/] {paths.scenarios} holds no scenario modules (test_<id>.py "
+        "with @pytest.mark.drill). The runbook drills arrive with issue #7; nothing was run.\n"
+        "What works today: `drills list`, `drills rollback`, `make test` (the harness's own "
+        "tests, including toy drills in tests/plugin/)."
+    )
+    return NOTHING_TO_RUN
+
+
+def list_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> int:
+    """Print every scenario with its runbook section, service, severity and objectives."""
+    if not paths.scenario_modules():
+        explain_no_scenarios(paths, console)
+        return 0
+    try:
+        profile = load_selected_profile(paths, request.env, request.objectives)
+        drills = collect_drills(paths.root, paths.scenarios, plugin_args(request))
+    except ConfigError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return USAGE
+    table = Table(title=f"{len(drills)} drill(s); objectives from profile {profile.name}")
+    for column in ("id", "runbook", "service", "severity", "RTO", "RPO", "marks"):
+        table.add_column(column, no_wrap=True)
+    for found in drills:
+        service = profile.service(found.service)
+        rto = found.rto_s if found.rto_s is not None else (service.rto_s if service else None)
+        rpo = found.rpo_s if found.rpo_s is not None else (service.rpo_s if service else None)
+        table.add_row(
+            found.id,
+            found.runbook,
+            found.service,
+            found.severity,
+            format_duration(rto),
+            format_duration(rpo),
+            ",".join(found.marks),
+        )
+    console.print(table)
+    return 0
+
+
+def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> int:
+    """Run the selected drills; 0 only when every one PASSED (or, dry run, planned cleanly)."""
+    if not paths.scenario_modules():
+        return explain_no_scenarios(paths, console)
+    try:
+        load_selected_profile(paths, request.env, request.objectives)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return USAGE
+    run_id = new_run_id(SystemClock())
+    report_dir = paths.reports / run_id
+    args = [
+        str(paths.scenarios),
+        f"--rootdir={paths.root}",
+        f"--drill-report-dir={report_dir}",
+        f"--drill-run-id={run_id}",
+        f"--drill-ledger={paths.ledger}",
+        f"--drill-profiles-dir={paths.profiles}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        "-q",
+        "--tb=line",
+        *plugin_args(request),
+        *request.pytest_args,
+    ]
+    if request.load_workers is not None:
+        os.environ["DRILLS_LOAD_WORKERS"] = str(request.load_workers)
+    progress = LiveProgress(console)
+    try:
+        code = pytest.main(args, plugins=[progress])
+    finally:
+        progress.close()
+    return _conclude(paths, report_dir, int(code), console, dry_run=request.dry_run)
+
+
+def _conclude(
+    paths: ProjectPaths, report_dir: Path, code: int, console: Console, *, dry_run: bool
+) -> int:
+    journal_path = report_dir / "journal.json"
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        console.print("[red]error:[/] pytest refused the run (see the message above)")
+        return USAGE
+    if not journal_path.exists():
+        console.print("[yellow]no drill ran[/] (nothing selected, or collection failed above)")
+        return NOTHING_TO_RUN if code == pytest.ExitCode.NO_TESTS_COLLECTED else 1
+    journal = RunJournal.from_json(journal_path.read_text(encoding="utf-8"))
+    _point_latest(paths.reports, report_dir)
+    console.print(verdict_table(journal))
+    console.print(f"evidence: {report_dir} (journal.json, junit.xml); reports/latest points here")
+    verdicts = {r.verdict for r in journal.scenarios}
+    if dry_run:
+        return 0 if code == pytest.ExitCode.OK and Verdict.ERROR not in verdicts else 1
+    return 0 if code == pytest.ExitCode.OK and verdicts == {Verdict.PASS} else 1
+
+
+def _point_latest(reports: Path, report_dir: Path) -> None:
+    latest = reports / "latest"
+    tmp = reports / ".latest.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(report_dir.name)
+    os.replace(tmp, latest)
