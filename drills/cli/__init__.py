@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print plans and rollbacks only")
     run.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. gate")
     run.add_argument("--load-workers", type=int, help="Locust worker processes (load drills)")
+    run.add_argument(
+        "--no-sandbox-up",
+        dest="sandbox_up",
+        action="store_false",
+        help="do not start the sandbox when the profile needs it and it is down",
+    )
     rollback = commands.add_parser("rollback", help="replay rollbacks a crashed run left pending")
     rollback.add_argument(
         "--ledger", type=Path, help="ledger file (default .drills/rollbacks.jsonl)"
@@ -107,4 +113,5 @@ def _request(args: argparse.Namespace) -> RunRequest:
         markexpr=getattr(args, "markexpr", None),
         load_workers=getattr(args, "load_workers", None),
         pytest_args=tuple(args.pytest_args),
+        sandbox_up=bool(getattr(args, "sandbox_up", True)),
     )

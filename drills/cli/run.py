@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.table import Table
 from drills.cli.collect import collect_drills
 from drills.cli.output import verdict_table
 from drills.cli.paths import ProjectPaths
+from drills.cli.sandbox import sandbox_control
 from drills.core.catalogue import new_run_id
 from drills.core.clock import SystemClock
 from drills.core.durations import format_duration
@@ -44,6 +46,7 @@ class RunRequest:
     markexpr: str | None = None
     load_workers: int | None = None
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
+    sandbox_up: bool = True
 
 
 def plugin_args(request: RunRequest) -> list[str]:
@@ -112,10 +115,12 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
     if not paths.scenario_modules():
         return explain_no_scenarios(paths, console)
     try:
-        load_selected_profile(paths, request.env, request.objectives)
+        profile = load_selected_profile(paths, request.env, request.objectives)
     except ConfigError as exc:
         console.print(f"[red]error:[/] {exc}")
         return USAGE
+    if request.sandbox_up and profile.targets.kind == "sandbox":
+        ensure_sandbox(paths, profile, console)
     run_id = new_run_id(SystemClock())
     report_dir = paths.reports / run_id
     args = [
@@ -131,6 +136,8 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         *plugin_args(request),
         *request.pytest_args,
     ]
+    if importlib.util.find_spec("allure_pytest") is not None:
+        args.append(f"--alluredir={report_dir / 'allure-results'}")
     if request.load_workers is not None:
         os.environ["DRILLS_LOAD_WORKERS"] = str(request.load_workers)
     progress = LiveProgress(console)
@@ -139,6 +146,22 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
     finally:
         progress.close()
     return _conclude(paths, report_dir, int(code), console, dry_run=request.dry_run)
+
+
+def ensure_sandbox(paths: ProjectPaths, profile: Profile, console: Console) -> None:
+    """Bring the sandbox up when the profile needs it and its endpoints file is missing."""
+    endpoints = paths.root / (profile.targets.endpoints_file or ".drills/sandbox/endpoints.json")
+    if endpoints.exists():
+        return
+    control = sandbox_control()
+    if control is None:
+        console.print(
+            "[yellow]note:[/] the sandbox is not built yet (issue #4), so drills that need it "
+            "cannot reach a cluster; running the scenarios anyway."
+        )
+        return
+    console.print("bringing the sandbox up (`drills sandbox down` stops it) ...")
+    control.up(paths.root)
 
 
 def _conclude(

@@ -7,7 +7,13 @@ fixtures re-exported here.
 """
 
 from drills.pytest_plugin.context import DrillContext, DrillTerminated
-from drills.pytest_plugin.fixtures import drill, drill_clock, drill_context, drill_objectives
+from drills.pytest_plugin.fixtures import (
+    drill,
+    drill_clock,
+    drill_context,
+    drill_objectives,
+    drill_profile,
+)
 from drills.pytest_plugin.options import DrillSettings
 from drills.pytest_plugin.session import (
     pytest_addoption,
@@ -28,6 +34,7 @@ __all__ = [
     "drill_clock",
     "drill_context",
     "drill_objectives",
+    "drill_profile",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",

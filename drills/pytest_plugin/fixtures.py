@@ -10,18 +10,27 @@ from drills.core.clock import DrillClock
 from drills.core.drill import Drill, DrillSpec
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
-from drills.core.profile import parse_objective_override
+from drills.core.profile import Profile, parse_objective_override
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import drill_marker
 from drills.pytest_plugin.session import CONTEXT_KEY, DRILL_KEY, PLAN_KEY
 
-__all__ = ["drill", "drill_clock", "drill_context", "drill_objectives"]
+__all__ = ["drill", "drill_clock", "drill_context", "drill_objectives", "drill_profile"]
 
 
 @pytest.fixture(scope="session")
 def drill_context(pytestconfig: pytest.Config) -> DrillContext:
     """The session's composition root (settings, profile, clock, events, ledgers)."""
     return pytestconfig.stash[CONTEXT_KEY]
+
+
+@pytest.fixture(scope="session")
+def drill_profile(drill_context: DrillContext) -> Profile:
+    """The session's validated environment profile (with CLI/ini objective overrides)."""
+    try:
+        return drill_context.profile
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def drills(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if args[:1] == ("run",):
+        args = ("run", "--no-sandbox-up", *args[1:])  # toy drills need no sandbox
     command = [sys.executable, "-m", "drills.cli", "--root", str(project), *args]
     return subprocess.run(
         command, cwd=project, capture_output=True, text=True, timeout=120, check=False
@@ -49,6 +51,7 @@ def test_run_exits_non_zero_unless_every_drill_passed(project: Path) -> None:
         "toy-unknown": "COULD_NOT_VERIFY",
     }
     assert (latest / "junit.xml").exists()
+    assert (latest / "allure-results").is_dir()
     assert "▶" in done.stdout
     assert "Wait for recovery" in done.stdout  # steps are shown as they finish
     assert "COULD_NOT_VERIFY" in done.stdout

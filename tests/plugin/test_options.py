@@ -170,3 +170,15 @@ def test_bad_marker_fails_clearly(toy: ToyProject) -> None:
     result = toy.pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*missing [[]'runbook'[]]*"])
+
+
+def test_drill_profile_fixture_gives_the_effective_profile(toy: ToyProject) -> None:
+    toy.pytester.makepyfile(
+        test_profile="""
+def test_profile(drill_profile):
+    assert drill_profile.name == "sandbox"
+    assert drill_profile.service("shop").rto_s == 42.0
+    assert drill_profile.targets.kind == "sandbox"
+"""
+    )
+    toy.pytester.runpytest("--drill-objective=shop.rto=42s").assert_outcomes(passed=1)
