@@ -26,13 +26,13 @@ def connect(config: pytest.Config, context: DrillContext) -> None:
     writer = JournalJsonWriter(
         context.settings.report_dir,
         run_id=context.settings.run_id,
-        environment=context.settings.env,
+        environment=context.environment,
         started_at=context.started_at,
     )
     config.pluginmanager.register(writer, JOURNAL_PLUGIN)
     _forward(config, context)
     config.hook.pytest_drills_session_started(
-        events=context.events, run_id=context.settings.run_id, environment=context.settings.env
+        events=context.events, run_id=context.settings.run_id, environment=context.environment
     )
 
 

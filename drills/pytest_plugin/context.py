@@ -118,6 +118,14 @@ class DrillContext:
             self._ledger = MirroredLedger(self.settings.ledger_path, mirror)
         return self._ledger
 
+    @property
+    def environment(self) -> str:
+        """The profile's name for reports (the --drill-env text if it cannot be loaded)."""
+        try:
+            return self.profile.name
+        except ConfigError:
+            return self.settings.env
+
     def preload_profile(self) -> None:
         """Validate the profile now; a missing default profile is tolerated until a drill runs."""
         try:

@@ -5,6 +5,7 @@ A pytest plugin object (it implements the `pytest_drills_*` hooks) that prints t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from rich.console import Console
@@ -15,6 +16,14 @@ from drills.core.journal import DrillRecord, StepOutcome, StepRecord
 from drills.core.objectives import Verdict
 
 __all__ = ["LiveProgress", "verdict_style"]
+
+
+class _Item(Protocol):
+    def get_closest_marker(self, name: str) -> object | None: ...
+
+
+class _Session(Protocol):
+    items: Sequence[_Item]
 
 
 class _Report(Protocol):
@@ -49,6 +58,10 @@ class LiveProgress:
         self.done = 0
         self._status = console.status("", spinner="dots")
         self._drill = ""
+
+    def pytest_collection_finish(self, session: _Session) -> None:
+        """Count the drills about to run, for the `[n/total]` counter."""
+        self.total = sum(1 for item in session.items if item.get_closest_marker("drill"))
 
     def pytest_report_teststatus(self, report: _Report) -> tuple[str, str, str] | None:
         """Drop pytest's progress letters for test bodies: the drill lines replace them."""

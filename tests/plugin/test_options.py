@@ -136,6 +136,9 @@ def test_hooks_see_steps_and_records(toy: ToyProject) -> None:
         + """
 SEEN = []
 
+def pytest_drills_session_started(events, run_id, environment):
+    SEEN.append(("session", run_id, environment))
+
 def pytest_drills_step_finished(step):
     SEEN.append(("step", step.name, str(step.outcome)))
 
@@ -146,10 +149,10 @@ def pytest_sessionfinish(session):
     print("SEEN", SEEN)
 """
     )
-    result = toy.pytester.runpytest("-s", "-k", "passes")
+    result = toy.pytester.runpytest("-s", "-k", "passes", "--drill-run-id=r1")
     result.stdout.fnmatch_lines(
         [
-            "*SEEN [[]('step', 'Break the flag', 'ok'), ('step', 'Wait for recovery', 'ok'), "
+            "*SEEN [[]('session', 'r1', 'sandbox'), ('step', 'Break the flag', 'ok'), ('step', 'Wait for recovery', 'ok'), "
             "('drill', 'toy-pass', 'PASS')[]]"
         ]
     )
