@@ -185,6 +185,12 @@ def resolve_profile_path(name_or_path: str, directory: Path) -> Path:
     path = directory / f"{name_or_path}.toml"
     if path.is_file():
         return path
+    template = directory / f"{name_or_path}.example.toml"
+    if template.is_file():
+        raise ConfigError(
+            f"no environment profile '{name_or_path}' in {directory} yet; copy {template.name} "
+            f"to {path.name}, fill in its allowlists and targets, and run again"
+        )
     known = available_profiles(directory)
     hint = _did_you_mean(name_or_path, known)
     raise ConfigError(

@@ -150,3 +150,8 @@ def test_overrides_replace_or_add_objectives(tmp_path: Path) -> None:
 def test_bad_override_says_the_form(text: str) -> None:
     with pytest.raises(ConfigError, match=r"SERVICE\.rto=DURATION|not a duration"):
         parse_objective_override(text)
+
+
+def test_missing_staging_points_at_its_template() -> None:
+    with pytest.raises(ConfigError, match=r"copy staging\.example\.toml to staging\.toml"):
+        resolve_profile_path("staging", ENVIRONMENTS)
