@@ -27,6 +27,7 @@ from drills.core.profile import (
     parse_objective_override,
     resolve_profile_path,
 )
+from drills.core.safety import RollbackLedger
 from drills.reporting.progress import LiveProgress
 
 __all__ = ["NOTHING_TO_RUN", "RunRequest", "list_drills", "run_drills"]
@@ -118,6 +119,13 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         profile = load_selected_profile(paths, request.env, request.objectives)
     except ConfigError as exc:
         console.print(f"[red]error:[/] {exc}")
+        return USAGE
+    pending = RollbackLedger(paths.ledger).pending()
+    if pending and not request.dry_run:
+        console.print(
+            f"[red]error:[/] {len(pending)} rollback(s) from an earlier run are still pending in "
+            f"{paths.ledger}, so a fault may still be in place. Run `drills rollback` first."
+        )
         return USAGE
     if request.sandbox_up and profile.targets.kind == "sandbox":
         ensure_sandbox(paths, profile, console)

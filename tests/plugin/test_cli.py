@@ -128,6 +128,16 @@ def test_ledger_survives_sigkill_and_rollback_replays_it(project: Path) -> None:
     assert "nothing to roll back" in drills(project, "rollback").stdout
 
 
+def test_run_refuses_while_rollbacks_are_pending(project: Path) -> None:
+    from drills.core.safety import RollbackEntry
+
+    RollbackLedger(project / ".drills" / "rollbacks.jsonl").record(RollbackEntry("toy", "x"))
+    done = drills(project, "run", "toy-pass")
+    assert done.returncode == 2
+    assert "Run `drills rollback` first" in done.stdout
+    assert drills(project, "run", "--dry-run", "toy-pass").returncode == 0
+
+
 def test_rollback_of_unknown_kind_fails_and_stays_pending(project: Path) -> None:
     from drills.core.safety import RollbackEntry
 

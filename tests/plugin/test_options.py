@@ -152,8 +152,8 @@ def pytest_sessionfinish(session):
     result = toy.pytester.runpytest("-s", "-k", "passes", "--drill-run-id=r1")
     result.stdout.fnmatch_lines(
         [
-            "*SEEN [[]('session', 'r1', 'sandbox'), ('step', 'Break the flag', 'ok'), ('step', 'Wait for recovery', 'ok'), "
-            "('drill', 'toy-pass', 'PASS')[]]"
+            "*SEEN [[]('session', 'r1', 'sandbox'), ('step', 'Break the flag', 'ok'), "
+            "('step', 'Wait for recovery', 'ok'), ('drill', 'toy-pass', 'PASS')[]]"
         ]
     )
 
