@@ -169,12 +169,12 @@ class _Runner:
             entry = pwd.getpwnam(_SERVICE_USER)
         return entry.pw_uid, entry.pw_gid
 
-    def own(self, path: Path) -> None:
-        """Hand `path` (recursively) to the service user."""
+    def own(self, path: Path, *, recursive: bool = True) -> None:
+        """Hand `path` (recursively unless told otherwise) to the service user."""
         if not self.as_root:
             return
         os.chown(path, self.uid, self.gid)
-        if path.is_dir():
+        if recursive and path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
                 for child in (*dirnames, *filenames):
                     os.chown(Path(dirpath) / child, self.uid, self.gid, follow_symlinks=False)
@@ -299,7 +299,7 @@ class LocalPostgres:
         _check_reachable(self.root)
         for path in (self.root, self.home, self.archive_dir):
             path.mkdir(parents=True, exist_ok=True)
-            self.runner.own(path)
+            self.runner.own(path, recursive=False)
 
     def init(self) -> None:
         """Run initdb once (idempotent); create the application database on first start."""
@@ -443,7 +443,7 @@ class LocalPostgres:
     def base_backup(self, target: Path, *, fmt: Literal["p", "t"] = "p") -> Path:
         """pg_basebackup of this instance into `target` (WAL streamed, checkpoint fast)."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        self.runner.own(target.parent)
+        self.runner.own(target.parent, recursive=False)
         self.runner.run(
             "pg_basebackup",
             [
@@ -535,9 +535,9 @@ class LocalPostgres:
         """Run any PostgreSQL program as the service user; return its stdout."""
         return self.runner.run(program, args, timeout_s=timeout_s).stdout
 
-    def own(self, path: Path) -> None:
+    def own(self, path: Path, *, recursive: bool = True) -> None:
         """Give a path to the service user (for files the tools must read or write)."""
-        self.runner.own(path)
+        self.runner.own(path, recursive=recursive)
 
 
 def _port_free(port: int) -> bool:

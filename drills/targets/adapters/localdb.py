@@ -99,6 +99,7 @@ class LocalSnapshotStore:
         snapshot_id = _new_id(kind, self.clock)
         folder = self._dir(snapshot_id)
         folder.mkdir(parents=True)
+        self.source.own(self.work_dir, recursive=False)
         self.source.own(folder)
         taken_at_s, wall = self.clock.now(), self.clock.wall().isoformat()
         if kind == "dump":
@@ -254,7 +255,7 @@ class LocalPitr:
         """Plain-format base backup of the primary; return its id."""
         backup_id = _new_id("base", self.clock)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.primary.own(self.work_dir)
+        self.primary.own(self.work_dir, recursive=False)
         self.primary.base_backup(self.work_dir / backup_id, fmt="p")
         return backup_id
 

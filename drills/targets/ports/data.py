@@ -346,7 +346,7 @@ class ServerInstance(Protocol):
         """Run a PostgreSQL program as the server's user."""
         ...
 
-    def own(self, path: Path) -> None:
+    def own(self, path: Path, *, recursive: bool = True) -> None:
         """Give `path` to the server's user."""
         ...
 
