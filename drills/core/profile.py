@@ -10,6 +10,7 @@ is an error with a did-you-mean (a typo must never silently fall back to a defau
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
 
 __all__ = [
+    "Endpoints",
     "KillSwitch",
     "LoadSettings",
     "LoadShape",
@@ -34,6 +36,7 @@ __all__ = [
     "available_profiles",
     "load_profile",
     "parse_objective_override",
+    "resolve_endpoints",
     "resolve_profile_path",
 ]
 
@@ -84,6 +87,65 @@ class Targets:
     deployment: str = "shop"
     database_dsn_env: str | None = None
     aws_region: str | None = None
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a running environment answers (the DESIGN.md endpoints.json keys)."""
+
+    kube_api: str | None
+    service_url: str | None
+    database_dsn: str | None
+    namespace: str | None
+    kubeconfig: Path | None
+    kube_context: str | None
+
+
+def resolve_endpoints(
+    targets: Targets, root: Path, environ: Mapping[str, str], *, profile_path: Path | str = ""
+) -> Endpoints:
+    """Read the endpoints: from `endpoints_file` when set (the sandbox), else from the profile.
+
+    The DSN comes from endpoints.json or from the variable `database_dsn_env` names; it is
+    never stored in a profile. Raises ConfigError saying how to bring the environment up.
+    """
+    data: Mapping[str, Any] = {}
+    if targets.endpoints_file:
+        data = _read_endpoints(root / targets.endpoints_file, targets.kind)
+    dsn = data.get("database_dsn")
+    if dsn is None and targets.database_dsn_env:
+        dsn = environ.get(targets.database_dsn_env)
+        if not dsn:
+            raise ConfigError.bad_key(
+                profile_path or "<profile>",
+                "targets.database_dsn_env",
+                f"names ${targets.database_dsn_env}, which is not set",
+                f"export {targets.database_dsn_env}=postgresql://... before the run",
+            )
+    kubeconfig = Path(targets.kubeconfig).expanduser() if targets.kubeconfig else None
+    if kubeconfig is not None and not kubeconfig.is_absolute():
+        kubeconfig = root / kubeconfig
+    return Endpoints(
+        kube_api=data.get("kube_api"),
+        service_url=data.get("service_url"),
+        database_dsn=dsn,
+        namespace=data.get("namespace") or targets.namespace,
+        kubeconfig=kubeconfig,
+        kube_context=targets.kube_context,
+    )
+
+
+def _read_endpoints(path: Path, kind: str) -> Mapping[str, Any]:
+    up = "run `drills sandbox up`" if kind == "sandbox" else "start the environment first"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} does not exist, so the {kind} is not up; {up}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); {up} again") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object; {up} again")
+    return data
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ import pytest
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.profile import (
+    Targets,
     available_profiles,
     load_profile,
     parse_objective_override,
+    resolve_endpoints,
     resolve_profile_path,
 )
 
@@ -155,3 +157,27 @@ def test_bad_override_says_the_form(text: str) -> None:
 def test_missing_staging_points_at_its_template() -> None:
     with pytest.raises(ConfigError, match=r"copy staging\.example\.toml to staging\.toml"):
         resolve_profile_path("staging", ENVIRONMENTS)
+
+
+def test_sandbox_endpoints_come_from_endpoints_json(tmp_path: Path) -> None:
+    profile = load_profile(ENVIRONMENTS / "sandbox.toml")
+    endpoints_file = tmp_path / ".drills" / "sandbox" / "endpoints.json"
+    with pytest.raises(ConfigError, match="run `drills sandbox up`"):
+        resolve_endpoints(profile.targets, tmp_path, {})
+    endpoints_file.parent.mkdir(parents=True)
+    endpoints_file.write_text(
+        '{"kube_api": "https://127.0.0.1:1", "service_url": "http://127.0.0.1:2", '
+        '"database_dsn": "postgresql://drills@127.0.0.1:3/shop", "namespace": "drills"}'
+    )
+    endpoints = resolve_endpoints(profile.targets, tmp_path, {})
+    assert endpoints.service_url == "http://127.0.0.1:2"
+    assert endpoints.database_dsn == "postgresql://drills@127.0.0.1:3/shop"
+    assert endpoints.kubeconfig == tmp_path / ".drills" / "sandbox" / "kubeconfig"
+
+
+def test_cluster_dsn_comes_from_the_named_variable(tmp_path: Path) -> None:
+    targets = Targets(kind="cluster", namespace="shop-staging", database_dsn_env="SHOP_DSN")
+    with pytest.raises(ConfigError, match=r"export SHOP_DSN=postgresql://"):
+        resolve_endpoints(targets, tmp_path, {}, profile_path="staging.toml")
+    endpoints = resolve_endpoints(targets, tmp_path, {"SHOP_DSN": "postgresql://x"})
+    assert (endpoints.database_dsn, endpoints.namespace) == ("postgresql://x", "shop-staging")
