@@ -11,6 +11,7 @@ from drills.pytest_plugin.fixtures import (
     drill,
     drill_clock,
     drill_context,
+    drill_endpoints,
     drill_objectives,
     drill_profile,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "drill",
     "drill_clock",
     "drill_context",
+    "drill_endpoints",
     "drill_objectives",
     "drill_profile",
     "pytest_addoption",

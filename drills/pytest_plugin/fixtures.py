@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
@@ -10,12 +11,19 @@ from drills.core.clock import DrillClock
 from drills.core.drill import Drill, DrillSpec
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
-from drills.core.profile import Profile, parse_objective_override
+from drills.core.profile import Endpoints, Profile, parse_objective_override, resolve_endpoints
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import drill_marker
 from drills.pytest_plugin.session import CONTEXT_KEY, DRILL_KEY, PLAN_KEY
 
-__all__ = ["drill", "drill_clock", "drill_context", "drill_objectives", "drill_profile"]
+__all__ = [
+    "drill",
+    "drill_clock",
+    "drill_context",
+    "drill_endpoints",
+    "drill_objectives",
+    "drill_profile",
+]
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +37,20 @@ def drill_profile(drill_context: DrillContext) -> Profile:
     """The session's validated environment profile (with CLI/ini objective overrides)."""
     try:
         return drill_context.profile
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def drill_endpoints(drill_context: DrillContext, drill_profile: Profile) -> Endpoints:
+    """Where the profile's environment answers; fails with how to bring it up if it is down."""
+    try:
+        return resolve_endpoints(
+            drill_profile.targets,
+            drill_context.root,
+            os.environ,
+            profile_path=drill_profile.path,
+        )
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
 

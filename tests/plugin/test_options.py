@@ -185,3 +185,10 @@ def test_profile(drill_profile):
 """
     )
     toy.pytester.runpytest("--drill-objective=shop.rto=42s").assert_outcomes(passed=1)
+
+
+def test_drill_endpoints_fixture_says_how_to_bring_the_sandbox_up(toy: ToyProject) -> None:
+    toy.pytester.makepyfile(test_endpoints="def test_x(drill_endpoints):\n    pass\n")
+    result = toy.pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*endpoints.json does not exist*run `drills sandbox up`*"])
