@@ -1,0 +1,88 @@
+"""The sandbox's PostgreSQL provisioner and moto server as real processes; containers if Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drills.core.clock import SystemClock
+from drills.core.errors import ConfigError
+from drills.probes.sql import sql_reachable
+from drills.sandbox.aws import MotoServer
+from drills.sandbox.postgres import LocalPostgres
+from drills.targets.adapters.containers_pg import docker_engine_answers, postgres_container
+from drills.targets.adapters.postgres import PostgresDatabase
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(dir="/tmp", prefix="drills-pg-life-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.sandbox
+def test_lifecycle_start_stop_crash_restart_remove(root: Path) -> None:
+    pg = LocalPostgres(root, max_connections=25)
+    clock = SystemClock()
+    try:
+        assert pg.status() == "absent"
+        started = clock.now()
+        dsn = pg.start()
+        print(f"cold start {clock.now() - started:.2f} s")  # noqa: T201
+        assert dsn.startswith("postgresql://app@127.0.0.1:")
+        db = PostgresDatabase("life", pg.admin_dsn())
+        assert sql_reachable(db)().ok
+        limits = db.limits()
+        assert limits.max_connections == 25
+        assert pg.psql("SHOW archive_mode").strip() == "on"
+        assert pg.psql("SHOW wal_level").strip() == "replica"
+        pg.stop("immediate")  # a crash: no shutdown checkpoint
+        assert pg.status() == "stopped"
+        assert not sql_reachable(db)().ok
+        assert pg.start() == dsn  # same directory, same port: crash recovery, then up
+        assert sql_reachable(db)().ok
+        pg.stop("fast")
+        assert pg.status() == "stopped"
+    finally:
+        pg.remove(archive=True)
+    assert pg.status() == "absent"
+
+
+@pytest.mark.sandbox
+def test_unreachable_root_is_refused_with_a_fix(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the files to the unprivileged user")
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    os.chmod(tmp_path, 0o700)
+    with pytest.raises(ConfigError, match="not traversable"):
+        LocalPostgres(hidden / "pg").start()
+
+
+@pytest.mark.sandbox
+def test_moto_server_answers_then_stops() -> None:
+    moto = MotoServer()
+    endpoint = moto.start()
+    try:
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert moto.answers().ok
+    finally:
+        moto.stop()
+    assert not moto.running()
+
+
+@pytest.mark.containers
+def test_postgres_in_a_container() -> None:
+    answers, reason = docker_engine_answers()
+    if not answers:
+        pytest.skip(reason)
+    with postgres_container() as db:
+        assert db.is_reachable()
+        assert db.limits().max_connections == 30
