@@ -1,8 +1,10 @@
 """Connection pool exhaustion (RUNBOOKS §3.5): a leaker holds sessions until no slot is left.
 
 The sessions are idle and idle in transaction, as real leaks look, and all carry one
-`application_name`, which is what the rollback entry stores: `drills rollback`, from any process,
-terminates exactly the sessions with that name, even if the drill that opened them crashed.
+`application_name`, which is what the rollback entry stores (with the admin DSN, password
+removed): `drills rollback`, from any process, terminates exactly the sessions with that name,
+even if the drill that opened them crashed. The psycopg side of that replay is
+`drills.targets.adapters.postgres.register_rollbacks`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from drills.core.errors import InjectionFailed
 from drills.core.safety import RollbackEntry, RollbackRegistry
@@ -19,11 +22,24 @@ __all__ = [
     "POOL_EXHAUSTION",
     "PoolExhaustion",
     "leak_application_name",
+    "redact_dsn",
     "register_pool_rollback",
     "rollback_pool_exhaustion",
 ]
 
 POOL_EXHAUSTION = "db-pool-exhaustion"
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN without its password (libpq reads PGPASSWORD or ~/.pgpass on replay)."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def leak_application_name() -> str:
@@ -63,7 +79,12 @@ class PoolExhaustion:
     def rollback_entry(self) -> RollbackEntry:
         """Enough to find the sessions again from another process."""
         return RollbackEntry(
-            self.kind, self.target, {"application_name": self.holder.application_name}
+            self.kind,
+            self.target,
+            {
+                "application_name": self.holder.application_name,
+                "dsn": redact_dsn(self.admin.dsn()),
+            },
         )
 
     def apply(self) -> None:

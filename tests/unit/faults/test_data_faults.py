@@ -10,7 +10,7 @@ from drills.core.clock import FakeClock
 from drills.core.errors import InjectionFailed
 from drills.core.safety import RollbackRegistry
 from drills.faults.data import DATA_DESTROYED, drop_table, mass_delete, register_data_rollback
-from drills.faults.pool import PoolExhaustion, rollback_pool_exhaustion
+from drills.faults.pool import PoolExhaustion, redact_dsn, rollback_pool_exhaustion
 from drills.targets.ports.data import ConnectionLimits, RecoveryPoint
 
 
@@ -38,6 +38,9 @@ class Admin:
         self.terminated_apps: list[str] = []
         self.executed: list[str] = []
 
+    def dsn(self) -> str:
+        return "postgresql://postgres:s3cret@127.0.0.1:5432/shop"
+
     def limits(self) -> ConnectionLimits:
         return ConnectionLimits(20, 3, 1)
 
@@ -60,7 +63,10 @@ def test_pool_fault_fills_slots_and_rollback_ends_tagged_sessions() -> None:
     holder, admin = Holder(accept=17), Admin()
     fault = PoolExhaustion(holder, admin)  # type: ignore[arg-type]
     entry = fault.rollback_entry()
-    assert entry.args == {"application_name": "drills-leak-test"}
+    assert entry.args == {
+        "application_name": "drills-leak-test",
+        "dsn": "postgresql://postgres@127.0.0.1:5432/shop",  # no password in the ledger
+    }
     fault.apply()
     assert fault.opened == 17
     assert "too many" in (fault.refusal or "")
@@ -91,3 +97,8 @@ def test_destructive_statement_marks_a_point_then_acts() -> None:
     assert fault.rollback_entry().kind == DATA_DESTROYED
     deleting = mass_delete(admin, admin, "orders", clock=clock, keep_every=4)  # type: ignore[arg-type]
     assert deleting.statement == 'DELETE FROM "orders" WHERE id % 4 <> 0'
+
+
+def test_redact_dsn_keeps_everything_but_the_password() -> None:
+    assert redact_dsn("postgresql://a:b@h:1/d?x=1") == "postgresql://a@h:1/d?x=1"
+    assert redact_dsn("postgresql://a@h/d") == "postgresql://a@h/d"
