@@ -531,9 +531,11 @@ class LocalPostgres:
         (self.data_dir / "standby.signal").unlink(missing_ok=True)
         (self.home / "recovery.json").write_text(repr(target))
 
-    def run_tool(self, program: str, args: Sequence[str], *, timeout_s: float = 300.0) -> str:
+    def run_tool(
+        self, program: str, args: Sequence[str], *, timeout_s: float = 300.0, check: bool = True
+    ) -> str:
         """Run any PostgreSQL program as the service user; return its stdout."""
-        return self.runner.run(program, args, timeout_s=timeout_s).stdout
+        return self.runner.run(program, args, timeout_s=timeout_s, check=check).stdout
 
     def own(self, path: Path, *, recursive: bool = True) -> None:
         """Give a path to the service user (for files the tools must read or write)."""

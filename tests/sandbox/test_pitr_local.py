@@ -140,3 +140,28 @@ def test_streaming_replica_reports_lag_and_promotes(kit: PgKit) -> None:
         "INSERT INTO orders (order_key, item, quantity, payload_hash) "
         "VALUES ('r-2', 'widget', 1, 'x')"
     )
+
+
+def test_pitr_to_just_before_the_drop_found_in_the_wal(kit: PgKit, tmp_path: Path) -> None:
+    """No harness restore point needed: pg_waldump finds the commit that dropped the table."""
+    pitr, backup_id, ledger, fault = _write_then_drop(kit, tmp_path, "waldump")
+    drops = pitr.find_destructive_commits()
+    assert drops, "the DROP TABLE commit must be visible in the archived WAL"
+    drop = drops[-1]
+    kit.adopt("pitr-lsn")
+    assert fault.fault_at_s is not None
+    result = recover_to_point(
+        pitr,
+        backup_id,
+        RecoveryRequest(lsn=drop.lsn, wall_iso=drop.wall_iso),
+        new_name="pitr-lsn",
+        writes=ledger.writes(),
+        fault_at_s=fault.fault_at_s,
+        clock=SystemClock(),
+    )
+    print(result.summary)  # noqa: T201
+    report = result.ledger.report
+    assert report is not None
+    assert result.outcome.target_reached
+    assert report.missing == ()  # stopping right before the DROP keeps every write
+    assert "orders" in result.outcome.database.tables()

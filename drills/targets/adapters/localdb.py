@@ -32,6 +32,7 @@ from drills.core.errors import DrillError
 from drills.core.waiting import wait_until
 from drills.targets.adapters.postgres import PostgresDatabase, fingerprint_table
 from drills.targets.ports.data import (
+    DestructiveCommit,
     ObjectStore,
     PitrOutcome,
     RecoveryRequest,
@@ -44,7 +45,12 @@ from drills.targets.ports.data import (
     verify_fingerprints,
 )
 
-__all__ = ["LocalPitr", "LocalSnapshotStore", "reached_point_from_log"]
+__all__ = [
+    "LocalPitr",
+    "LocalSnapshotStore",
+    "destructive_commits",
+    "reached_point_from_log",
+]
 
 _NOT_REACHED = "before configured recovery target was reached"
 
@@ -206,6 +212,10 @@ _STOP_PATTERNS = (
     re.compile(r"recovery stopping at restore point \"[^\"]*\", time (?P<time>[\d\-: .+]+)"),
     re.compile(r"last completed transaction was at log time (?P<time>[\d\-: .+]+)"),
 )
+_DROP_COMMIT = re.compile(
+    r"tx:\s+(?P<xid>\d+), lsn: (?P<lsn>[0-9A-F]+/[0-9A-F]+),.*?desc: COMMIT "
+    r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC; rels: "
+)
 _REDO_DONE = re.compile(r"redo done at (?P<lsn>[0-9A-F]+/[0-9A-F]+)")
 
 
@@ -230,6 +240,27 @@ def reached_point_from_log(log: str) -> tuple[str | None, str | None]:
             break
     lsns = list(_REDO_DONE.finditer(log))
     return reached, (lsns[-1].group("lsn") if lsns else None)
+
+
+def destructive_commits(waldump_output: str) -> list[DestructiveCommit]:
+    """Commits that dropped relations (DROP TABLE, TRUNCATE, ...) in pg_waldump output."""
+    found = []
+    for match in _DROP_COMMIT.finditer(waldump_output):
+        wall = match.group("time").replace(" ", "T") + "+00:00"
+        found.append(DestructiveCommit(int(match.group("xid")), match.group("lsn"), wall))
+    return found
+
+
+def _contiguous_tail(names: list[str]) -> list[str]:
+    """The newest run of consecutive WAL segment names (one timeline)."""
+    if not names:
+        return []
+    tail = [names[-1]]
+    for name in reversed(names[:-1]):
+        if name[:8] != tail[0][:8] or int(name[8:], 16) + 1 != int(tail[0][8:], 16):
+            break
+        tail.insert(0, name)
+    return tail
 
 
 class LocalPitr:
@@ -300,7 +331,9 @@ class LocalPitr:
         return PitrOutcome(
             database=PostgresDatabase(new_name, server.dsn()),
             requested=request,
-            requested_wall_iso=request.time_iso or self.wall_points.get(request.name or ""),
+            requested_wall_iso=(
+                request.time_iso or request.wall_iso or self.wall_points.get(request.name or "")
+            ),
             reached_wall_iso=reached_wall,
             reached_lsn=reached_lsn,
             timeline=status.timeline,
@@ -338,6 +371,22 @@ class LocalPitr:
             poll_s=0.05,
             description="restored instance leaves recovery (promoted)",
         )
+
+    def find_destructive_commits(self) -> list[DestructiveCommit]:
+        """Scan the archive's newest contiguous WAL with pg_waldump for relation-dropping commits.
+
+        A trainee or a drill without a harness-made restore point picks the LSN of the damaging
+        commit and recovers with `RecoveryRequest(lsn=...)`, which stops just before it.
+        """
+        archive = self.primary.archive_dir
+        names = sorted(p.name for p in archive.iterdir() if len(p.name) == 24 and p.name.isalnum())
+        tail = _contiguous_tail(names)
+        if not tail:
+            raise DrillError(f"no archived WAL segment in {archive}; is archiving on?")
+        output = self.primary.run_tool(
+            "pg_waldump", ["-p", str(archive), "-r", "Transaction", tail[0], tail[-1]], check=False
+        )
+        return destructive_commits(output)
 
     def remember_point(self, name: str, wall_iso: str) -> None:
         """Remember the wall time of a named restore point (for the requested-point figure)."""

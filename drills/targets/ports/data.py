@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 __all__ = [
     "ConnectionLimits",
     "Database",
+    "DestructiveCommit",
     "ObjectStore",
     "PitrOutcome",
     "PointInTimeRecovery",
@@ -242,6 +243,7 @@ class RecoveryRequest:
     time_iso: str | None = None
     lsn: str | None = None
     name: str | None = None
+    wall_iso: str | None = None  # for display: when the point was, if known (e.g. commit time)
 
     def describe(self) -> str:
         """Human-readable target."""
@@ -252,6 +254,15 @@ class RecoveryRequest:
         if self.time_iso:
             return f"time {self.time_iso}"
         return "end of the WAL archive"
+
+
+@dataclass(frozen=True)
+class DestructiveCommit:
+    """A committed transaction that dropped relations, as found in the WAL (pg_waldump)."""
+
+    xid: int
+    lsn: str
+    wall_iso: str
 
 
 @dataclass(frozen=True)
@@ -342,8 +353,10 @@ class ServerInstance(Protocol):
         """pg_basebackup into `target`."""
         ...
 
-    def run_tool(self, program: str, args: Sequence[str], *, timeout_s: float = 300.0) -> str:
-        """Run a PostgreSQL program as the server's user."""
+    def run_tool(
+        self, program: str, args: Sequence[str], *, timeout_s: float = 300.0, check: bool = True
+    ) -> str:
+        """Run a PostgreSQL program as the server's user; return its stdout."""
         ...
 
     def own(self, path: Path, *, recursive: bool = True) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from drills.core.errors import ConfigError
 from drills.sandbox.postgres import RecoveryTarget
-from drills.targets.adapters.localdb import reached_point_from_log
+from drills.targets.adapters.localdb import destructive_commits, reached_point_from_log
 from drills.targets.ports.data import RecoveryRequest, TableFingerprint, verify_fingerprints
 
 
@@ -54,3 +54,18 @@ def test_reached_point_is_read_from_the_server_log() -> None:
 def test_recovery_request_describes_itself() -> None:
     assert RecoveryRequest(name="p").describe() == "restore point 'p'"
     assert RecoveryRequest().describe() == "end of the WAL archive"
+
+
+def test_destructive_commits_are_found_in_waldump_output() -> None:
+    output = (
+        "rmgr: Transaction len (rec/tot):     34/    34, tx:        733, lsn: 0/00976688, "
+        "prev 0/00976648, desc: COMMIT 2026-11-23 08:19:39.091439 UTC\n"
+        "rmgr: Transaction len (rec/tot):   2077/  2077, tx:        734, lsn: 0/009777D0, "
+        "prev 0/00977798, desc: COMMIT 2026-11-23 08:19:39.097235 UTC; rels: base/1/2; "
+        "dropped stats: 2/1/2\n"
+    )
+    found = destructive_commits(output)
+    assert len(found) == 1
+    assert found[0].xid == 734
+    assert found[0].lsn == "0/009777D0"
+    assert found[0].wall_iso == "2026-11-23T08:19:39.097235+00:00"
