@@ -69,7 +69,12 @@ def pitr_summary(outcome: PitrOutcome, ledger: LedgerVerification) -> str:
         f"PITR into {outcome.database.name} (timeline {outcome.timeline}) "
         f"in {outcome.duration_s:.2f} s",
         f"  requested point : {outcome.requested.describe()}"
-        + (f" at {outcome.requested_wall_iso}" if outcome.requested_wall_iso else ""),
+        + (
+            f" at {outcome.requested_wall_iso}"
+            if outcome.requested_wall_iso
+            and outcome.requested_wall_iso != outcome.requested.time_iso
+            else ""
+        ),
         f"  reached point   : {outcome.reached_wall_iso or 'unknown'}"
         f" (redo done at LSN {outcome.reached_lsn or 'unknown'})"
         + ("" if outcome.target_reached else "  TARGET NOT REACHED: archive ended earlier"),

@@ -128,7 +128,7 @@ class RecoveryTarget:
     def settings(self) -> dict[str, str]:
         """The recovery_target_* settings for postgresql.conf."""
         chosen = {
-            "recovery_target_time": self.time_iso,
+            "recovery_target_time": _pg_timestamp(self.time_iso),
             "recovery_target_lsn": self.lsn,
             "recovery_target_name": self.name,
         }
@@ -139,6 +139,14 @@ class RecoveryTarget:
             given["recovery_target_inclusive"] = "on" if self.inclusive else "off"
         given["recovery_target_action"] = self.action
         return given
+
+
+def _pg_timestamp(iso: str | None) -> str | None:
+    """ISO 8601 as PostgreSQL's recovery_target_time accepts it ('Z' -> '+00:00', no 'T')."""
+    if iso is None:
+        return None
+    text = iso.strip().replace("T", " ", 1)
+    return text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
 
 
 class _Runner:
@@ -370,20 +378,23 @@ class LocalPostgres:
         self._write_settings(port)
         with contextlib.suppress(FileNotFoundError):
             (self.data_dir / "postmaster.pid").unlink()  # stale after a crash of the machine
-        self.runner.run(
-            "pg_ctl",
-            [
-                "start",
-                "-w",
-                "-t",
-                str(int(timeout_s)),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_path),
-            ],
-            timeout_s=timeout_s + 10,
-        )
+        try:
+            self.runner.run(
+                "pg_ctl",
+                [
+                    "start",
+                    "-w",
+                    "-t",
+                    str(int(timeout_s)),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_path),
+                ],
+                timeout_s=timeout_s + 10,
+            )
+        except DrillError as exc:
+            raise DrillError(f"{exc}\nlast lines of {self.log_path}:\n{self.log_tail()}") from exc
         if (self.home / ".needs-db").exists():
             self._create_database()
         return self.dsn()
@@ -400,6 +411,12 @@ class LocalPostgres:
         if not exists.strip():
             self.psql(f'CREATE DATABASE "{self.dbname}" OWNER {APP_USER}', dbname="postgres")
         (self.home / ".needs-db").unlink()
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The end of the server log (for error messages)."""
+        if not self.log_path.exists():
+            return "(no log yet)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, mode: StopMode = "fast", *, timeout_s: float = 60.0) -> None:
         """Stop the server; `immediate` skips the shutdown checkpoint, like a crash."""
@@ -543,7 +560,9 @@ class LocalPostgres:
 
 
 def _port_free(port: int) -> bool:
+    """True when a server could listen on the port (SO_REUSEADDR, as PostgreSQL binds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

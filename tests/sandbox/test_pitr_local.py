@@ -165,3 +165,24 @@ def test_pitr_to_just_before_the_drop_found_in_the_wal(kit: PgKit, tmp_path: Pat
     assert result.outcome.target_reached
     assert report.missing == ()  # stopping right before the DROP keeps every write
     assert "orders" in result.outcome.database.tables()
+
+
+def test_pitr_to_a_target_time_stops_at_or_before_it(kit: PgKit, tmp_path: Path) -> None:
+    pitr, backup_id, ledger, fault = _write_then_drop(kit, tmp_path, "time")
+    assert fault.point is not None
+    assert fault.fault_at_s is not None
+    kit.adopt("pitr-time")
+    result = recover_to_point(
+        pitr,
+        backup_id,
+        RecoveryRequest(time_iso=fault.point.wall_iso),
+        new_name="pitr-time",
+        writes=ledger.writes(),
+        fault_at_s=fault.fault_at_s,
+        clock=SystemClock(),
+    )
+    print(result.summary)  # noqa: T201
+    assert result.outcome.target_reached
+    assert result.outcome.reached_wall_iso is not None
+    assert "reached - requested: -" in result.summary or "+0.000" in result.summary
+    assert "orders" in result.outcome.database.tables()

@@ -204,13 +204,15 @@ class LocalSnapshotStore:
         return verify_fingerprints(expected, actual)
 
 
+# Order matters: a named restore point is the reached point itself; otherwise the last
+# transaction actually replayed (not the first one recovery refused to apply).
 _STOP_PATTERNS = (
+    re.compile(r"recovery stopping at restore point \"[^\"]*\", time (?P<time>[\d\-: .+]+)"),
+    re.compile(r"last completed transaction was at log time (?P<time>[\d\-: .+]+)"),
     re.compile(
         r"recovery stopping (?:before|after) (?:commit|abort) of transaction \d+, "
         r"time (?P<time>[\d\-: .+]+)"
     ),
-    re.compile(r"recovery stopping at restore point \"[^\"]*\", time (?P<time>[\d\-: .+]+)"),
-    re.compile(r"last completed transaction was at log time (?P<time>[\d\-: .+]+)"),
 )
 _DROP_COMMIT = re.compile(
     r"tx:\s+(?P<xid>\d+), lsn: (?P<lsn>[0-9A-F]+/[0-9A-F]+),.*?desc: COMMIT "

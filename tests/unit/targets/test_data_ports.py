@@ -69,3 +69,8 @@ def test_destructive_commits_are_found_in_waldump_output() -> None:
     assert found[0].xid == 734
     assert found[0].lsn == "0/009777D0"
     assert found[0].wall_iso == "2026-11-23T08:19:39.097235+00:00"
+
+
+def test_recovery_target_time_is_written_as_postgresql_reads_it() -> None:
+    settings = RecoveryTarget(time_iso="2026-11-23T08:21:20.316013Z").settings()
+    assert settings["recovery_target_time"] == "2026-11-23 08:21:20.316013+00:00"
