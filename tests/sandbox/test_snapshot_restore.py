@@ -107,11 +107,18 @@ def test_writes_lost_after_acknowledgement_are_counted(kit: PgKit) -> None:
     _write(kit, ledger, "gone", 30)
     kit.app.execute("DELETE FROM orders WHERE order_key IN ('gone-3', 'gone-17')")
     kit.app.execute("UPDATE orders SET quantity = 99 WHERE order_key = 'gone-20'")
+    kit.app.execute(  # a replayed write and a row nobody acknowledged
+        "INSERT INTO orders (order_key, item, quantity, payload_hash) "
+        "SELECT order_key, item, quantity, payload_hash FROM orders WHERE order_key = 'gone-5' "
+        "UNION ALL SELECT 'phantom', 'gadget', 1, 'x'"
+    )
     check = verify_ledger(ledger.writes(), kit.app, fault_at_s=1e12, clock=SystemClock())
     assert check.report is not None
     assert set(check.report.missing) == {"gone-3", "gone-17"}
     assert check.report.changed == ("gone-20",)
     assert check.report.lost == 3
+    assert check.report.duplicates == ("gone-5",)
+    assert "phantom" in check.report.unexpected
 
 
 def test_ledger_comparison_that_cannot_run_is_could_not_verify(kit: PgKit) -> None:

@@ -101,7 +101,13 @@ class LocalSnapshotStore:
         return SnapshotInfo(**raw)
 
     def take(self, kind: SnapshotKind = "dump") -> SnapshotInfo:
-        """Snapshot the source now and record its fingerprints."""
+        """Snapshot the source now and record its fingerprints.
+
+        Dumps record fingerprints read in the dump's own snapshot, exact under any load. A base
+        backup is consistent as of its end, and its fingerprints are read right after it ends,
+        so they match exactly only when nothing writes during the backup; under load, verify a
+        base-backup restore with the write ledger instead.
+        """
         snapshot_id = _new_id(kind, self.clock)
         folder = self._dir(snapshot_id)
         folder.mkdir(parents=True)
