@@ -113,13 +113,13 @@ def list_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> i
 
 def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> int:
     """Run the selected drills; 0 only when every one PASSED (or, dry run, planned cleanly)."""
-    if not paths.scenario_modules():
-        return explain_no_scenarios(paths, console)
-    try:
+    try:  # bad input is reported first, whatever else is missing
         profile = load_selected_profile(paths, request.env, request.objectives)
     except ConfigError as exc:
         console.print(f"[red]error:[/] {exc}")
         return USAGE
+    if not paths.scenario_modules():
+        return explain_no_scenarios(paths, console)
     pending = RollbackLedger(paths.ledger).pending()
     if pending and not request.dry_run:
         console.print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from drills.cli.rollback import replay
 from drills.cli.run import RunRequest, plugin_args
 from drills.core.safety import RollbackEntry, RollbackLedger, RollbackRegistry
 from drills.faults.registry import default_registry, restore_file_entry
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def console() -> tuple[Console, io.StringIO]:
@@ -80,8 +83,19 @@ def test_no_scenarios_means_exit_3_for_run(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "scenarios").mkdir()
+    profiles = tmp_path / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
     assert main(["--root", str(tmp_path), "run"]) == 3
     assert "No drills yet" in capfd.readouterr().out
+
+
+def test_bad_objective_is_reported_before_anything_else(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "scenarios").mkdir()
+    assert main(["--root", str(tmp_path), "run", "--objective", "shop.rto=soon"]) == 2
+    assert "not a duration: 'soon'" in capfd.readouterr().out
 
 
 def test_find_root_walks_up(tmp_path: Path) -> None:
