@@ -94,6 +94,9 @@ def test_bad_objective_is_reported_before_anything_else(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "scenarios").mkdir()
+    profiles = tmp_path / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
     assert main(["--root", str(tmp_path), "run", "--objective", "shop.rto=soon"]) == 2
     assert "not a duration: 'soon'" in capfd.readouterr().out
 
