@@ -11,16 +11,16 @@ import psycopg
 import pytest
 
 from drills.core.clock import SystemClock
-from drills.core.safety import RollbackRegistry
 from drills.core.waiting import wait_until
 from drills.faults.pool import (
     POOL_EXHAUSTION,
     PoolExhaustion,
     leak_application_name,
 )
+from drills.faults.registry import default_registry
 from drills.probes.sql import connections_below, connections_refused, sql_reachable
 from drills.recovery.terminate_idle import IdleRule, terminate_idle
-from drills.targets.adapters.postgres import PostgresSessionHolder, register_rollbacks
+from drills.targets.adapters.postgres import PostgresSessionHolder
 from tests.sandbox.pgkit import PgKit, local_postgres
 
 pytestmark = pytest.mark.sandbox
@@ -118,8 +118,7 @@ def test_rollback_replays_from_the_entry_after_the_leaker_crashed(kit: PgKit) ->
         assert leaker.stdout is not None
         assert leaker.stdout.readline().strip() == "ready"
         assert sum(1 for s in kit.admin.sessions() if s.application_name == tag) == 5
-        registry = RollbackRegistry()
-        register_rollbacks(registry)  # what `drills rollback` uses: the entry alone suffices
+        registry = default_registry()  # what `drills rollback` uses: the entry alone suffices
         assert POOL_EXHAUSTION in registry.kinds()
         registry.run(entry)
         remaining = [s for s in kit.admin.sessions() if s.application_name == tag]

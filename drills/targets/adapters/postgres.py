@@ -16,7 +16,6 @@ from psycopg import sql
 
 from drills.core.dataloss import ORDERS_TABLE_DDL, payload_hash
 from drills.core.errors import DrillError, TransientError
-from drills.core.safety import RollbackEntry, RollbackRegistry
 from drills.targets.ports.data import (
     ConnectionLimits,
     RecoveryPoint,
@@ -30,7 +29,6 @@ __all__ = [
     "PostgresSessionHolder",
     "fingerprint_table",
     "insert_order",
-    "register_rollbacks",
     "translate",
 ]
 
@@ -346,25 +344,3 @@ class PostgresSessionHolder:
 
 def _in_transaction(index: int, every: int) -> bool:
     return every > 0 and index % every == every - 1
-
-
-POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUSTION
-
-
-def register_rollbacks(registry: RollbackRegistry) -> None:
-    """Let `drills rollback` replay data-tier entries from another process.
-
-    `db-pool-exhaustion`: terminate the sessions tagged with the entry's application_name, on the
-    entry's DSN (its password was removed; libpq takes it from PGPASSWORD or ~/.pgpass).
-    `data-destroyed`: nothing to undo (recovery is a restore).
-    """
-
-    def end_sessions(entry: RollbackEntry) -> None:
-        admin = PostgresDatabase(entry.target, str(entry.args["dsn"]))
-        admin.terminate_application(str(entry.args["application_name"]))
-
-    def nothing(entry: RollbackEntry) -> None:
-        del entry
-
-    registry.register(POOL_EXHAUSTION_KIND, end_sessions)
-    registry.register("data-destroyed", nothing)

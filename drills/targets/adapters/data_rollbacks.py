@@ -1,0 +1,37 @@
+"""Rollback kinds of the data tier for `drills rollback` (entry point group `drills.rollbacks`).
+
+Loaded in any process that replays the rollback ledger, so it imports psycopg only when a
+pool-exhaustion entry is actually replayed: a machine without the `db` extra can still replay
+other kinds.
+"""
+
+from __future__ import annotations
+
+from drills.core.safety import RollbackEntry, RollbackRegistry
+
+__all__ = ["DATA_DESTROYED_KIND", "POOL_EXHAUSTION_KIND", "register_rollbacks"]
+
+POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUSTION
+DATA_DESTROYED_KIND = "data-destroyed"  # = drills.faults.data.DATA_DESTROYED
+
+
+def end_tagged_sessions(entry: RollbackEntry) -> None:
+    """Terminate the sessions tagged with the entry's application_name, on the entry's DSN.
+
+    The DSN was stored without its password; libpq takes it from PGPASSWORD or ~/.pgpass.
+    """
+    from drills.targets.adapters.postgres import PostgresDatabase
+
+    admin = PostgresDatabase(entry.target, str(entry.args["dsn"]))
+    admin.terminate_application(str(entry.args["application_name"]))
+
+
+def nothing_to_undo(entry: RollbackEntry) -> None:
+    """Destroyed data is recovered by a restore, not by a rollback."""
+    del entry
+
+
+def register_rollbacks(registry: RollbackRegistry) -> None:
+    """Register the data-tier kinds."""
+    registry.register(POOL_EXHAUSTION_KIND, end_tagged_sessions)
+    registry.register(DATA_DESTROYED_KIND, nothing_to_undo)
