@@ -7,8 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from drills.core.clock import SystemClock
+from drills.recovery.restore_snapshot import restore_snapshot
 from drills.sandbox.aws import DUMMY_CREDENTIALS, MotoServer
 from drills.targets.adapters.aws import ModelledDurations, RdsAdapter
+from drills.targets.adapters.localdb import LocalSnapshotStore
+from drills.targets.adapters.sandbox_rds import RdsShadowedSnapshots
+from tests.sandbox.pgkit import local_postgres
 
 pytestmark = pytest.mark.sandbox
 
@@ -64,3 +68,27 @@ def test_point_in_time_replica_promote_and_failover(rds: RdsAdapter) -> None:
     assert rds.is_replica_of("shop-db-replica") == "shop-db"
     assert rds.promote_read_replica("shop-db-replica").status == "available"
     assert rds.reboot("shop-db", force_failover=False).status == "available"
+
+
+def test_sandbox_rds_restore_new_instance_holds_the_data(rds: RdsAdapter) -> None:
+    """RUNBOOKS §3.6 new-instance: the RDS API on moto, the data in a new local PostgreSQL."""
+    with local_postgres() as kit:
+        kit.app.execute(
+            "INSERT INTO orders (order_key, item, quantity, payload_hash) "
+            "SELECT 'k' || g, 'widget', 1, 'x' FROM generate_series(1, 200) g"
+        )
+        store = RdsShadowedSnapshots(
+            rds,
+            LocalSnapshotStore(kit.primary, factory=kit.factory, work_dir=kit.root / "snaps"),
+            instance_id="shop-db",
+        )
+        info = store.take("dump")
+        kit.app.execute("DELETE FROM orders")  # the disaster
+        kit.adopt("shop-db-new")
+        result = restore_snapshot(store, new_name="shop-db-new", clock=SystemClock())
+        print(result.summary(), "|", store.waits[-1].describe())  # noqa: T201
+        assert store.list_snapshots() == [info.snapshot_id]
+        assert rds.instance_status("shop-db-new") == "available"
+        assert "MODELLED" in store.waits[-1].describe()
+        assert result.ok
+        assert result.database.fingerprint(["orders"])["orders"].rows == 200

@@ -32,6 +32,7 @@ from drills.core.errors import DrillError
 from drills.core.waiting import wait_until
 from drills.targets.adapters.postgres import PostgresDatabase, fingerprint_table
 from drills.targets.ports.data import (
+    Database,
     DestructiveCommit,
     ObjectStore,
     PitrOutcome,
@@ -202,7 +203,7 @@ class LocalSnapshotStore:
             shutil.rmtree(staging, ignore_errors=True)
         return PostgresDatabase(new_name, server.dsn())
 
-    def verify(self, snapshot_id: str, restored: PostgresDatabase) -> VerificationResult:
+    def verify(self, snapshot_id: str, restored: Database) -> VerificationResult:
         """Per-table row counts and checksums of the restore vs the snapshot."""
         expected = self.describe(snapshot_id).fingerprints
         present = set(restored.tables())
