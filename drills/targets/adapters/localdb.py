@@ -367,10 +367,10 @@ class LocalPitr:
 
     def _wait_promoted(self, db: PostgresDatabase) -> None:
         def promoted() -> Observation:
-            ok, detail = db.probe()
-            if not ok:
-                return Observation(ok=False, detail=detail)
-            status = db.recovery_status()
+            try:
+                status = db.recovery_status()  # one connection per poll
+            except DrillError as exc:
+                return Observation(ok=False, detail=str(exc))
             return Observation(ok=not status.in_recovery, detail=f"in recovery: {status}")
 
         wait_until(
