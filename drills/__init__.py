@@ -4,10 +4,19 @@ Scenarios and fixtures import from here only, so internals can move.
 """
 
 from drills.core.autoscaling import desired_replicas
+from drills.core.catalogue import DrillMarker
 from drills.core.clock import DrillClock, FakeClock, SystemClock
 from drills.core.conditions import Condition, Observation
-from drills.core.dataloss import AcknowledgedWrite, DataLossReport, compare_ledger
-from drills.core.drill import DefaultWaits, Drill, DrillSpec, Fault
+from drills.core.dataloss import (
+    ORDERS_TABLE_DDL,
+    AcknowledgedWrite,
+    DataLossReport,
+    canonical_payload,
+    compare_ledger,
+    payload_hash,
+    verify_ledger,
+)
+from drills.core.drill import DefaultWaits, Drill, DrillSpec, DryRunHalt, Fault
 from drills.core.durations import format_duration, parse_duration
 from drills.core.errors import (
     ConfigError,
@@ -25,12 +34,31 @@ from drills.core.errors import (
 from drills.core.events import DrillEvents
 from drills.core.journal import DrillRecord, RunJournal
 from drills.core.objectives import Objective, ObjectiveKind, ObjectiveResult, Verdict
-from drills.core.safety import BlastRadius, RollbackEntry, RollbackLedger
+from drills.core.profile import Endpoints, Profile, load_profile, resolve_endpoints
+from drills.core.safety import BlastRadius, RollbackEntry, RollbackLedger, RollbackRegistry
 from drills.core.waiting import Waited, wait_until
-from drills.targets.ports import Database, LoadGenerator, PodState, SnapshotStore, Workload
+from drills.faults.data import DestructiveStatement, drop_table, mass_delete
+from drills.faults.pods import BadRelease, KillPods
+from drills.faults.pool import PoolExhaustion, leak_application_name
+from drills.load.ledger import WriteLedger
+from drills.probes.kube import endpoints_listed, no_pod_waiting, replicas_ready
+from drills.probes.sql import connections_below, connections_refused, sql_reachable
+from drills.recovery.pitr import judge_pitr, pitr_summary, promote_replica, recover_to_point
+from drills.recovery.restore_snapshot import restore_snapshot
+from drills.recovery.terminate_idle import IdleRule, terminate_idle
+from drills.targets.ports import (
+    Database,
+    LoadGenerator,
+    PodState,
+    SnapshotStore,
+    Workload,
+    WorkloadEvent,
+)
 
 __all__ = [
+    "ORDERS_TABLE_DDL",
     "AcknowledgedWrite",
+    "BadRelease",
     "BlastRadius",
     "Condition",
     "ConfigError",
@@ -38,26 +66,35 @@ __all__ = [
     "DataLossReport",
     "Database",
     "DefaultWaits",
+    "DestructiveStatement",
     "Drill",
     "DrillAborted",
     "DrillClock",
     "DrillError",
     "DrillEvents",
+    "DrillMarker",
     "DrillRecord",
     "DrillSpec",
+    "DryRunHalt",
+    "Endpoints",
     "FakeClock",
     "Fault",
+    "IdleRule",
     "InjectionFailed",
+    "KillPods",
     "LoadGenerator",
     "Objective",
     "ObjectiveKind",
     "ObjectiveResult",
     "Observation",
     "PodState",
+    "PoolExhaustion",
+    "Profile",
     "RecoveryStepMissing",
     "RollbackEntry",
     "RollbackFailed",
     "RollbackLedger",
+    "RollbackRegistry",
     "RpoBreached",
     "RtoBreached",
     "RunJournal",
@@ -68,9 +105,31 @@ __all__ = [
     "Verdict",
     "Waited",
     "Workload",
+    "WorkloadEvent",
+    "WriteLedger",
+    "canonical_payload",
     "compare_ledger",
+    "connections_below",
+    "connections_refused",
     "desired_replicas",
+    "drop_table",
+    "endpoints_listed",
     "format_duration",
+    "judge_pitr",
+    "leak_application_name",
+    "load_profile",
+    "mass_delete",
+    "no_pod_waiting",
     "parse_duration",
+    "payload_hash",
+    "pitr_summary",
+    "promote_replica",
+    "recover_to_point",
+    "replicas_ready",
+    "resolve_endpoints",
+    "restore_snapshot",
+    "sql_reachable",
+    "terminate_idle",
+    "verify_ledger",
     "wait_until",
 ]
