@@ -79,13 +79,18 @@ def test_run_arguments_become_plugin_options() -> None:
     ]
 
 
+def _project_without_scenarios(root: Path) -> None:
+    """An empty scenarios/ and the sandbox profile: enough for `drills run` to start."""
+    (root / "scenarios").mkdir()
+    profiles = root / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
+
+
 def test_no_scenarios_means_exit_3_for_run(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "scenarios").mkdir()
-    profiles = tmp_path / "fixtures" / "environments"
-    profiles.mkdir(parents=True)
-    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
+    _project_without_scenarios(tmp_path)
     assert main(["--root", str(tmp_path), "run"]) == 3
     assert "No drills yet" in capfd.readouterr().out
 
@@ -93,10 +98,7 @@ def test_no_scenarios_means_exit_3_for_run(
 def test_bad_objective_is_reported_before_anything_else(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "scenarios").mkdir()
-    profiles = tmp_path / "fixtures" / "environments"
-    profiles.mkdir(parents=True)
-    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
+    _project_without_scenarios(tmp_path)
     assert main(["--root", str(tmp_path), "run", "--objective", "shop.rto=soon"]) == 2
     assert "not a duration: 'soon'" in capfd.readouterr().out
 
