@@ -1,0 +1,1 @@
+"""The sandbox Kubernetes API server: object store, REST routes, discovery, tables."""
