@@ -1,7 +1,8 @@
-"""The `drills` command line: list, run, rollback, sandbox, and what is still to come.
+"""The `drills` command line: list, run, rollback, sandbox, report, history, and what is to come.
 
-Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass or a rollback
-failed; 2 usage or configuration error, or a command not built yet; 3 nothing to run.
+Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass, a rollback failed,
+or `history` found a regression; 2 usage or configuration error, or a command not built yet;
+3 nothing to run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from drills.cli.evidence import history_command, report_command
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
 from drills.cli.rollback import replay
@@ -22,8 +24,6 @@ from drills.cli.sandbox import sandbox_command
 __all__ = ["build_parser", "main"]
 
 _PLANNED = {
-    "report": ("render report.html for a past run", "see issue #7"),
-    "history": ("RTO/RPO history across runs", "see issue #7"),
     "certify": ("on-call certification practical", "no issue filed yet"),
 }
 
@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--dry-run", action="store_true", help="show what would be undone")
     sandbox = commands.add_parser("sandbox", help="the local sandbox: up, down or status")
     sandbox.add_argument("action", choices=("up", "down", "status"))
+    report = commands.add_parser("report", help="re-render report.html of a run (default latest)")
+    report.add_argument("run_id", nargs="?", metavar="RUN_ID", help="a directory under reports/")
+    history = commands.add_parser(
+        "history", help="RTO/RPO per run per drill; exit 1 when the latest run regressed"
+    )
+    history.add_argument("--drill", metavar="ID", help="only this drill id")
+    history.add_argument("--reports-dir", type=Path, help="where runs are (default reports/)")
     for name, (text, issue) in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{text} (not implemented yet: {issue})")
         planned.add_argument("rest", nargs=argparse.REMAINDER)
@@ -96,6 +103,10 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
         return 2
     if command == "rollback":
         return replay(args.ledger or paths.ledger, console, dry_run=args.dry_run)
+    if command == "report":
+        return report_command(paths.reports, args.run_id, console)
+    if command == "history":
+        return history_command(args.reports_dir or paths.reports, args.drill, console)
     if command == "sandbox":
         return sandbox_command(args.action, paths.root, console)
     request = _request(args)

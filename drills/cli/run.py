@@ -28,12 +28,21 @@ from drills.core.profile import (
     resolve_profile_path,
 )
 from drills.core.safety import RollbackLedger
+from drills.reporting.evidence import INCOMPLETE_NAME, REPORT_NAME, TIMELINE_NAME
 from drills.reporting.progress import LiveProgress
 
 __all__ = ["NOTHING_TO_RUN", "RunRequest", "list_drills", "run_drills"]
 
 NOTHING_TO_RUN = 3
 USAGE = 2
+EVIDENCE_FILES = (
+    "journal.json",
+    "junit.xml",
+    TIMELINE_NAME,
+    REPORT_NAME,
+    "allure-results",
+    "rollbacks.jsonl",
+)
 
 
 @dataclass(frozen=True)
@@ -185,11 +194,22 @@ def _conclude(
     journal = RunJournal.from_json(journal_path.read_text(encoding="utf-8"))
     _point_latest(paths.reports, report_dir)
     console.print(verdict_table(journal))
-    console.print(f"evidence: {report_dir} (journal.json, junit.xml); reports/latest points here")
+    _say_evidence(report_dir, console)
     verdicts = {r.verdict for r in journal.scenarios}
     if dry_run:
         return 0 if code == pytest.ExitCode.OK and Verdict.ERROR not in verdicts else 1
     return 0 if code == pytest.ExitCode.OK and verdicts == {Verdict.PASS} else 1
+
+
+def _say_evidence(report_dir: Path, console: Console) -> None:
+    present = [name for name in EVIDENCE_FILES if (report_dir / name).exists()]
+    console.print(f"evidence: {report_dir} ({', '.join(present)}); reports/latest points here")
+    report = report_dir / REPORT_NAME
+    if report.exists():
+        console.print(f"report: {report}", markup=False, highlight=False)
+    incomplete = report_dir / INCOMPLETE_NAME
+    if incomplete.exists():
+        console.print(f"[bold red]report incomplete:[/] see {incomplete}")
 
 
 def _point_latest(reports: Path, report_dir: Path) -> None:

@@ -9,11 +9,23 @@ import pytest
 from drills.core.journal import DrillRecord
 from drills.hookspecs import DrillsHookSpecs
 from drills.pytest_plugin.context import DrillContext
+from drills.reporting.evidence import EvidenceWriter
 from drills.reporting.journal_json import JournalJsonWriter
 
-__all__ = ["JOURNAL_PLUGIN", "add_hookspecs", "connect", "journal_writer"]
+__all__ = [
+    "EVIDENCE_PLUGIN",
+    "JOURNAL_PLUGIN",
+    "add_hookspecs",
+    "connect",
+    "evidence_writer",
+    "finish",
+    "journal_writer",
+]
 
 JOURNAL_PLUGIN = "drills-journal-json"
+EVIDENCE_PLUGIN = "drills-evidence"
+# allure-pytest registers its listener under this name only when --alluredir is given.
+ALLURE_LISTENER = "allure_listener"
 
 
 def add_hookspecs(config_or_manager: pytest.PytestPluginManager) -> None:
@@ -30,6 +42,11 @@ def connect(config: pytest.Config, context: DrillContext) -> None:
         started_at=context.started_at,
     )
     config.pluginmanager.register(writer, JOURNAL_PLUGIN)
+    evidence = EvidenceWriter(
+        context.settings.report_dir,
+        allure=config.pluginmanager.has_plugin(ALLURE_LISTENER),
+    )
+    config.pluginmanager.register(evidence, EVIDENCE_PLUGIN)
     _forward(config, context)
     config.hook.pytest_drills_session_started(
         events=context.events, run_id=context.settings.run_id, environment=context.environment
@@ -40,6 +57,19 @@ def journal_writer(config: pytest.Config) -> JournalJsonWriter | None:
     """The session's journal writer, if the plugin registered one."""
     plugin = config.pluginmanager.get_plugin(JOURNAL_PLUGIN)
     return plugin if isinstance(plugin, JournalJsonWriter) else None
+
+
+def evidence_writer(config: pytest.Config) -> EvidenceWriter | None:
+    """The session's evidence writer (timelines, plots, report.html), if registered."""
+    plugin = config.pluginmanager.get_plugin(EVIDENCE_PLUGIN)
+    return plugin if isinstance(plugin, EvidenceWriter) else None
+
+
+def finish(config: pytest.Config) -> None:
+    """Render report.html once the journal holds every drill of the session."""
+    journal, evidence = journal_writer(config), evidence_writer(config)
+    if journal is not None and evidence is not None:
+        evidence.finish(journal.journal)
 
 
 def _forward(config: pytest.Config, context: DrillContext) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "pytest_configure",
     "pytest_report_header",
     "pytest_runtest_call",
+    "pytest_sessionfinish",
     "pytest_sessionstart",
     "pytest_terminal_summary",
     "pytest_unconfigure",
@@ -60,6 +61,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     context.started_at = context.clock.wall().isoformat()
     context.guard.install()
     bridge.connect(session.config, context)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write report.html beside the finished journal.json (a listener, after every drill)."""
+    if CONTEXT_KEY in session.config.stash:
+        bridge.finish(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -131,6 +139,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for record in writer.journal.scenarios:
         terminalreporter.write_line(f"{record.verdict:<17} {record.id} ({record.runbook})")
     terminalreporter.write_line(f"journal: {writer.path}")
+    evidence = bridge.evidence_writer(terminalreporter.config)
+    if evidence is None:
+        return
+    if evidence.report_path is not None:
+        terminalreporter.write_line(f"report: {evidence.report_path}")
+    for problem in evidence.problems:
+        terminalreporter.write_line(f"REPORT INCOMPLETE: {problem}", red=True, bold=True)
 
 
 def _fmt(seconds: float | None) -> str:

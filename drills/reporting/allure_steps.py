@@ -42,8 +42,7 @@ class AllureSteps:
         if not self._open:
             return
         step_id = self._open.pop()
-        failed = step.outcome in (StepOutcome.FAILED, StepOutcome.ERROR)
-        error = AssertionError(step.detail) if failed else None
+        error = _step_error(step)
         plugin_manager.hook.stop_step(
             uuid=step_id,
             exc_type=type(error) if error else None,
@@ -66,6 +65,15 @@ class AllureSteps:
             )
         allure.dynamic.label("verdict", str(record.verdict))  # type: ignore[no-untyped-call]
         attach_json("drill record", record.to_dict())
+
+
+def _step_error(step: StepRecord) -> BaseException | None:
+    """What Allure should see: AssertionError is `failed`, any other error is `broken`."""
+    if step.outcome is StepOutcome.FAILED:
+        return AssertionError(step.detail or f"step {step.name!r} failed")
+    if step.outcome is StepOutcome.ERROR:
+        return RuntimeError(step.detail or f"step {step.name!r} broke")
+    return None
 
 
 def attach_json(name: str, data: object) -> None:

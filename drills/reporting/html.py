@@ -10,11 +10,19 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from drills.core.durations import format_duration
-from drills.core.journal import DrillRecord, RunJournal, Sample
-from drills.core.objectives import ObjectiveKind, ObjectiveResult
+from drills.core.journal import DrillRecord, RunJournal, Sample, StepOutcome
+from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict, combine
 from drills.reporting.plots import timeline_png
 
 __all__ = ["render_report"]
+
+
+_OUTCOME_MARK = {
+    StepOutcome.OK: "✓",
+    StepOutcome.FAILED: "✗",
+    StepOutcome.ERROR: "!",
+    StepOutcome.SKIPPED: "-",
+}
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,28 @@ def _value(value: float | None, unit: str) -> str:
 def _pair(objectives: Sequence[ObjectiveResult], kind: ObjectiveKind) -> str:
     found = [o for o in objectives if o.name is kind]
     if not found:
-        return "—"
+        return "not evaluated"
     return " · ".join(
-        f"{format_duration(o.measured_s)} / {format_duration(o.target_s)}" for o in found
+        f"{_value(o.measured_s, 's')} (target {format_duration(o.target_s)})" for o in found
+    )
+
+
+@dataclass(frozen=True)
+class _RunView:
+    verdict: Verdict
+    passed: int
+    total: int
+    started: str
+
+
+def _run_view(journal: RunJournal) -> _RunView:
+    verdicts = [r.verdict for r in journal.scenarios]
+    started = journal.started_at[:19].replace("T", " ")
+    return _RunView(
+        verdict=combine(verdicts),
+        passed=sum(v is Verdict.PASS for v in verdicts),
+        total=len(verdicts),
+        started=f"{started} UTC" if journal.started_at.endswith("+00:00") else started,
     )
 
 
@@ -88,7 +115,14 @@ def render_report(
     template = environment.get_template("report.html.j2")
     drills = [_view(r, timelines.get(r.id, ())) for r in journal.scenarios]
     out.write_text(
-        template.render(journal=journal, drills=drills, fmt=format_duration, value=_value),
+        template.render(
+            journal=journal,
+            run=_run_view(journal),
+            drills=drills,
+            fmt=format_duration,
+            value=_value,
+            outcome_mark=_OUTCOME_MARK,
+        ),
         encoding="utf-8",
     )
     return out

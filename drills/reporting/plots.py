@@ -49,12 +49,13 @@ def _grouped(samples: Sequence[Sample]) -> dict[str, list[tuple[float, float]]]:
 
 
 def _markers(record: DrillRecord) -> list[tuple[float, str, str]]:
-    marks = [(f.offset_s, "fault", "#c92a2a") for f in record.faults if not f.dry_run]
-    marks += [
-        (fig.offset_s, "recovered", "#2b8a3e")
-        for fig in record.figures
-        if fig.name == "recovered (stable)" and fig.offset_s is not None
-    ]
+    faults = [f.offset_s for f in record.faults if not f.dry_run]
+    marks = [(offset, f"fault +{offset:.0f}s", "#c92a2a") for offset in faults]
+    for fig in record.figures:
+        if fig.name != "recovered (stable)" or fig.offset_s is None:
+            continue
+        after = f", {fig.offset_s - faults[0]:.0f}s after the fault" if faults else ""
+        marks.append((fig.offset_s, f"recovered +{fig.offset_s:.0f}s{after}", "#2b8a3e"))
     return marks
 
 
@@ -67,10 +68,11 @@ def timeline_png(record: DrillRecord, samples: Sequence[Sample]) -> bytes | None
     if not panels:
         return None
     # A bare Figure (no pyplot): no global state, no display needed, renders with Agg.
-    figure = Figure(figsize=(9, 2.1 * len(panels)))
+    figure = Figure(figsize=(10, 2.1 * len(panels)))
     figure.subplots(len(panels), 1, sharex=True, squeeze=False)
-    for axis, panel in zip(figure.axes, panels, strict=True):
-        _draw_panel(axis, panel, series, _markers(record))
+    markers = _markers(record)
+    for index, (axis, panel) in enumerate(zip(figure.axes, panels, strict=True)):
+        _draw_panel(axis, panel, series, markers, labelled=index == 0)
     figure.axes[-1].set_xlabel("seconds since the drill began")
     figure.suptitle(f"{record.id}: {record.verdict}", fontsize=11)
     figure.tight_layout()
@@ -84,6 +86,8 @@ def _draw_panel(
     panel: Panel,
     series: dict[str, list[tuple[float, float]]],
     markers: list[tuple[float, str, str]],
+    *,
+    labelled: bool,
 ) -> None:
     for name in panel.series:
         points = series.get(name)
@@ -92,18 +96,26 @@ def _draw_panel(
             axis.plot(xs, ys, label=name, color=_COLOURS.get(name), linewidth=1.4)
     for offset, label, colour in markers:
         axis.axvline(offset, color=colour, linestyle="--", linewidth=1)
-        axis.annotate(
-            label,
-            (offset, 1.0),
-            xycoords=("data", "axes fraction"),
-            fontsize=8,
-            color=colour,
-            ha="left",
-            va="top",
-        )
+        if labelled:  # the top panel names the markers; the lines below line up with it
+            _label_marker(axis, offset, label, colour)
     if panel.unit == "replicas":
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_ylabel(panel.unit)
     axis.set_title(panel.title, fontsize=9, loc="left")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, loc="upper right")
+    # Outside the axes, so it never hides a line or a marker label.
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+def _label_marker(axis: Axes, offset: float, label: str, colour: str) -> None:
+    recovered = label.startswith("recovered")  # its label sits left of its line
+    axis.annotate(
+        f"{label} " if recovered else f" {label}",
+        (offset, 1.0),
+        xycoords=("data", "axes fraction"),
+        fontsize=8,
+        color=colour,
+        ha="right" if recovered else "left",
+        va="top",
+        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
+    )

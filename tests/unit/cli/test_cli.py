@@ -34,16 +34,9 @@ def test_help_works(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in text
 
 
-@pytest.mark.parametrize(
-    ("command", "where"), [("report", "#7"), ("history", "#7"), ("certify", "")]
-)
-def test_placeholders_fail_clearly(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], command: str, where: str
-) -> None:
-    assert main(["--root", str(tmp_path), command]) == 2
-    out = capfd.readouterr().out
-    assert "not implemented yet" in out
-    assert where in out
+def test_placeholders_fail_clearly(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(tmp_path), "certify"]) == 2
+    assert "not implemented yet" in capfd.readouterr().out
 
 
 def test_run_arguments_become_plugin_options() -> None:

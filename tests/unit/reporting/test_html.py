@@ -68,8 +68,8 @@ def test_report_is_self_contained_and_shows_every_verdict(tmp_path: Path) -> Non
     assert "pitr" in html
     assert 'class="badge FAIL"' in html
     assert 'class="badge COULD_NOT_VERIFY"' in html
-    assert "20.0s / 15.0s" in html
-    assert "n/a / 15.0s" in html  # unmeasured RTO is shown as such, never as 0
+    assert "20.0s (target 15.0s)" in html
+    assert "not measured (target 15.0s)" in html  # unmeasured RTO is shown as such, never as 0
     assert "Kill half the pods" in html
     # exactly one embedded PNG (the drill without samples has no plot), and no external fetches
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
