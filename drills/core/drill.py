@@ -7,6 +7,7 @@ single verdict is computed and published through `DrillEvents`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from types import TracebackType
 from typing import Protocol
 
 from drills.core.clock import DrillClock, wall_at
-from drills.core.conditions import ConditionLike
+from drills.core.conditions import ConditionLike, Observation
 from drills.core.dataloss import DataLossReport
 from drills.core.errors import (
     CouldNotVerify,
+    DrillAborted,
     InjectionFailed,
     RpoBreached,
     RtoBreached,
@@ -130,6 +132,8 @@ class Drill:
         self._rollbacks: list[RollbackRecord] = []
         self._undo: list[_Undo] = []
         self.record: DrillRecord | None = None
+        self._abort_lock = threading.Lock()
+        self._abort_reason: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Drill:
@@ -165,6 +169,7 @@ class Drill:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Time a named runbook step; its outcome follows how the block ends."""
+        self.raise_if_aborted()
         start = self.clock.now()
         outcome, detail = StepOutcome.OK, ""
         self.events.step_started.fire(StepStarted(name, start - self.started_s))
@@ -210,6 +215,35 @@ class Drill:
             self.fault_at_s = self.clock.now()
         self._record_fault(fault, dry_run=False)
 
+    def abort(self, reason: str) -> None:
+        """Ask the drill to stop (thread-safe; the first reason wins).
+
+        The next step start or condition poll raises DrillAborted; the drill then runs its
+        rollbacks and ends ERROR with the reason. Used by the load kill switch.
+        """
+        with self._abort_lock:
+            if self._abort_reason is None:
+                self._abort_reason = reason
+
+    @property
+    def abort_reason(self) -> str | None:
+        """Why the drill was aborted, or None while it may go on."""
+        with self._abort_lock:
+            return self._abort_reason
+
+    def raise_if_aborted(self) -> None:
+        """Raise DrillAborted when `abort` was called; long custom loops should call this."""
+        reason = self.abort_reason
+        if reason is not None:
+            raise DrillAborted(f"drill aborted: {reason}; rollbacks run, check the system")
+
+    def _guarded(self, condition: ConditionLike) -> ConditionLike:
+        def check() -> Observation | bool:
+            self.raise_if_aborted()
+            return condition()
+
+        return check
+
     def defer(self, name: str, action: Callable[[], None]) -> None:
         """Run `action` when the drill ends (with the rollbacks, newest first); not on disk."""
         self._undo.append(_Undo(name, "cleanup", name, action))
@@ -225,7 +259,7 @@ class Drill:
         waits = self.spec.waits
         try:
             return wait_until(
-                condition,
+                self._guarded(condition),
                 clock=self.clock,
                 poll_s=waits.poll_s,
                 timeout_s=waits.steady_state_timeout_s if timeout_s is None else timeout_s,
@@ -251,7 +285,7 @@ class Drill:
         """
         stable = self.spec.waits.stability_window_s if stable_for_s is None else stable_for_s
         waited = wait_until(
-            condition,
+            self._guarded(condition),
             clock=self.clock,
             timeout_s=timeout_s,
             poll_s=self.spec.waits.poll_s,

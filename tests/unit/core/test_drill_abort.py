@@ -1,0 +1,97 @@
+"""Unit tests for Drill.abort: the kill switch's way to stop a drill (FakeClock only)."""
+
+from pathlib import Path
+
+import pytest
+
+from drills.core.clock import FakeClock
+from drills.core.conditions import Observation
+from drills.core.drill import DefaultWaits, Drill, DrillSpec
+from drills.core.errors import DrillAborted
+from drills.core.events import DrillEvents
+from drills.core.journal import StepOutcome
+from drills.core.objectives import Objective, ObjectiveKind, Verdict
+from drills.core.safety import RollbackEntry, RollbackLedger
+
+
+class NeverHeals:
+    """A fault whose system never recovers; counts rollbacks."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.rolled_back = 0
+        self.kind = "toy"
+        self.target = "deployment/shop"
+
+    def describe(self) -> str:
+        return "break it for good"
+
+    def rollback_entry(self) -> RollbackEntry:
+        return RollbackEntry("toy", "deployment/shop")
+
+    def apply(self) -> None:
+        """Nothing to do: the condition below is always unhealthy after injection."""
+
+    def rollback(self) -> None:
+        self.rolled_back += 1
+
+
+def _drill(clock: FakeClock, tmp_path: Path) -> Drill:
+    spec = DrillSpec(
+        id="abort",
+        runbook="§1",
+        service="shop",
+        objectives=(Objective(ObjectiveKind.RTO, "shop", 900.0),),
+        waits=DefaultWaits(steady_state_timeout_s=30, stability_window_s=10, poll_s=1),
+    )
+    ledger = RollbackLedger(tmp_path / "rollbacks.jsonl")
+    return Drill(spec, clock=clock, events=DrillEvents(), ledger=ledger)
+
+
+def test_abort_during_recovery_raises_runs_rollbacks_and_ends_error(tmp_path: Path) -> None:
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    fault = NeverHeals(clock)
+
+    def unhealthy_until_kill_switch() -> Observation:
+        if clock.now() >= 20.0:
+            drill.abort("error ratio 0.90 above 0.50 for 15 s")
+        return Observation(ok=False, detail="users failing")
+
+    def run() -> None:
+        with drill:
+            drill.inject(fault)
+            with drill.step("recover"):
+                drill.await_recovery(unhealthy_until_kill_switch, timeout_s=600)
+
+    with pytest.raises(DrillAborted, match=r"error ratio 0\.90 above 0\.50"):
+        run()
+    assert drill.record is not None
+    assert drill.record.verdict is Verdict.ERROR
+    assert "error ratio 0.90 above 0.50 for 15 s" in drill.record.reason
+    assert fault.rolled_back == 1
+    assert drill.record.steps[0].outcome is StepOutcome.ERROR
+    assert clock.now() < 30.0  # stopped at the next poll, not at the timeout
+
+
+def test_abort_before_steady_state_is_not_reported_as_unsteady(tmp_path: Path) -> None:
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    drill.abort("operator pressed stop")
+    with pytest.raises(DrillAborted, match="operator pressed stop"), drill:
+        drill.expect_steady_state(lambda: True)
+    assert drill.record is not None
+    assert drill.record.verdict is Verdict.ERROR
+
+
+def test_a_step_after_abort_does_not_start_and_first_reason_wins(tmp_path: Path) -> None:
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    assert drill.abort_reason is None
+    drill.abort("first")
+    drill.abort("second")
+    assert drill.abort_reason == "first"
+    entered = []
+    with pytest.raises(DrillAborted, match="first"), drill.step("next"):
+        entered.append(True)
+    assert entered == []
