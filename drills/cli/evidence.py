@@ -85,17 +85,24 @@ def history_command(reports: Path, drill: str | None, console: Console) -> int:
 def history_table(rows: list[HistoryRow]) -> Table:
     """One line per drill per run, oldest first."""
     table = Table(title=f"RTO/RPO history ({len(rows)} drill run(s))")
-    for column in ("started", "run", "env", "drill", "verdict", "RTO", "RPO"):
+    # Ids and verdicts never wrap; the rest folds on narrow terminals rather than hiding text.
+    for column in ("drill", "verdict", "RTO", "RPO"):
         table.add_column(column, no_wrap=True)
+    for column in ("run", "started", "env"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         style = verdict_style(row.verdict)
         table.add_row(
-            row.started_at[:19].replace("T", " "),
-            row.run_id,
-            row.environment,
             row.drill,
             f"[{style}]{row.verdict}[/]",
-            format_duration(row.rto_s),
-            format_duration(row.rpo_s),
+            _seconds(row.rto_s),
+            _seconds(row.rpo_s),
+            row.run_id,
+            row.started_at[:16].replace("T", " "),
+            row.environment,
         )
     return table
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else format_duration(value)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.plugin.conftest import ToyProject
+from tests.plugin.conftest import EXAMPLES, REPO, ToyProject
+from tests.plugin.test_cli import drills
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -102,3 +104,35 @@ def test_allure_gets_one_step_per_runbook_step(sampled: ToyProject) -> None:
     timeline = next(a for a in failing["attachments"] if a["name"] == "sampled-fail timeline")
     assert timeline["type"] == "image/png"
     assert (sampled.path / "allure" / timeline["source"]).read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project whose scenarios are the toy drills and the sampled ones."""
+    profiles = tmp_path / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
+    shutil.copy(EXAMPLES / "toy_conftest.py", tmp_path / "conftest.py")
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    shutil.copy(EXAMPLES / "toyfault.py", scenarios / "toyfault.py")
+    shutil.copy(EXAMPLES / "toy_drills.py", scenarios / "test_toy.py")
+    shutil.copy(EXAMPLES / "sampled_drills.py", scenarios / "test_sampled.py")
+    return tmp_path
+
+
+def test_drills_run_then_report_and_history(project: Path) -> None:
+    done = drills(project, "run", "sampled-pass", "toy-pass")
+    assert done.returncode == 0, done.stdout + done.stderr
+    latest = project / "reports" / "latest"
+    assert (latest / "timeline.json").exists()
+    assert (latest / "sampled-pass-timeline.png").read_bytes().startswith(PNG_MAGIC)
+    assert f"report: {latest.resolve() / 'report.html'}" in done.stdout
+    (latest / "report.html").unlink()
+    again = drills(project, "report")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (latest / "report.html").read_text().count("data:image/png;base64,") == 1
+    history = drills(project, "history")
+    assert history.returncode == 0, history.stdout + history.stderr
+    assert "sampled-pass" in history.stdout
+    assert "no regression" in history.stdout
