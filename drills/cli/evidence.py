@@ -10,7 +10,7 @@ from rich.table import Table
 from drills.core.durations import format_duration
 from drills.core.errors import ConfigError
 from drills.core.journal import RunJournal
-from drills.reporting.evidence import REPORT_NAME, TIMELINE_NAME
+from drills.reporting.evidence import INCOMPLETE_NAME, REPORT_NAME, TIMELINE_NAME
 from drills.reporting.history import HistoryRow, load_history, regressions
 from drills.reporting.html import render_report
 from drills.reporting.progress import verdict_style
@@ -46,9 +46,18 @@ def report_command(reports: Path, run_id: str | None, console: Console) -> int:
     except (ValueError, KeyError) as exc:
         console.print(f"[red]error:[/] {journal_path} cannot be read ({exc}); was it edited?")
         return USAGE
-    out = render_report(journal, timelines, run_dir.resolve() / REPORT_NAME)
+    problems = _recorded_problems(run_dir / INCOMPLETE_NAME)
+    out = render_report(journal, timelines, run_dir.resolve() / REPORT_NAME, problems=problems)
     console.print(str(out), markup=False, highlight=False)
     return 0
+
+
+def _recorded_problems(path: Path) -> list[str]:
+    """The reporter failures the run noted, so a re-rendered page still shows them."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line[2:] for line in lines if line.startswith("- ")]
 
 
 def _runs_hint(reports: Path) -> str:

@@ -73,7 +73,10 @@ class EvidenceWriter:
         self._guard("timeline.json", self._write_timelines)
         out = self.report_dir / REPORT_NAME
         rendered = self._guard(
-            "report.html", lambda: render_report(journal, self.timelines.by_drill, out)
+            "report.html",
+            lambda: render_report(
+                journal, self.timelines.by_drill, out, problems=tuple(self.problems)
+            ),
         )
         self.report_path = out if rendered else None
         self._write_problems()

@@ -105,9 +105,16 @@ def _view(record: DrillRecord, samples: Sequence[Sample]) -> _DrillView:
 
 
 def render_report(
-    journal: RunJournal, timelines: Mapping[str, Sequence[Sample]], out: Path
+    journal: RunJournal,
+    timelines: Mapping[str, Sequence[Sample]],
+    out: Path,
+    *,
+    problems: Sequence[str] = (),
 ) -> Path:
-    """Write a single HTML file (plots embedded as data URIs) and return its path."""
+    """Write a single HTML file (plots embedded as data URIs) and return its path.
+
+    `problems` are reporter failures of the run; the page shows them in a banner.
+    """
     environment = Environment(
         loader=PackageLoader("drills.reporting", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -122,6 +129,7 @@ def render_report(
             fmt=format_duration,
             value=_value,
             outcome_mark=_OUTCOME_MARK,
+            problems=problems,
         ),
         encoding="utf-8",
     )

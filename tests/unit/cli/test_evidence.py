@@ -167,3 +167,15 @@ def test_commands_are_wired_into_the_cli(tmp_path: Path, capfd: pytest.CaptureFi
     assert "regression" in text
     assert "No runs of drill 'pod-kill'" in text
     assert "no run 'run-04'" in text
+
+
+def test_report_keeps_showing_what_the_run_noted_as_incomplete(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "reports", "run-03", Verdict.PASS, 12.0)
+    (run_dir / "report-incomplete.txt").write_text(
+        "The evidence of this run is incomplete:\n- timeline plot of pod-kill: OSError: disk full\n"
+    )
+    shown, _ = console()
+    assert report_command(tmp_path / "reports", "run-03", shown) == 0
+    html = (run_dir / "report.html").read_text()
+    assert "This report is incomplete" in html
+    assert "timeline plot of pod-kill: OSError: disk full" in html
