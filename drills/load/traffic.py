@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from drills.core.clock import DrillClock
 from drills.core.conditions import Condition, Observation
+from drills.targets.ports.load import RequestRecord
 
 __all__ = [
     "RequestRecord",
@@ -31,17 +32,6 @@ SERIES_OK = "requests ok/s"
 SERIES_FAILED = "requests failed/s"
 SERIES_P50 = "p50 latency ms"
 SERIES_P95 = "p95 latency ms"
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the user saw it; `at_s` is monotonic seconds when it completed."""
-
-    at_s: float
-    name: str
-    ok: bool
-    status: int
-    latency_ms: float
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,251 @@
+"""Locust as the drill's load generator: subprocesses, headless, streaming every request back.
+
+Locust runs as a SUBPROCESS (its gevent monkey-patching breaks a process that imported ssl or
+urllib3 first; see DESIGN.md). The harness listens on a loopback TCP port and passes it as
+`DRILLS_STREAM_ADDR`; the locustfile installs `locust_stream`, so every Locust process that runs
+users (the standalone process, or each worker) connects and sends one JSON line per request. A
+reader thread per connection turns lines into `RequestRecord`s for the sink (e.g.
+`TrafficRecorder.add`) and acknowledged writes (POST /orders answered 201) into
+`AcknowledgedWrite`s (e.g. for `WriteLedger.record`).
+
+Timestamps are `time.monotonic()` in the Locust process: CLOCK_MONOTONIC is system-wide on Linux,
+so they are on the axis of the harness's SystemClock. That holds only on one host: to run
+workers on other hosts or as Kubernetes Jobs, use the same options (`--worker --master-host
+<master> --master-port <port>`, same locustfile, `DRILLS_STREAM_ADDR` pointing at a port the
+harness exposes to them) and stream wall time instead, correcting each host's offset (NTP); the
+master only coordinates and makes no requests, so it never streams.
+
+`stop()` sends SIGTERM (Locust fires `test_stop` and `quitting`, where the stream flushes and
+closes), waits up to `stop_timeout_s`, then SIGKILLs the process group, and drains every
+connection until EOF so the last second of traffic is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from drills.core.dataloss import AcknowledgedWrite
+from drills.core.errors import DrillError
+from drills.targets.ports.load import RequestRecord, RequestSink, ShapeSpec
+
+__all__ = ["LocustLoad", "StreamServer"]
+
+AckSink = Callable[[AcknowledgedWrite], None]
+
+
+class StreamServer:
+    """Loopback TCP server reading JSON lines from every Locust process (one thread each)."""
+
+    def __init__(self, sink: RequestSink, on_ack: AckSink | None = None) -> None:
+        self._sink, self._on_ack = sink, on_ack
+        self._lock = threading.Lock()
+        self._users: dict[int, int] = {}
+        self._acks: list[AcknowledgedWrite] = []
+        self._readers: list[threading.Thread] = []
+        self.bad_lines = 0
+        self.records = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._acceptor = threading.Thread(target=self._accept, name="drills-stream", daemon=True)
+        self._acceptor.start()
+
+    def users(self) -> int:
+        """Sum of the latest user count each connected process reported."""
+        with self._lock:
+            return sum(self._users.values())
+
+    def acknowledged(self) -> list[AcknowledgedWrite]:
+        """A copy of every acknowledged write received."""
+        with self._lock:
+            return list(self._acks)
+
+    def close(self, *, drain_timeout_s: float) -> None:
+        """Stop accepting, then wait (bounded) for every connection to reach EOF."""
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._acceptor.join(timeout=2.0)
+        with self._lock:
+            readers = list(self._readers)
+        for reader in readers:
+            reader.join(timeout=drain_timeout_s)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # listener closed
+            reader = threading.Thread(
+                target=self._read, args=(conn,), name="drills-stream-reader", daemon=True
+            )
+            with self._lock:
+                self._readers.append(reader)
+            reader.start()
+
+    def _read(self, conn: socket.socket) -> None:
+        conn_id = id(conn)
+        with conn, conn.makefile("rb") as lines:
+            for raw in lines:
+                self._handle(conn_id, raw)
+        with self._lock:
+            self._users.pop(conn_id, None)
+
+    def _handle(self, conn_id: int, raw: bytes) -> None:
+        try:
+            line: dict[str, Any] = json.loads(raw)
+            if "u" in line:
+                with self._lock:
+                    self._users[conn_id] = int(line["u"])
+                return
+            record = RequestRecord(
+                float(line["t"]), str(line["n"]), bool(line["ok"]), int(line["s"]), float(line["l"])
+            )
+        except (ValueError, KeyError, TypeError):
+            self.bad_lines += 1
+            return
+        self.records += 1
+        self._sink(record)
+        if "k" in line:
+            self._ack(AcknowledgedWrite(str(line["k"]), record.at_s, str(line["h"])))
+
+    def _ack(self, write: AcknowledgedWrite) -> None:
+        with self._lock:
+            self._acks.append(write)
+        if self._on_ack is not None:
+            self._on_ack(write)
+
+
+class LocustLoad:
+    """LoadGenerator adapter: a headless Locust (or a master and `workers` workers)."""
+
+    def __init__(  # noqa: PLR0913 - the knobs of a Locust run
+        self,
+        locustfile: Path,
+        host: str,
+        *,
+        sink: RequestSink,
+        log_dir: Path,
+        on_ack: AckSink | None = None,
+        workers: int = 0,
+        stream: bool = True,
+        wait_s: tuple[float, float] | None = None,
+        stop_timeout_s: float = 10.0,
+    ) -> None:
+        if workers < 0:
+            raise ValueError("workers must be >= 0 (0 = one standalone Locust process)")
+        self.locustfile, self.host, self.workers = locustfile, host, workers
+        self._sink, self._on_ack, self._stream = sink, on_ack, stream
+        self.log_dir, self.wait_s, self.stop_timeout_s = log_dir, wait_s, stop_timeout_s
+        self._server: StreamServer | None = None
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._logs: list[IO[bytes]] = []
+        self._stopped = False
+
+    # -- port --------------------------------------------------------------------------------
+    def start(self, shape: ShapeSpec) -> None:
+        """Start Locust following `shape`; returns once the processes are spawned."""
+        if self._procs:
+            raise DrillError("this Locust run was already started; create a new LocustLoad")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self._stream:
+            self._server = StreamServer(self._sink, self._on_ack)
+        env = self._env(shape)
+        if self.workers == 0:
+            self._spawn("locust", [*self._common(), "--headless"], env)
+            return
+        port = _free_port()
+        master = ["--master", "--headless", "--master-bind-host", "127.0.0.1"]
+        master += ["--master-bind-port", str(port), "--expect-workers", str(self.workers)]
+        self._spawn("master", [*self._common(), *master], env)
+        for index in range(self.workers):
+            worker = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+            self._spawn(f"worker-{index}", [*self._common(), *worker], env)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after `stop_timeout_s`; drain the stream to EOF. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for proc in self._procs:  # master (or standalone) first: it tells workers to quit
+            _terminate(proc, self.stop_timeout_s)
+        if self._server is not None:
+            self._server.close(drain_timeout_s=self.stop_timeout_s)
+        for log in self._logs:
+            log.close()
+
+    def users(self) -> int:
+        """Users running now, as the Locust processes last reported (0 without a stream)."""
+        return self._server.users() if self._server else 0
+
+    def acknowledged(self) -> list[AcknowledgedWrite]:
+        """Every acknowledged write streamed so far."""
+        return self._server.acknowledged() if self._server else []
+
+    # -- extras ------------------------------------------------------------------------------
+    def __enter__(self) -> LocustLoad:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of every Locust process started (for checks that none is left)."""
+        return [proc.pid for proc in self._procs]
+
+    def check_running(self) -> None:
+        """Raise DrillError naming the log when a Locust process exited on its own."""
+        for proc, log in zip(self._procs, self._logs, strict=True):
+            if proc.poll() is not None and not self._stopped:
+                raise DrillError(
+                    f"Locust exited early (code {proc.returncode}); read {log.name} for why"
+                )
+
+    def _common(self) -> list[str]:
+        return ["-f", str(self.locustfile), "--host", self.host, "--loglevel", "WARNING"]
+
+    def _env(self, shape: ShapeSpec) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DRILLS_LOAD_SHAPE"] = shape.to_json()
+        env.pop("DRILLS_STREAM_ADDR", None)
+        if self._server is not None:
+            env["DRILLS_STREAM_ADDR"] = self._server.address
+        if self.wait_s is not None:
+            env["DRILLS_LOAD_WAIT_S"] = f"{self.wait_s[0]},{self.wait_s[1]}"
+        return env
+
+    def _spawn(self, role: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.log_dir / f"locust-{role}.log").open("wb")
+        self._logs.append(log)
+        command = [sys.executable, "-m", "locust", *args]
+        self._procs.append(
+            subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
+
+
+def _terminate(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=timeout_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole session, in case anything was left
+    proc.wait(timeout=timeout_s)
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])

@@ -1,0 +1,122 @@
+"""Runs INSIDE the Locust process: streams every request to the harness as a JSON line.
+
+The locustfile calls `install(events)`. When the harness set `DRILLS_STREAM_ADDR=host:port`,
+each request Locust completes (`events.request`) becomes one compact line
+
+    {"t": monotonic_s, "n": name, "ok": 0|1, "s": status, "l": latency_ms[, "k": key, "h": hash]}
+
+(`k`/`h` when the request's context carries `order_key` and `payload_hash` and the answer was
+201: an acknowledged write). Every flush also sends `{"u": users}`, the users this process runs.
+Lines are buffered and flushed every `DRILLS_STREAM_FLUSH_S` (default 0.05 s) by a greenlet,
+and synchronously on `test_stop` and `quitting`, so the last second is never lost; `quitting`
+closes the socket, which tells the harness this process is done (EOF).
+
+`time.monotonic()` is CLOCK_MONOTONIC, system-wide on Linux, so these times share the axis of
+the harness's SystemClock. Workers on other hosts would need wall time instead (see the adapter).
+Without `DRILLS_STREAM_ADDR` nothing is installed (plain Locust).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from typing import Any
+
+import gevent
+from locust.env import Environment
+from locust.event import Events
+
+__all__ = ["RequestStreamer", "install"]
+
+ENV_ADDR = "DRILLS_STREAM_ADDR"
+ENV_FLUSH = "DRILLS_STREAM_FLUSH_S"
+
+
+class RequestStreamer:
+    """Buffers request lines and sends them to the harness over one TCP connection."""
+
+    def __init__(self, address: tuple[str, int], flush_s: float) -> None:
+        self._address, self._flush_s = address, flush_s
+        self._buffer: list[str] = []
+        self._sock: socket.socket | None = None
+        self._environment: Environment | None = None
+        self._closed = False
+
+    def on_request(  # noqa: PLR0913 - Locust's event signature
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        response_length: int,
+        response: Any = None,
+        context: Any = None,
+        exception: Any = None,
+        **_: Any,
+    ) -> None:
+        """Buffer one line for a completed request."""
+        status = int(getattr(response, "status_code", 0) or 0)
+        line: dict[str, Any] = {
+            "t": round(time.monotonic(), 6),  # noqa: TID251 - shared CLOCK_MONOTONIC axis
+            "n": f"{request_type} {name}",
+            "ok": 0 if exception else 1,
+            "s": status,
+            "l": round(float(response_time or 0.0), 3),
+        }
+        if status == 201 and not exception and _is_write(context):
+            line["k"], line["h"] = context["order_key"], context["payload_hash"]
+        self._buffer.append(json.dumps(line, separators=(",", ":")))
+
+    def on_init(self, environment: Environment, **_: Any) -> None:
+        """Remember the environment (for the user count) and start the flusher greenlet."""
+        self._environment = environment
+        gevent.spawn(self._flush_forever)
+
+    def flush(self, **_: Any) -> None:
+        """Send everything buffered plus the current user count; connects lazily."""
+        if self._closed:
+            return
+        lines, self._buffer = self._buffer, []
+        runner = self._environment.runner if self._environment else None
+        if runner is None or type(runner).__name__ == "MasterRunner":
+            return  # the master makes no requests; its workers stream their own
+        lines.append(json.dumps({"u": runner.user_count}))
+        if self._sock is None:
+            self._sock = socket.create_connection(self._address, timeout=10.0)
+        self._sock.sendall(("\n".join(lines) + "\n").encode())
+
+    def close(self, **_: Any) -> None:
+        """Final flush, then close the connection (the harness reads EOF)."""
+        self.flush()
+        self._closed = True
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _flush_forever(self) -> None:
+        while not self._closed:
+            gevent.sleep(self._flush_s)
+            self.flush()
+
+
+def _is_write(context: Any) -> bool:
+    return isinstance(context, dict) and "order_key" in context and "payload_hash" in context
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
+def install(events: Events) -> RequestStreamer | None:
+    """Hook the request, test_stop and quitting events when the harness asked for a stream."""
+    addr = os.environ.get(ENV_ADDR)
+    if not addr:
+        return None
+    streamer = RequestStreamer(_address(addr), float(os.environ.get(ENV_FLUSH, "0.05")))
+    events.request.add_listener(streamer.on_request)  # type: ignore[no-untyped-call]
+    events.init.add_listener(streamer.on_init)  # type: ignore[no-untyped-call]
+    events.test_stop.add_listener(streamer.flush)  # type: ignore[no-untyped-call]
+    events.quitting.add_listener(streamer.close)  # type: ignore[no-untyped-call]
+    return streamer
