@@ -79,13 +79,13 @@ from drills.sandbox.apiserver.selectors import (
     parse_label_selector,
 )
 
-__all__ = ["ChangeCallback", "LogReader", "ObjectStore", "WatchEvent"]
+__all__ = ["PATCHERS", "ChangeCallback", "LogReader", "ObjectStore", "WatchEvent"]
 
 ChangeCallback = Callable[[str, str, dict[str, Any]], None]
 LogReader = Callable[[str, str, str | None], str]
 Key = tuple[str, str, str]
 
-_PATCHERS: dict[str, Callable[[Any, Any], Any]] = {
+PATCHERS: dict[str, Callable[[Any, Any], Any]] = {
     "merge": apply_merge_patch,
     "strategic": apply_strategic_merge_patch,
     "json": apply_json_patch,
@@ -135,6 +135,10 @@ class ObjectStore:
     def timestamp(self) -> str:
         """Now as the API's RFC 3339 UTC second-precision string."""
         return _rfc3339(self._clock.wall())
+
+    def wall(self) -> datetime:
+        """The wall-clock time of the store's clock."""
+        return self._clock.wall()
 
     @property
     def resource_version(self) -> str:
@@ -318,7 +322,7 @@ class ObjectStore:
         """Apply a 'merge', 'strategic' or 'json' patch; `status_only` keeps all but status."""
         key, old = self._find(resource, namespace, name)
         try:
-            new = _PATCHERS[patch_type](copy.deepcopy(old), patch)
+            new = PATCHERS[patch_type](copy.deepcopy(old), patch)
         except (PatchError, KeyError, ValueError, TypeError) as exc:
             raise Invalid(f"the patch cannot be applied: {exc}", kind=resource, name=name) from exc
         if not isinstance(new, dict):

@@ -1,0 +1,1 @@
+"""Level-triggered controllers of the sandbox: each `sync()` reconciles the whole store once."""
