@@ -54,6 +54,7 @@ class StreamServer:
         self._readers: list[threading.Thread] = []
         self.bad_lines = 0
         self.records = 0
+        self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self._acceptor = threading.Thread(target=self._accept, name="drills-stream", daemon=True)
@@ -91,6 +92,7 @@ class StreamServer:
             )
             with self._lock:
                 self._readers.append(reader)
+                self.connections += 1
             reader.start()
 
     def _read(self, conn: socket.socket) -> None:
@@ -198,6 +200,11 @@ class LocustLoad:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def stream_server(self) -> StreamServer | None:
+        """The stream receiver (connection and record counts), None before start or unstreamed."""
+        return self._server
 
     @property
     def pids(self) -> list[int]:
