@@ -125,7 +125,7 @@ def _maybe_table(
 # ---------------------------------------------------------------- collections
 async def _list_or_watch(request: web.Request, target: Target) -> web.StreamResponse:
     query = request.query
-    if query.get("watch") in ("true", "1"):
+    if str(query.get("watch", "")).lower() in ("true", "1"):
         return await _watch(request, target)
     items, rv = _store(request).list(
         target.resource.plural,
@@ -149,7 +149,7 @@ def _watch_line(
 async def _watch(request: web.Request, target: Target) -> web.StreamResponse:
     query = request.query
     timeout_s = float(query.get("timeoutSeconds") or 1800)
-    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+    bookmarks = str(query.get("allowWatchBookmarks", "")).lower() in ("true", "1")
     events = _store(request).watch(
         target.resource.plural,
         target.namespace,

@@ -59,6 +59,7 @@ class ApiConfig:
     node_grace_s: float | None = 4.0  # real: 40 s (node-monitor-grace-period)
     pod_eviction_s: float = 2.0  # real: 300 s (default toleration of not-ready nodes)
     hpa_interval_s: float = 1.0  # real: 15 s
+    watch_history: int = 5000  # changes a watch may replay; older resourceVersions get 410
     hpa: HpaSettings = field(default_factory=lambda: HpaSettings(default_scale_down_window_s=10.0))
 
 
@@ -69,7 +70,7 @@ class SandboxApi:
         """Build the store and controllers (nothing runs until `start`)."""
         self.config = config or ApiConfig()
         self.clock = clock or SystemClock()
-        self.store = ObjectStore(clock=self.clock)
+        self.store = ObjectStore(clock=self.clock, history_limit=self.config.watch_history)
         self.metrics = PodMetrics()
         self.nodes = NodeLifecycleController(
             self.store, grace_s=self.config.node_grace_s, eviction_s=self.config.pod_eviction_s
