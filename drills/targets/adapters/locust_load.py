@@ -143,12 +143,14 @@ class LocustLoad:
         stream: bool = True,
         wait_s: tuple[float, float] | None = None,
         stop_timeout_s: float = 10.0,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         if workers < 0:
             raise ValueError("workers must be >= 0 (0 = one standalone Locust process)")
         self.locustfile, self.host, self.workers = locustfile, host, workers
         self._sink, self._on_ack, self._stream = sink, on_ack, stream
         self.log_dir, self.wait_s, self.stop_timeout_s = log_dir, wait_s, stop_timeout_s
+        self.extra_args = extra_args
         self._server: StreamServer | None = None
         self._procs: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
@@ -164,11 +166,12 @@ class LocustLoad:
             self._server = StreamServer(self._sink, self._on_ack)
         env = self._env(shape)
         if self.workers == 0:
-            self._spawn("locust", [*self._common(), "--headless"], env)
+            self._spawn("locust", [*self._common(), "--headless", *self.extra_args], env)
             return
         port = _free_port()
         master = ["--master", "--headless", "--master-bind-host", "127.0.0.1"]
         master += ["--master-bind-port", str(port), "--expect-workers", str(self.workers)]
+        master += self.extra_args
         self._spawn("master", [*self._common(), *master], env)
         for index in range(self.workers):
             worker = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
@@ -185,6 +188,15 @@ class LocustLoad:
             self._server.close(drain_timeout_s=self.stop_timeout_s)
         for log in self._logs:
             log.close()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait (bounded) for Locust to exit on its own, e.g. when a shape with a duration ends."""
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                return False
+        return True
 
     def users(self) -> int:
         """Users running now, as the Locust processes last reported (0 without a stream)."""
