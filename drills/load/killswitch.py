@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 from drills.core.clock import DrillClock
+from drills.core.profile import KillSwitch as KillSwitchSettings
 from drills.load.traffic import TrafficRecorder
 
 __all__ = ["KillSwitch"]
@@ -41,6 +42,24 @@ class KillSwitch:
         self.tripped_reason: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_profile(
+        cls,
+        recorder: TrafficRecorder,
+        settings: KillSwitchSettings,
+        *,
+        clock: DrillClock,
+        on_trip: Callable[[str], None],
+    ) -> KillSwitch:
+        """A switch with the profile's `[kill_switch]` error ratio and allowance."""
+        return cls(
+            recorder,
+            clock=clock,
+            error_ratio=settings.error_ratio,
+            sustained_s=settings.sustained_s,
+            on_trip=on_trip,
+        )
 
     def poll(self) -> bool:
         """Look once; returns True when the switch is (now or already) tripped."""

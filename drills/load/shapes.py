@@ -13,8 +13,18 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from drills.core.errors import ConfigError
+from drills.core.profile import LoadSettings
 
-__all__ = ["LoadShape", "Spike", "Stage", "Steady", "Steps", "shape_from_json"]
+__all__ = [
+    "LoadShape",
+    "Spike",
+    "Stage",
+    "Steady",
+    "Steps",
+    "shape_from_json",
+    "shape_from_profile",
+    "spike_from_profile",
+]
 
 
 @dataclass(frozen=True)
@@ -128,3 +138,25 @@ def shape_from_json(text: str) -> Steady | Steps | Spike:
             f"unreadable load shape {text!r} ({type(exc).__name__}: {exc}); expected the JSON of "
             f"Steady/Steps/Spike.to_json() with kind one of {sorted(_KINDS)}"
         ) from exc
+
+
+def shape_from_profile(settings: LoadSettings, name: str | None = None) -> Steady:
+    """The profile's named shape (default: `[load] shape`) as a steady run of its users."""
+    chosen = settings.get(name or settings.shape)
+    return Steady(chosen.users, chosen.spawn_rate, chosen.duration_s)
+
+
+def spike_from_profile(
+    settings: LoadSettings,
+    *,
+    factor: float,
+    ramp_at_s: float,
+    hold_s: float,
+    duration_s: float | None = None,
+) -> Spike:
+    """Baseline = the profile's default shape; the spike runs `factor` times its users."""
+    if factor < 1:
+        raise ConfigError(f"a spike factor must be >= 1 (got {factor}); use a smaller baseline")
+    base = settings.get(settings.shape)
+    peak = max(base.users, round(base.users * factor))
+    return Spike(base.users, peak, base.spawn_rate, ramp_at_s, hold_s, duration_s)

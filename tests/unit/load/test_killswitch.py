@@ -61,3 +61,12 @@ def test_no_traffic_does_not_trip_and_bad_limits_are_refused() -> None:
     assert not switch.poll()
     with pytest.raises(ValueError, match="error_ratio"):
         KillSwitch(recorder, clock=clock, error_ratio=2.0, sustained_s=1.0, on_trip=trips.append)
+
+
+def test_profile_settings_are_used() -> None:
+    from drills.core.profile import KillSwitch as Settings
+
+    switch = KillSwitch.from_profile(
+        TrafficRecorder(), Settings(0.2, 30.0), clock=FakeClock(0.0), on_trip=lambda _: None
+    )
+    assert (switch.error_ratio, switch.sustained_s) == (0.2, 30.0)

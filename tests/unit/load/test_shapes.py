@@ -55,3 +55,18 @@ def test_json_round_trip(shape: Steady | Steps | Spike) -> None:
 def test_bad_json_is_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError, match="load shape"):
         shape_from_json(text)
+
+
+def test_profile_shapes_become_steady_and_spike_runs() -> None:
+    from drills.core.profile import LoadSettings, LoadShape
+    from drills.load.shapes import shape_from_profile, spike_from_profile
+
+    settings = LoadSettings(users=10, spawn_rate=5.0, shapes=(LoadShape("soak", 4, 2.0, 60.0),))
+    assert shape_from_profile(settings) == Steady(10, 5.0, None)
+    assert shape_from_profile(settings, "soak") == Steady(4, 2.0, 60.0)
+    spike = spike_from_profile(settings, factor=3.0, ramp_at_s=10.0, hold_s=20.0)
+    assert spike.tick(5.0) == Stage(10, 5.0)
+    assert spike.tick(15.0) == Stage(30, 5.0)
+    assert spike.tick(31.0) == Stage(10, 5.0)
+    with pytest.raises(ConfigError, match="spike factor"):
+        spike_from_profile(settings, factor=0.5, ramp_at_s=0.0, hold_s=1.0)
