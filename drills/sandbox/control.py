@@ -1,0 +1,229 @@
+"""`drills sandbox up|down|status`: start the sandbox daemon detached, inspect it, stop it.
+
+`up(root)` spawns ``python -m drills.sandbox --root ROOT`` in its own session, waits (with
+`drills.core.waiting.wait_until`) for ``.drills/sandbox/endpoints.json`` and the kubeconfig,
+and for the shop Deployment to have 3 ready replicas; it is idempotent when a live daemon is
+already up. `down(root)` sends SIGTERM, waits, SIGKILLs what is left (the daemon, any pod
+process found through the pid files in ``pods/`` or the `MARKER_ENV` variable in /proc, and
+the postgres/moto children under the state directory), verifies that no process remains and
+removes the state. `status(root)` reports what runs.
+
+Each returns a `SandboxState` and prints nothing; the CLI prints `SandboxState.lines()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drills.core.clock import DrillClock, SystemClock
+from drills.core.conditions import Observation
+from drills.core.errors import DrillError
+from drills.core.waiting import wait_until
+from drills.sandbox.daemon import NAMESPACE, SandboxPaths
+from drills.sandbox.kubelet import MARKER_ENV
+
+__all__ = ["SandboxState", "down", "leftover_pids", "status", "up"]
+
+_READY_REPLICAS = 3
+
+
+@dataclass
+class SandboxState:
+    """What `up`/`status`/`down` found."""
+
+    running: bool
+    pid: int | None = None
+    endpoints: dict[str, Any] = field(default_factory=dict)
+    pods: list[dict[str, Any]] = field(default_factory=list)
+    leftovers: list[int] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for the CLI."""
+        if not self.running:
+            tail = f"; processes left: {self.leftovers}" if self.leftovers else ""
+            return [f"sandbox: not running{tail}"]
+        out = [f"sandbox: running (daemon pid {self.pid})"]
+        out += [f"  {key}: {value}" for key, value in sorted(self.endpoints.items())]
+        for pod in self.pods:
+            out.append(
+                f"  pod {pod['name']}: {pod['phase']} ready={pod['ready']} "
+                f"restarts={pod['restarts']} ip={pod['ip']} node={pod['node']}"
+            )
+        return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _daemon_pid(paths: SandboxPaths) -> int | None:
+    try:
+        pid = int(paths.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        data: dict[str, Any] = json.loads(answer.read())
+        return data
+
+
+def _pods(endpoints: dict[str, Any]) -> list[dict[str, Any]]:
+    url = f"{endpoints['kube_api']}/api/v1/namespaces/{NAMESPACE}/pods"
+    pods = []
+    for item in _get_json(url).get("items", []):
+        status = item.get("status", {})
+        container = (status.get("containerStatuses") or [{}])[0]
+        pods.append(
+            {
+                "name": item["metadata"]["name"],
+                "phase": status.get("phase", "Pending"),
+                "ready": bool(container.get("ready")),
+                "restarts": int(container.get("restartCount", 0)),
+                "ip": status.get("podIP", ""),
+                "node": item.get("spec", {}).get("nodeName", ""),
+            }
+        )
+    return pods
+
+
+def _read_endpoints(paths: SandboxPaths) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(paths.endpoints.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def status(root: Path) -> SandboxState:
+    """What runs: the daemon, its endpoints and the shop pods."""
+    paths = SandboxPaths(root.resolve())
+    pid = _daemon_pid(paths)
+    if pid is None:
+        return SandboxState(running=False, leftovers=leftover_pids(paths))
+    endpoints = _read_endpoints(paths)
+    try:
+        pods = _pods(endpoints) if endpoints else []
+    except (urllib.error.URLError, OSError, KeyError):
+        pods = []
+    return SandboxState(running=True, pid=pid, endpoints=endpoints, pods=pods)
+
+
+def _ready_observation(paths: SandboxPaths, daemon: subprocess.Popen[bytes]) -> Observation:
+    if daemon.poll() is not None:
+        log = paths.log.read_text(errors="replace")[-2000:] if paths.log.exists() else ""
+        msg = f"the sandbox daemon exited with status {daemon.returncode}; its log ends:\n{log}"
+        raise DrillError(msg)
+    endpoints = _read_endpoints(paths)
+    if not endpoints or not paths.kubeconfig.exists():
+        return Observation(ok=False, detail="endpoints.json not written yet")
+    try:
+        ready = sum(1 for pod in _pods(endpoints) if pod["ready"])
+    except (urllib.error.URLError, OSError):
+        return Observation(ok=False, detail="API server not answering yet")
+    return Observation(ok=ready >= _READY_REPLICAS, detail=f"{ready} ready shop pods")
+
+
+def up(root: Path, *, timeout_s: float = 60.0, clock: DrillClock | None = None) -> SandboxState:
+    """Start the sandbox daemon detached (idempotent) and wait for 3 ready shop pods."""
+    paths = SandboxPaths(root.resolve())
+    if _daemon_pid(paths) is not None:
+        return status(root)
+    down(root)
+    paths.state.mkdir(parents=True, exist_ok=True)
+    with paths.log.open("ab") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "drills.sandbox", "--root", str(paths.root)],
+            cwd=paths.root,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_until(
+        lambda: _ready_observation(paths, daemon),
+        clock=clock or SystemClock(),
+        timeout_s=timeout_s,
+        poll_s=0.05,
+        description="sandbox up with 3 ready shop pods",
+    )
+    return status(root)
+
+
+def _cmdline_and_env(pid: int) -> tuple[bytes, bytes]:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes(),
+            Path(f"/proc/{pid}/environ").read_bytes(),
+        )
+    except OSError:
+        return b"", b""
+
+
+def leftover_pids(paths: SandboxPaths) -> list[int]:
+    """Live processes of this sandbox: pod processes, its daemon, its postgres and moto."""
+    state = str(paths.state).encode()
+    daemon = f"drills.sandbox\0--root\0{paths.root}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        cmdline, environ = _cmdline_and_env(int(entry.name))
+        ours = f"{MARKER_ENV}=".encode() in environ and str(paths.root).encode() in cmdline
+        if (ours or daemon in cmdline or state in cmdline) and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def down(root: Path, *, timeout_s: float = 30.0, clock: DrillClock | None = None) -> SandboxState:
+    """Stop the daemon (SIGTERM, wait, SIGKILL stragglers) and remove the sandbox state."""
+    paths = SandboxPaths(root.resolve())
+    clock = clock or SystemClock()
+    pid = _daemon_pid(paths)
+    if pid is not None:
+        _signal_all([pid], signal.SIGTERM)
+        wait_until(
+            lambda: not _alive(pid),
+            clock=clock,
+            timeout_s=timeout_s,
+            poll_s=0.05,
+            description="sandbox daemon exited",
+            raise_on_timeout=False,
+        )
+    _signal_all(leftover_pids(paths), signal.SIGKILL)
+    wait_until(
+        lambda: not leftover_pids(paths),
+        clock=clock,
+        timeout_s=10.0,
+        poll_s=0.05,
+        description="no sandbox process left",
+        raise_on_timeout=False,
+    )
+    left = leftover_pids(paths)
+    if not left:
+        for name in ("endpoints.json", "daemon.pid", "kubeconfig"):
+            (paths.state / name).unlink(missing_ok=True)
+    return SandboxState(running=False, leftovers=left)
