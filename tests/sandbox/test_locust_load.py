@@ -106,3 +106,21 @@ def test_two_workers_stream_into_one_recorder(tmp_path: Path) -> None:
     records = recorder.records()
     assert all(a.at_s <= b.at_s for a, b in itertools.pairwise(records))
     assert not any(_alive(pid) for pid in load.pids)
+
+
+def test_keyboard_interrupt_leaves_no_locust_process(tmp_path: Path) -> None:
+    recorder = TrafficRecorder()
+    with OutageService() as service:
+        load = LocustLoad(LOCUSTFILE, service.url, sink=recorder.add, log_dir=tmp_path)
+
+        def interrupted() -> None:
+            with load:
+                load.start(Steady(users=2, spawn_rate=10.0))
+                _wait(lambda: load.users() == 2, "users running")
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+    assert load.pids
+    assert not any(_alive(pid) for pid in load.pids)
+    assert len(recorder) > 0
