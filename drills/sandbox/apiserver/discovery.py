@@ -1,7 +1,8 @@
 """Classic discovery documents: /version, /api, /api/v1, /apis and /apis/<group>/<version>.
 
-kubectl first asks for aggregated discovery; the app answers those requests 404 so it falls
-back to these documents, which every client understands.
+kubectl first asks for aggregated discovery with plain ``application/json`` as its last choice;
+the app always answers with these classic documents (content type application/json), and kubectl
+then reads the per-group resource lists, as it does with any server without aggregation.
 """
 
 from __future__ import annotations

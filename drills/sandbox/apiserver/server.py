@@ -113,7 +113,9 @@ class SandboxApi:
         self.bootstrap()
         self._wake = asyncio.Event()
         self._unsubscribe = self.store.subscribe(lambda *_: self._wake.set())
-        self._runner = web.AppRunner(build_app(self.store, self.metrics), access_log=None)
+        self._runner = web.AppRunner(
+            build_app(self.store, self.metrics), access_log=None, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()

@@ -433,11 +433,14 @@ class ObjectStore:
         field_selector: str | None = None,
         timeout_s: float = 300.0,
         bookmark_interval_s: float | None = None,
+        send_initial_events: bool = False,
     ) -> AsyncIterator[WatchEvent]:
         """Yield changes after `resource_version` until `timeout_s`; Gone when it is too old.
 
         An empty or "0" resourceVersion starts with ADDED events for every current object.
         With `bookmark_interval_s`, idle periods yield BOOKMARK events carrying the current RV.
+        With `send_initial_events` (the streaming list kubectl uses), the current objects come
+        as ADDED events followed by a BOOKMARK annotated ``k8s.io/initial-events-end``.
         """
         self._resource(resource)
         try:
@@ -445,13 +448,19 @@ class ObjectStore:
             fields = parse_field_selector(field_selector)
         except SelectorError as exc:
             raise BadRequest(str(exc)) from exc
-        backlog = self._backlog(resource, namespace, resource_version)
+        backlog = self._backlog(
+            resource, namespace, "" if send_initial_events else resource_version
+        )
         watcher = _Watcher(resource, namespace)
         self._watchers.append(watcher)
         try:
             for event in backlog:
                 if labels.matches_object(event.obj) and fields.matches_object(event.obj):
                     yield event
+            if send_initial_events:
+                end = self._bookmark(resource)
+                end.obj["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
+                yield end
             async for event in self._follow(watcher, timeout_s, bookmark_interval_s):
                 if event.type == "BOOKMARK" or (
                     labels.matches_object(event.obj) and fields.matches_object(event.obj)

@@ -203,6 +203,8 @@ _COLUMNS: dict[str, tuple[_Columns, Callable[[Obj], Row]]] = {
 }
 # Columns after Age that only `-o wide` shows (priority 1).
 _WIDE = {"pods": {"IP", "Node"}}
+# Columns that follow Age in the default view (nodes show VERSION last).
+_AFTER_AGE = {"Version"}
 
 
 def _column(name: str, kind: str, *, priority: int = 0) -> Obj:
@@ -237,13 +239,13 @@ def render_table(resource: Resource, items: list[Obj], resource_version: str, no
         rows = [{"cells": _event_row(i, now), "object": _partial(i)} for i in items]
     else:
         extra, cells = _COLUMNS.get(resource.plural, ([], lambda _o: []))
-        wide = _WIDE.get(resource.plural, set())
+        wide = _WIDE.get(resource.plural, set()) | _AFTER_AGE
         main = [(n, t) for n, t in extra if n not in wide]
         tail = [(n, t) for n, t in extra if n in wide]
         columns = [_column("Name", "string")]
         columns += [_column(n, t) for n, t in main]
         columns.append(_column("Age", "string"))
-        columns += [_column(n, t, priority=1) for n, t in tail]
+        columns += [_column(n, t, priority=0 if n in _AFTER_AGE else 1) for n, t in tail]
         rows = []
         for item in items:
             values = dict(zip([n for n, _ in extra], cells(item), strict=True))
