@@ -60,6 +60,14 @@ class SandboxState:
             )
         return out
 
+    def __str__(self) -> str:
+        """The lines joined, as the CLI prints them."""
+        return "\n".join(self.lines())
+
+    def __rich__(self) -> str:
+        """Rich consoles print the plain lines (no markup in them)."""
+        return str(self)
+
 
 def _alive(pid: int) -> bool:
     try:
