@@ -97,6 +97,7 @@ class SandboxDaemon:
     paths: SandboxPaths
     node_count: int = 3
     probe_time_scale: float = 0.25
+    readiness_time_scale: float = 0.05
     api: SandboxApi | None = None
     postgres: LocalPostgres | None = None
     moto: MotoServer | None = None
@@ -161,6 +162,7 @@ class SandboxDaemon:
                 repo_root=self.paths.root,
                 state_dir=self.paths.state,
                 probe_time_scale=self.probe_time_scale,
+                readiness_time_scale=self.readiness_time_scale,
                 default_env={"DATABASE_URL": dsn},
             )
             kubelet = Kubelet(self.api.store, config, ips=ips, usage_sink=self._record_usage)
