@@ -103,3 +103,21 @@ def test_get_hpa_and_events(cluster: Cluster, shop: str) -> None:
     events = cluster.kubectl("get", "events").stdout.splitlines()
     assert events[0].split()[:4] == ["LAST", "SEEN", "TYPE", "REASON"]
     assert any("SuccessfulCreate" in line for line in events)
+
+
+def test_delete_pod_is_replaced_and_top_reads_metrics(cluster: Cluster, shop: str) -> None:
+    victim = cluster.core.list_namespaced_pod("default", label_selector=f"app={shop}").items[0]
+    cluster.kubectl("delete", "pod", victim.metadata.name, "--wait=true", "--timeout=20s")
+    cluster.kubectl("rollout", "status", f"deployment/{shop}", "--timeout=20s")
+    names = {p.metadata.name for p in cluster.core.list_namespaced_pod("default").items}
+    assert victim.metadata.name not in names
+
+    def load() -> None:
+        for pod in cluster.api.store.list("pods", "default", label_selector=f"app={shop}")[0]:
+            name = pod["metadata"]["name"]
+            cluster.api.metrics.record("default", name, cpu_millicores=42.0, memory_bytes=50e6)
+
+    cluster.run(load)
+    top = cluster.kubectl("top", "pods", "-l", f"app={shop}").stdout.splitlines()
+    assert top[0].split()[:3] == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+    assert all("42m" in line for line in top[1:])

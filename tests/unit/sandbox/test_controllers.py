@@ -144,3 +144,30 @@ def test_hpa_scales_up_within_policy_and_down_after_window() -> None:
         "ScalingActive",
         "ScalingLimited",
     }
+
+
+def test_silent_node_goes_not_ready_and_its_pods_move() -> None:
+    clock = FakeClock()
+    api = SandboxApi(ApiConfig(node_grace_s=4.0, pod_eviction_s=2.0, node_count=2), clock=clock)
+    api.bootstrap()
+    api.store.create("deployments", _deployment("shop:1", replicas=2))
+    _step(api)
+    heartbeat = api.store.timestamp()
+
+    def beat(node: str) -> None:
+        status = api.store.get("nodes", None, node)["status"]
+        status["conditions"][0]["lastHeartbeatTime"] = api.store.timestamp()
+        api.store.update_status("nodes", None, node, status)
+
+    clock.advance(5)
+    beat("sandbox-node-2")
+    api.reconcile()
+    node = api.store.get("nodes", None, "sandbox-node-1")
+    assert node["status"]["conditions"][0]["status"] == "Unknown"
+    assert node["status"]["conditions"][0]["lastHeartbeatTime"] == heartbeat
+    clock.advance(3)
+    beat("sandbox-node-2")
+    _step(api)
+    pods, _ = api.store.list("pods", "default")
+    assert len(pods) == 2
+    assert {p["spec"]["nodeName"] for p in pods} == {"sandbox-node-2"}
