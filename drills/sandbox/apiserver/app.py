@@ -95,6 +95,11 @@ def _store(request: web.Request) -> ObjectStore:
 
 
 async def _body(request: web.Request) -> Any:
+    if "protobuf" in request.headers.get("Content-Type", ""):
+        raise UnsupportedMediaType(
+            "the sandbox reads JSON request bodies only (no protobuf); write objects from a "
+            "manifest with `kubectl apply --validate=false -f FILE`"
+        )
     text = await request.text()
     if not text.strip():
         return {}

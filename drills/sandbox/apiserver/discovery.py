@@ -21,6 +21,8 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("metrics.k8s.io", "v1beta1"),
 )
 _READ_ONLY = ("get", "list")
+# Kinds that `kubectl get all` leaves out, as on a real server.
+_NOT_ALL = frozenset({"events", "nodes", "namespaces", "configmaps", "secrets", "endpoints"})
 
 
 def version_info() -> dict[str, str]:
@@ -66,7 +68,7 @@ def _entry(res: Resource) -> list[dict[str, Any]]:
         "kind": res.kind,
         "verbs": list(ALL_VERBS),
         "shortNames": list(res.short_names),
-        "categories": ["all"] if res.plural not in ("events", "nodes", "namespaces") else [],
+        "categories": [] if res.plural in _NOT_ALL else ["all"],
         "storageVersionHash": "",
     }
     if res.plural == "events":

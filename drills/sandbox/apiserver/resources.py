@@ -40,7 +40,8 @@ def _cluster(plural: str, kind: str, short: str) -> Resource:
 
 def _spaced(plural: str, kind: str, group_version: str, short: str, *subs: str) -> Resource:
     group, _, version = group_version.rpartition("/")
-    return Resource(plural, kind, group, version, True, (short,), subs, kind.lower())  # noqa: FBT003
+    shorts = (short,) if short else ()
+    return Resource(plural, kind, group, version, True, shorts, subs, kind.lower())  # noqa: FBT003
 
 
 RESOURCES: dict[str, Resource] = {
@@ -52,6 +53,8 @@ RESOURCES: dict[str, Resource] = {
         _spaced("services", "Service", "v1", "svc", "status"),
         _spaced("endpoints", "Endpoints", "v1", "ep"),
         _spaced("events", "Event", "v1", "ev"),
+        _spaced("configmaps", "ConfigMap", "v1", "cm"),
+        _spaced("secrets", "Secret", "v1", ""),
         _spaced("deployments", "Deployment", "apps/v1", "deploy", "status", "scale"),
         _spaced("replicasets", "ReplicaSet", "apps/v1", "rs", "status", "scale"),
         _spaced(
