@@ -113,6 +113,29 @@ def _ns(resource: Resource, namespace: str | None) -> str:
     return (namespace or "") if resource.namespaced else ""
 
 
+def _pod_spec(resource: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    found: Any = None
+    if resource == "pods":
+        found = obj.get("spec")
+    elif resource in ("deployments", "replicasets"):
+        found = obj.get("spec", {}).get("template", {}).get("spec")
+    return found if isinstance(found, dict) else None
+
+
+def apply_defaults(resource: str, obj: dict[str, Any]) -> None:
+    """Fill the defaults a real API server adds (port protocols, service type and targetPort)."""
+    spec = _pod_spec(resource, obj)
+    for container in (spec or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+    if resource == "services":
+        service = obj.setdefault("spec", {})
+        service.setdefault("type", "ClusterIP")
+        for port in service.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+
+
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -230,6 +253,7 @@ class ObjectStore:
         """Store a new object; sets uid, resourceVersion, creationTimestamp, generation."""
         res = self._resource(resource)
         new = copy.deepcopy(obj)
+        apply_defaults(resource, new)
         meta = new.setdefault("metadata", {})
         ns = _ns(res, namespace or meta.get("namespace"))
         if res.namespaced:
@@ -270,6 +294,7 @@ class ObjectStore:
         self, key: Key, old: dict[str, Any], new: dict[str, Any], *, keep_status: bool
     ) -> dict[str, Any]:
         res = self._resource(key[0])
+        apply_defaults(key[0], new)
         meta = new.setdefault("metadata", {})
         for fixed in ("uid", "creationTimestamp", "deletionTimestamp", "name"):
             if fixed in old["metadata"]:
