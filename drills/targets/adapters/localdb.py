@@ -326,7 +326,7 @@ class LocalPitr:
         server = self.factory.from_backup(
             new_name, backup, request=request, archive_dir=self.primary.archive_dir
         )
-        reached_target = self._start_recovery(server, request, new_name)
+        server, reached_target = self._start_recovery(server, request, new_name)
         db = PostgresDatabase(new_name, server.admin_dsn())
         self._wait_promoted(db)
         log = _read_log(server)
@@ -351,35 +351,61 @@ class LocalPitr:
             target_reached=reached_target,
         )
 
-    def _start_recovery(self, server: ServerInstance, request: RecoveryRequest, name: str) -> bool:
-        """Start; when the archive ends before the target, recover to its end and say so."""
+    def _start_recovery(
+        self, server: ServerInstance, request: RecoveryRequest, name: str
+    ) -> tuple[ServerInstance, bool]:
+        """Start and replay; when the archive ends before the target, recover to its end and say so.
+
+        The archive running out can show two ways: `pg_ctl start` fails outright, or (with hot
+        standby) the server accepts connections first and exits later, once replay finds the
+        archive exhausted. Both end in a restart that recovers to the end of the archive.
+        Returns the running instance and whether the requested target was reached.
+        """
         try:
             server.start(timeout_s=self.timeout_s)
         except DrillError:
             if _NOT_REACHED not in _read_log(server):
                 raise
-            retry = self.factory.reconfigure_recovery(
-                name, request=None, archive_dir=self.primary.archive_dir
-            )
-            retry.start(timeout_s=self.timeout_s)
-            return False
-        return True
+            return self._recover_to_archive_end(name), False
+        db = PostgresDatabase(name, server.admin_dsn())
+        if self._wait_promoted(db, server):
+            return server, True
+        return self._recover_to_archive_end(name), False
 
-    def _wait_promoted(self, db: PostgresDatabase) -> None:
-        def promoted() -> Observation:
+    def _recover_to_archive_end(self, name: str) -> ServerInstance:
+        retry = self.factory.reconfigure_recovery(
+            name, request=None, archive_dir=self.primary.archive_dir
+        )
+        wait_until(
+            lambda: Observation(retry.status() != "running", f"server {retry.status()}"),
+            clock=self.clock,
+            timeout_s=self.timeout_s,
+            poll_s=0.05,
+            description="server that stopped short of its target has exited",
+        )
+        retry.start(timeout_s=self.timeout_s)
+        return retry
+
+    def _wait_promoted(self, db: PostgresDatabase, server: ServerInstance | None = None) -> bool:
+        """Wait until promoted (True) or, given `server`, until it stopped short (False)."""
+
+        def settled() -> Observation:
+            if server is not None and _NOT_REACHED in _read_log(server):
+                return Observation(ok=True, detail="replay ended before the target")
             try:
                 status = db.recovery_status()  # one connection per poll
             except DrillError as exc:
                 return Observation(ok=False, detail=str(exc))
             return Observation(ok=not status.in_recovery, detail=f"in recovery: {status}")
 
-        wait_until(
-            promoted,
+        waited = wait_until(
+            settled,
             clock=self.clock,
             timeout_s=self.timeout_s,
             poll_s=0.05,
             description="restored instance leaves recovery (promoted)",
         )
+        return waited.last.detail != "replay ended before the target"
 
     def find_destructive_commits(self) -> list[DestructiveCommit]:
         """Scan the archive's newest contiguous WAL with pg_waldump for relation-dropping commits.
