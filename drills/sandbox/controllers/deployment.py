@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import math
+from datetime import datetime
 
 from drills.sandbox.apiserver.store import ObjectStore
 from drills.sandbox.controllers.common import Obj, owned_by, owner_reference, record_event
@@ -257,16 +258,56 @@ class DeploymentController:
             "availableReplicas": available,
             "unavailableReplicas": max(0, replicas - available),
         }
+        before = deploy.get("status", {})
+        progressed = any(
+            before.get(k) != status[k]
+            for k in ("observedGeneration", "updatedReplicas", "readyReplicas", "availableReplicas")
+        )
         status["conditions"] = self._conditions(
-            deploy, fresh, available_ok=available >= replicas - unavailable, complete=complete
+            deploy,
+            fresh,
+            available_ok=available >= replicas - unavailable,
+            complete=complete,
+            progressed=progressed,
         )
         current = deploy.get("status", {})
         if current != status and _differs(current, status):
             meta = deploy["metadata"]
             self._store.update_status("deployments", meta["namespace"], meta["name"], status)
 
+    def _progressing(
+        self, deploy: Obj, prior: Obj, rs_name: str, *, complete: bool, progressed: bool
+    ) -> tuple[str, str, str, str]:
+        """The Progressing condition, failing after progressDeadlineSeconds without progress."""
+        if complete:
+            return (
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+            )
+        deadline_s = float(deploy.get("spec", {}).get("progressDeadlineSeconds", 600))
+        stalled_s = _seconds_since(prior.get("lastUpdateTime"), self._store.timestamp())
+        if not progressed and stalled_s > deadline_s:
+            message = f'ReplicaSet "{rs_name}" has timed out progressing.'
+            return ("Progressing", "False", "ProgressDeadlineExceeded", message)
+        if prior.get("reason") == "ProgressDeadlineExceeded" and not progressed:
+            return ("Progressing", "False", "ProgressDeadlineExceeded", str(prior.get("message")))
+        return (
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            f'ReplicaSet "{rs_name}" is progressing.',
+        )
+
     def _conditions(
-        self, deploy: Obj, fresh: Obj | None, *, available_ok: bool, complete: bool
+        self,
+        deploy: Obj,
+        fresh: Obj | None,
+        *,
+        available_ok: bool,
+        complete: bool,
+        progressed: bool,
     ) -> list[Obj]:
         now = self._store.timestamp()
         old = {c["type"]: c for c in deploy.get("status", {}).get("conditions") or []}
@@ -280,19 +321,19 @@ class DeploymentController:
                 if available_ok
                 else "Deployment does not have minimum availability.",
             ),
-            (
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                f'ReplicaSet "{rs_name}" has successfully progressed.'
-                if complete
-                else f'ReplicaSet "{rs_name}" is progressing.',
+            self._progressing(
+                deploy,
+                old.get("Progressing", {}),
+                rs_name,
+                complete=complete,
+                progressed=progressed,
             ),
         ]
         result = []
         for kind, state, reason, message in wanted:
             prior = old.get(kind, {})
             same = prior.get("status") == state and prior.get("reason") == reason
+            same = same and not (kind == "Progressing" and progressed)
             result.append(
                 {
                     "type": kind,
@@ -306,6 +347,14 @@ class DeploymentController:
                 }
             )
         return result
+
+
+def _seconds_since(stamp: str | None, now: str) -> float:
+    if not stamp:
+        return 0.0
+    start = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S%z")
+    end = datetime.strptime(now, "%Y-%m-%dT%H:%M:%S%z")
+    return (end - start).total_seconds()
 
 
 def _differs(current: Obj, wanted: Obj) -> bool:

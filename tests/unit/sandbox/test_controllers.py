@@ -171,3 +171,22 @@ def test_silent_node_goes_not_ready_and_its_pods_move() -> None:
     pods, _ = api.store.list("pods", "default")
     assert len(pods) == 2
     assert {p["spec"]["nodeName"] for p in pods} == {"sandbox-node-2"}
+
+
+def test_stalled_rollout_exceeds_its_progress_deadline() -> None:
+    clock = FakeClock()
+    api = SandboxApi(ApiConfig(node_grace_s=None), clock=clock)
+    api.bootstrap()
+    manifest = _deployment("shop:1")
+    manifest["spec"]["progressDeadlineSeconds"] = 5
+    api.store.create("deployments", manifest)
+    _step(api)
+    bad = {"spec": {"template": {"spec": {"containers": [{"name": "shop", "image": "shop:bad"}]}}}}
+    api.store.patch("deployments", "default", "shop", bad, "strategic")
+    _step(api)
+    clock.advance(6)
+    _step(api)
+    conditions = api.store.get("deployments", "default", "shop")["status"]["conditions"]
+    progressing = next(c for c in conditions if c["type"] == "Progressing")
+    assert progressing["status"] == "False"
+    assert progressing["reason"] == "ProgressDeadlineExceeded"
