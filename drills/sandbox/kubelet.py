@@ -176,6 +176,21 @@ def _qos_class(container: dict[str, Any]) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+def _node_info(name: str) -> dict[str, str]:
+    return {
+        "kubeletVersion": "v1.30.0-sandbox",
+        "kubeProxyVersion": "v1.30.0-sandbox",
+        "containerRuntimeVersion": "sandbox://process",
+        "operatingSystem": "linux",
+        "architecture": "amd64",
+        "kernelVersion": "sandbox",
+        "osImage": "drills sandbox",
+        "bootID": name,
+        "machineID": name,
+        "systemUUID": name,
+    }
+
+
 def _cpu_ticks(pid: int) -> int | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -563,21 +578,17 @@ class Kubelet:
                 "lastTransitionTime": since or now,
             }
         )
-        status.update(
-            conditions=conditions,
-            capacity={"cpu": "2", "memory": "4Gi", "pods": "110"},
-            allocatable={"cpu": "2", "memory": "4Gi", "pods": "110"},
-            addresses=[
+        status["conditions"] = conditions
+        status.setdefault("capacity", {"cpu": "2", "memory": "4Gi", "pods": "110"})
+        status.setdefault("allocatable", {"cpu": "2", "memory": "4Gi", "pods": "110"})
+        status.setdefault(
+            "addresses",
+            [
                 {"type": "InternalIP", "address": "127.0.0.1"},
                 {"type": "Hostname", "address": self.node_name},
             ],
-            nodeInfo={
-                "kubeletVersion": "v1.30.0-sandbox",
-                "containerRuntimeVersion": "sandbox://process",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-            },
         )
+        status.setdefault("nodeInfo", _node_info(self.node_name))
         self.store.update_status("nodes", "", self.node_name, status)
 
     async def _beat(self) -> None:

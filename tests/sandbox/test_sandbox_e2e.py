@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -109,3 +109,101 @@ def test_kubectl_gets_pods(sandbox_root: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Running" in result.stdout
+
+
+def kubectl_runner(sandbox_root: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A `kubectl ARGS...` runner against the sandbox, or skip when kubectl is unusable."""
+    kubectl = shutil.which("kubectl") or str(
+        Path(__file__).resolve().parents[2] / ".drills/bin/kubectl"
+    )
+    if not Path(kubectl).exists():
+        pytest.skip("no kubectl; run `make .drills/bin/kubectl`")
+    kubeconfig = str(SandboxPaths(sandbox_root).kubeconfig)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [kubectl, "--kubeconfig", kubeconfig, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+def test_kubectl_scale_up_and_back(sandbox_root: Path, core: client.CoreV1Api) -> None:
+    kubectl = kubectl_runner(sandbox_root)
+    # With an HPA in place a manual scale is reverted at its next sync (as on a cluster),
+    # so the runbook raises the HPA's floor first.
+    floor = kubectl("patch", "hpa", "shop", "--type=merge", "-p", '{"spec":{"minReplicas":4}}')
+    assert floor.returncode == 0, floor.stderr
+    scaled = kubectl("scale", "deployment/shop", "--replicas=4")
+    assert scaled.returncode == 0, scaled.stderr
+    assert wait_until(
+        lambda: len(ready_pods(core)) == 4, clock=CLOCK, timeout_s=30, poll_s=0.05
+    ).met
+    floor = kubectl("patch", "hpa", "shop", "--type=merge", "-p", '{"spec":{"minReplicas":3}}')
+    assert floor.returncode == 0, floor.stderr
+    assert kubectl("scale", "deployment/shop", "--replicas=3").returncode == 0
+    apps = client.AppsV1Api(core.api_client)
+
+    def settled() -> bool:
+        # The HPA (min 3) may move replicas again; the pods must follow whatever spec says.
+        wanted = apps.read_namespaced_deployment("shop", "default").spec.replicas
+        pods = core.list_namespaced_pod("default", label_selector="app=shop").items
+        return wanted >= 3 and len(pods) == wanted and len(ready_pods(core)) == wanted
+
+    assert wait_until(settled, clock=CLOCK, timeout_s=30, poll_s=0.05).met
+
+
+def crash_looping(core: client.CoreV1Api) -> bool:
+    for pod in core.list_namespaced_pod("default", label_selector="app=shop").items:
+        for status in pod.status.container_statuses or []:
+            waiting = status.state.waiting if status.state else None
+            if waiting is not None and waiting.reason == "CrashLoopBackOff":
+                return True
+    return False
+
+
+def test_bad_release_crash_loops_and_rollout_undo_recovers(
+    sandbox_root: Path, core: client.CoreV1Api
+) -> None:
+    kubectl = kubectl_runner(sandbox_root)
+    bad = kubectl("set", "image", "deployment/shop", "shop=drills/shop:bad")
+    assert bad.returncode == 0, bad.stderr
+    assert wait_until(lambda: crash_looping(core), clock=CLOCK, timeout_s=30, poll_s=0.05).met
+    assert len(ready_pods(core)) >= 3  # maxUnavailable 0: the old pods keep serving
+    undo = kubectl("rollout", "undo", "deployment/shop")
+    assert undo.returncode == 0, undo.stderr
+    status = kubectl("rollout", "status", "deployment/shop", "--timeout=60s")
+    assert status.returncode == 0, status.stderr + status.stdout
+    images = {
+        pod.spec.containers[0].image
+        for pod in core.list_namespaced_pod("default", label_selector="app=shop").items
+        if pod.metadata.deletion_timestamp is None
+    }
+    assert images == {"shop:1.0.0"}
+    assert wait_until(lambda: not crash_looping(core), clock=CLOCK, timeout_s=30, poll_s=0.05).met
+
+
+def test_cordon_and_drain_moves_pods_off_a_node(sandbox_root: Path, core: client.CoreV1Api) -> None:
+    kubectl = kubectl_runner(sandbox_root)
+    node = "sandbox-node-1"
+    drained = kubectl(
+        "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"
+    )
+    try:
+        assert drained.returncode == 0, drained.stderr
+        assert core.read_node(node).spec.unschedulable is True
+        assert wait_until(
+            lambda: len(ready_pods(core)) >= 3, clock=CLOCK, timeout_s=30, poll_s=0.05
+        ).met
+        on_node = [
+            pod.metadata.name
+            for pod in core.list_namespaced_pod("default", label_selector="app=shop").items
+            if pod.spec.node_name == node and pod.metadata.deletion_timestamp is None
+        ]
+        assert on_node == []
+    finally:
+        assert kubectl("uncordon", node).returncode == 0
