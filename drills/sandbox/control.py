@@ -187,12 +187,15 @@ def leftover_pids(paths: SandboxPaths) -> list[int]:
     """Live processes of this sandbox: pod processes, its daemon, its postgres and moto."""
     state = str(paths.state).encode()
     daemon = f"drills.sandbox\0--root\0{paths.root}".encode()
+    aws = str(_read_endpoints(paths).get("aws_endpoint", ""))
+    moto = f"-p\0{aws.rsplit(':', 1)[-1]}\0".encode() if aws else b"\0no moto\0"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         cmdline, environ = _cmdline_and_env(int(entry.name))
         ours = f"{MARKER_ENV}=".encode() in environ and str(paths.root).encode() in cmdline
+        ours = ours or (b"moto_server" in cmdline and moto in cmdline + b"\0")
         if (ours or daemon in cmdline or state in cmdline) and _alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)

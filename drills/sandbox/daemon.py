@@ -126,9 +126,16 @@ class SandboxDaemon:
         self.paths.pid_file.write_text(f"{os.getpid()}\n")
         self.postgres = LocalPostgres(self.paths.state / "postgres", max_connections=60)
         self.moto = MotoServer(log_path=self.paths.state / "moto.log")
-        dsn, aws = await asyncio.gather(
-            asyncio.to_thread(self.postgres.start), asyncio.to_thread(self.moto.start)
+        # Both must finish (or fail) before going on, so stop() never misses a late child.
+        started = await asyncio.gather(
+            asyncio.to_thread(self.postgres.start),
+            asyncio.to_thread(self.moto.start),
+            return_exceptions=True,
         )
+        for outcome in started:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        dsn, aws = str(started[0]), str(started[1])
         self.api = SandboxApi(ApiConfig(node_count=self.node_count))
         await self.api.start()
         self.api.store.log_reader = self._read_log
