@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -207,3 +210,42 @@ def test_cordon_and_drain_moves_pods_off_a_node(sandbox_root: Path, core: client
         assert on_node == []
     finally:
         assert kubectl("uncordon", node).returncode == 0
+
+
+def hpa_cpu_percent(sandbox_root: Path) -> int:
+    """The HPA's current average CPU utilisation as `kubectl get hpa -o json` shows it."""
+    result = kubectl_runner(sandbox_root)("get", "hpa", "shop", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    for metric in json.loads(result.stdout).get("status", {}).get("currentMetrics") or []:
+        current = metric.get("resource", {}).get("current", {})
+        if "averageUtilization" in current:
+            return int(current["averageUtilization"])
+    return 0
+
+
+def test_hpa_status_shows_cpu_rising_under_load(sandbox_root: Path) -> None:
+    service_url = control.status(sandbox_root).endpoints["service_url"]
+    idle = hpa_cpu_percent(sandbox_root)
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(service_url + "/orders/load-probe", timeout=5).close()
+
+    workers = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        rose = wait_until(
+            lambda: hpa_cpu_percent(sandbox_root) >= idle + 5,
+            clock=CLOCK,
+            timeout_s=30,
+            poll_s=0.5,
+            description="HPA CPU rises under load",
+        )
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=10)
+    assert rose.met
