@@ -72,6 +72,7 @@ from drills.sandbox.apiserver.patches import (
     apply_merge_patch,
     apply_strategic_merge_patch,
 )
+from drills.sandbox.apiserver.quantities import canonical_quantity
 from drills.sandbox.apiserver.resources import RESOURCES, Resource
 from drills.sandbox.apiserver.selectors import (
     SelectorError,
@@ -128,12 +129,24 @@ def apply_defaults(resource: str, obj: dict[str, Any]) -> None:
     for container in (spec or {}).get("containers") or []:
         for port in container.get("ports") or []:
             port.setdefault("protocol", "TCP")
+        _canonical_resources(container.get("resources"))
     if resource == "services":
         service = obj.setdefault("spec", {})
         service.setdefault("type", "ClusterIP")
         for port in service.get("ports") or []:
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
+
+
+def _canonical_resources(resources: Any) -> None:
+    """Store quantities the way the API server does (`1000m` -> `1`, `1024Mi` -> `1Gi`)."""
+    if not isinstance(resources, dict):
+        return
+    for kind in ("limits", "requests"):
+        values = resources.get(kind)
+        if isinstance(values, dict):
+            for name, quantity in values.items():
+                values[name] = canonical_quantity(str(quantity))
 
 
 def _rfc3339(moment: datetime) -> str:
