@@ -49,8 +49,10 @@ class SandboxState:
     def lines(self) -> list[str]:
         """Human-readable lines for the CLI."""
         if not self.running:
-            tail = f"; processes left: {self.leftovers}" if self.leftovers else ""
-            return [f"sandbox: not running{tail}"]
+            stopped = f" (stopped daemon pid {self.pid})" if self.pid is not None else ""
+            if self.leftovers:
+                return [f"sandbox: not running{stopped}; processes LEFT: {self.leftovers}"]
+            return [f"sandbox: not running{stopped}; no sandbox process left"]
         out = [f"sandbox: running (daemon pid {self.pid})"]
         out += [f"  {key}: {value}" for key, value in sorted(self.endpoints.items())]
         for pod in self.pods:
@@ -237,4 +239,4 @@ def down(root: Path, *, timeout_s: float = 30.0, clock: DrillClock | None = None
     if not left:
         for name in ("endpoints.json", "daemon.pid", "kubeconfig"):
             (paths.state / name).unlink(missing_ok=True)
-    return SandboxState(running=False, leftovers=left)
+    return SandboxState(running=False, pid=pid, leftovers=left)

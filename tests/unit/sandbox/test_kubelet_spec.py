@@ -79,5 +79,10 @@ def test_state_lines_show_endpoints_pods_and_leftovers() -> None:
     ]
     assert (
         str(SandboxState(running=False, leftovers=[7]))
-        == "sandbox: not running; processes left: [7]"
+        == "sandbox: not running; processes LEFT: [7]"
     )
+    assert (
+        str(SandboxState(running=False, pid=42))
+        == "sandbox: not running (stopped daemon pid 42); no sandbox process left"
+    )
+    assert str(SandboxState(running=False)) == "sandbox: not running; no sandbox process left"
