@@ -48,7 +48,7 @@ test: lint typecheck imports unit
 
 # Bring up the sandbox and run every scenario under load; evidence goes to reports/<run-id>/.
 drill: venv
-	$(BIN)/drills run
+	$(BIN)/drills run; status=$$?; $(BIN)/drills sandbox down; exit $$status
 
 bench: venv
 	$(BIN)/python -m tests.bench

@@ -1,3 +1,3 @@
 """Root conftest: thin by design; it only loads plugins and the fixture modules in fixtures/."""
 
-pytest_plugins = ["pytester", "fixtures.kube", "fixtures.load"]
+pytest_plugins = ["pytester", "fixtures.kube", "fixtures.load", "fixtures.data"]

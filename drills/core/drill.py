@@ -47,8 +47,15 @@ __all__ = ["DefaultWaits", "Drill", "DrillSpec", "DryRunHalt", "Fault"]
 class Fault(Protocol):
     """Something a drill breaks on purpose, with the data needed to undo it."""
 
-    kind: str
-    target: str
+    @property
+    def kind(self) -> str:
+        """The rollback kind (the name `drills rollback` finds its undo function by)."""
+        ...
+
+    @property
+    def target(self) -> str:
+        """What the fault touches, e.g. `default/deployment/shop`."""
+        ...
 
     def describe(self) -> str:
         """One line for the plan and the report."""
@@ -277,11 +284,14 @@ class Drill:
         *,
         timeout_s: float,
         stable_for_s: float | None = None,
+        milestone: str = "recovered (stable)",
     ) -> Waited:
         """Wait until `condition` holds for the stability window; sets the recovery time.
 
-        On timeout the RTO is judged at once: FAIL when the wait already outlasted the target
-        (the measured figure is a lower bound), COULD_NOT_VERIFY when the timeout was shorter.
+        The time since the fault is recorded as the figure `milestone`: name intermediate waits
+        (e.g. "serving again") so only the last one reads as the recovery. On timeout the RTO is
+        judged at once: FAIL when the wait already outlasted the target (the measured figure is
+        a lower bound), COULD_NOT_VERIFY when the timeout was shorter.
         """
         stable = self.spec.waits.stability_window_s if stable_for_s is None else stable_for_s
         waited = wait_until(
@@ -295,7 +305,7 @@ class Drill:
         )
         if waited.met:
             self.recovered_at_s = self.clock.now()
-            self.record_since_fault("recovered (stable)")
+            self.record_since_fault(milestone)
             return waited
         self._recovery_gave_up_s = self.clock.now()
         self._judge_unrecovered(waited)
@@ -326,6 +336,10 @@ class Drill:
         """Record seconds from the fault until now, e.g. time to detect or to mitigate."""
         value = None if self.fault_at_s is None else self.clock.now() - self.fault_at_s
         return self.record_figure(name, value, "s", target=target_s)
+
+    def rto_target_s(self, service: str | None = None) -> float:
+        """The RTO target in seconds: waiting for recovery any longer cannot change a FAIL."""
+        return self._objective(ObjectiveKind.RTO, service).target_s
 
     def assert_rto(self, service: str | None = None) -> ObjectiveResult:
         """Judge fault → recovered-and-stable against the RTO; raise RtoBreached on FAIL."""

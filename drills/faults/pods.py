@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from drills.core.errors import InjectionFailed
@@ -33,7 +34,8 @@ class KillPods:
         return f"{self.workload.namespace}/deployment/{self.workload.name}"
 
     def _count(self, total: int) -> int:
-        return max(1, round(total * self.fraction)) if total else 0
+        # Round down like the blast radius does: half of 3 pods is 1, never 2.
+        return max(1, math.floor(total * self.fraction + 1e-9)) if total else 0
 
     def describe(self) -> str:
         """One line for the plan."""

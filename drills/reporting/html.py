@@ -50,7 +50,7 @@ def _value(value: float | None, unit: str) -> str:
         return "not measured"
     if unit == "s":
         return format_duration(value)
-    return f"{value:g} {unit}".strip()
+    return f"{value:.4g} {unit}".strip()  # four significant digits are plenty to read
 
 
 def _pair(objectives: Sequence[ObjectiveResult], kind: ObjectiveKind) -> str:

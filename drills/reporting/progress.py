@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape
 
 from drills.core.durations import format_duration
 from drills.core.events import DrillStarted, StepStarted
@@ -74,7 +75,8 @@ class LiveProgress:
         self._drill = started.id
         counter = f"[{self.done + 1}/{self.total}] " if self.total else ""
         self.console.print(
-            f"[bold]▶ {counter}{started.id}[/] ({started.runbook}, service {started.service})"
+            f"[bold]▶ {counter}{escape(started.id)}[/] "
+            f"({escape(started.runbook)}, service {escape(started.service)})"
         )
         self._status.update(f"{started.id}: preparing")
         self._status.start()
@@ -86,9 +88,10 @@ class LiveProgress:
     def pytest_drills_step_finished(self, step: StepRecord) -> None:
         """Print the finished step with its outcome and duration."""
         mark = _STEP_MARK.get(step.outcome, "?")
-        detail = f" [dim]{step.detail}[/]" if step.detail else ""
+        # Names and details are text from the drill: escape them, `[safety]` is not markup.
+        detail = f" [dim]{escape(step.detail)}[/]" if step.detail else ""
         self.console.print(
-            f"   {mark} {step.name} [dim]{format_duration(step.duration_s)}[/]{detail}"
+            f"   {mark} {escape(step.name)} [dim]{format_duration(step.duration_s)}[/]{detail}"
         )
 
     def pytest_drills_drill_finished(self, record: DrillRecord) -> None:

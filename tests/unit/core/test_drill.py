@@ -304,3 +304,10 @@ def test_samples_are_published_relative_to_the_drill_start(
     drill.record_samples("replicas ready", [(clock.now() + 1, 3.0), (clock.now() + 2, 2.0)])
     drill.record_samples("empty", [])
     assert seen == [("replicas ready", 1.0, 3.0), ("replicas ready", 2.0, 2.0)]
+
+
+def test_rto_target_is_the_recovery_budget(clock: FakeClock, ledger: RollbackLedger) -> None:
+    drill = _drill(clock, ledger)
+    assert drill.rto_target_s() == 900.0
+    with pytest.raises(CouldNotVerify, match="database"):
+        drill.rto_target_s("database")
