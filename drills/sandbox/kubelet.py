@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from drills.sandbox.apiserver.store import StoreReader
 from drills.sandbox.pods import BackOff, ContainerRunner, ContainerSpec, PodIPs, Probe, parse_memory
 
 __all__ = [
@@ -66,23 +67,11 @@ UsageSink = Callable[[str, str, float, int], None]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class Store(Protocol):
+class Store(StoreReader, Protocol):
     """The parts of `drills.sandbox.apiserver.store.ObjectStore` the kubelet uses."""
 
     def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
         """One object (raises when absent)."""
-
-    def try_get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        """One object or None."""
-
-    def list(
-        self,
-        resource: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Matching objects and the list's resourceVersion."""
 
     def create(
         self, resource: str, obj: dict[str, Any], namespace: str | None = None

@@ -19,10 +19,12 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from drills.sandbox.apiserver.store import StoreReader
 
 __all__ = ["Backend", "EndpointSource", "ServiceProxy", "store_endpoints"]
 
@@ -60,20 +62,6 @@ class Backend:
 EndpointSource = Callable[[], list[Backend]]
 
 
-class _Reader(Protocol):
-    def try_get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        """One object or None."""
-
-    def list(
-        self,
-        resource: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Matching objects and the list's resourceVersion."""
-
-
 def _from_endpoints(endpoints: dict[str, Any], namespace: str) -> list[Backend]:
     found: list[Backend] = []
     for subset in endpoints.get("subsets") or []:
@@ -102,7 +90,7 @@ def _target_port(service: dict[str, Any], pod: dict[str, Any]) -> int:
     return int(port.get("port", 80))
 
 
-def store_endpoints(store: _Reader, namespace: str, service: str) -> EndpointSource:
+def store_endpoints(store: StoreReader, namespace: str, service: str) -> EndpointSource:
     """Ready backends of a Service, read from the object store on every call."""
 
     def backends() -> list[Backend]:

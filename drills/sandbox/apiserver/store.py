@@ -54,7 +54,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from drills.core.clock import DrillClock, SystemClock
 from drills.sandbox.apiserver.errors import (
@@ -151,6 +151,22 @@ def _canonical_resources(resources: Any) -> None:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StoreReader(Protocol):
+    """The read side of ObjectStore that in-process components (kubelet, proxy) depend on."""
+
+    def try_get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """One object or None."""
+
+    def list(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Matching objects and the list's resourceVersion."""
 
 
 class ObjectStore:
