@@ -21,7 +21,7 @@ lint: venv
 	$(BIN)/ruff format --check drills fixtures scenarios tests conftest.py
 
 typecheck: venv
-	$(BIN)/mypy drills
+	$(BIN)/mypy drills fixtures scenarios
 
 imports: venv
 	$(BIN)/lint-imports

@@ -11,8 +11,11 @@ from fixtures.outage_service import OutageService
 from tests.plugin.conftest import REPO
 
 DRILL = '''
+import json
+import os
+
 import pytest
-from drills import Drill, RollbackEntry
+from drills import Drill, InjectionFailed, RollbackEntry, SystemClock, wait_until
 from drills.load.shapes import Steady
 from drills.load.traffic import traffic_healthy
 
@@ -20,7 +23,7 @@ pytest_plugins = ["fixtures.load"]
 
 
 class ScheduledOutage:
-    """The service takes itself down on a schedule; injecting marks the fault time."""
+    """The service goes down at a time it published; injecting waits for that moment."""
 
     kind, target = "scheduled-outage", "outage-service"
 
@@ -31,7 +34,12 @@ class ScheduledOutage:
         return RollbackEntry(self.kind, self.target)
 
     def apply(self) -> None:
-        pass
+        with open(os.environ["OUTAGE_TRUTH"]) as handle:
+            start_s = json.load(handle)["start_s"]
+        clock = SystemClock()
+        if clock.now() >= start_s:
+            raise InjectionFailed("steady state came after the outage began; schedule it later")
+        wait_until(lambda: clock.now() >= start_s, clock=clock, timeout_s=60, poll_s=0.01)
 
     def rollback(self) -> None:
         pass
@@ -64,7 +72,8 @@ def test_traffic_runs_locust_workers_and_feeds_the_ledger(
     shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
     pytester.makepyfile(test_traffic_drill=DRILL)
     monkeypatch.setenv("DRILLS_LOAD_WORKERS", "2")
-    with OutageService(outage_at_s=5.0, outage_for_s=1.5) as service:
+    with OutageService(outage_at_s=10.0, outage_for_s=1.5) as service:
+        monkeypatch.setenv("OUTAGE_TRUTH", str(service.truth_path))
         endpoints = pytester.path / ".drills" / "sandbox" / "endpoints.json"
         endpoints.parent.mkdir(parents=True)
         endpoints.write_text(json.dumps({"service_url": service.url, "namespace": "drills"}))
