@@ -57,3 +57,20 @@ class ToyProject:
 @pytest.fixture
 def toy(pytester: pytest.Pytester) -> ToyProject:
     return ToyProject(pytester)
+
+
+def toy_cli_project(root: Path, *extra: tuple[str, str]) -> Path:
+    """A project laid out like this repository whose scenarios are the toy drills.
+
+    `extra` adds (example file, scenario file name) pairs to scenarios/.
+    """
+    profiles = root / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
+    shutil.copy(EXAMPLES / "toy_conftest.py", root / "conftest.py")
+    scenarios = root / "scenarios"
+    scenarios.mkdir()
+    shutil.copy(EXAMPLES / "toyfault.py", scenarios / "toyfault.py")
+    for example, name in (("toy_drills.py", "test_toy.py"), *extra):
+        shutil.copy(EXAMPLES / example, scenarios / name)
+    return root

@@ -13,21 +13,13 @@ from pathlib import Path
 import pytest
 
 from drills.core.safety import RollbackLedger
-from tests.plugin.conftest import EXAMPLES, REPO
+from tests.plugin.conftest import EXAMPLES, toy_cli_project
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project laid out like this repository, with toy drills as its scenarios."""
-    profiles = tmp_path / "fixtures" / "environments"
-    profiles.mkdir(parents=True)
-    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
-    shutil.copy(EXAMPLES / "toy_conftest.py", tmp_path / "conftest.py")
-    scenarios = tmp_path / "scenarios"
-    scenarios.mkdir()
-    shutil.copy(EXAMPLES / "toyfault.py", scenarios / "toyfault.py")
-    shutil.copy(EXAMPLES / "toy_drills.py", scenarios / "test_toy.py")
-    return tmp_path
+    return toy_cli_project(tmp_path)
 
 
 def drills(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.plugin.conftest import EXAMPLES, REPO, ToyProject
+from tests.plugin.conftest import ToyProject, toy_cli_project
 from tests.plugin.test_cli import drills
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -109,15 +108,7 @@ def test_allure_gets_one_step_per_runbook_step(sampled: ToyProject) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project whose scenarios are the toy drills and the sampled ones."""
-    profiles = tmp_path / "fixtures" / "environments"
-    profiles.mkdir(parents=True)
-    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
-    shutil.copy(EXAMPLES / "toy_conftest.py", tmp_path / "conftest.py")
-    scenarios = tmp_path / "scenarios"
-    scenarios.mkdir()
-    shutil.copy(EXAMPLES / "toyfault.py", scenarios / "toyfault.py")
-    shutil.copy(EXAMPLES / "toy_drills.py", scenarios / "test_toy.py")
-    shutil.copy(EXAMPLES / "sampled_drills.py", scenarios / "test_sampled.py")
+    toy_cli_project(tmp_path, ("sampled_drills.py", "test_sampled.py"))
     return tmp_path
 
 

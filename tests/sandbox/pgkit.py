@@ -15,6 +15,7 @@ import psycopg
 
 from drills.core.clock import SystemClock
 from drills.load.ledger import WriteLedger
+from drills.sandbox.aws import MotoServer
 from drills.sandbox.postgres import LocalPostgres, LocalPostgresFactory
 from drills.targets.adapters.postgres import PostgresDatabase, insert_order
 
@@ -88,3 +89,13 @@ class LedgerWriter(threading.Thread):
         """Halt and join."""
         self.halt.set()
         self.join(timeout=10)
+
+
+@contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """A moto server for the duration of the block; yields its endpoint URL."""
+    moto = MotoServer()
+    try:
+        yield moto.start()
+    finally:
+        moto.stop()

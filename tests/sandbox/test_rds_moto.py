@@ -8,22 +8,19 @@ import pytest
 
 from drills.core.clock import SystemClock
 from drills.recovery.restore_snapshot import restore_snapshot
-from drills.sandbox.aws import DUMMY_CREDENTIALS, MotoServer
+from drills.sandbox.aws import DUMMY_CREDENTIALS
 from drills.targets.adapters.aws import ModelledDurations, RdsAdapter
 from drills.targets.adapters.localdb import LocalSnapshotStore
 from drills.targets.adapters.sandbox_rds import RdsShadowedSnapshots
-from tests.sandbox.pgkit import local_postgres
+from tests.sandbox.pgkit import local_postgres, moto_endpoint
 
 pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    moto = MotoServer()
-    try:
-        yield moto.start()
-    finally:
-        moto.stop()
+    with moto_endpoint() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,23 +11,20 @@ from drills.core.clock import SystemClock
 from drills.core.dataloss import verify_ledger
 from drills.load.ledger import WriteLedger
 from drills.recovery.restore_snapshot import restore_snapshot
-from drills.sandbox.aws import DUMMY_CREDENTIALS, MotoServer
+from drills.sandbox.aws import DUMMY_CREDENTIALS
 from drills.targets.adapters.aws import S3ObjectStore
 from drills.targets.adapters.localdb import LocalSnapshotStore
 from drills.targets.adapters.postgres import insert_order
 from drills.targets.ports.data import verify_fingerprints
-from tests.sandbox.pgkit import PgKit, local_postgres
+from tests.sandbox.pgkit import PgKit, local_postgres, moto_endpoint
 
 pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    moto = MotoServer()
-    try:
-        yield moto.start()
-    finally:
-        moto.stop()
+    with moto_endpoint() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
