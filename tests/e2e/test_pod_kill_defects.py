@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from drills.sandbox import control
+from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -26,19 +24,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="drills-e2e-", dir="/tmp"))
-    root.chmod(0o755)  # the unprivileged PostgreSQL user must traverse it
-    for part in ("scenarios", "fixtures/environments", "fixtures/shop"):
-        shutil.copytree(REPO / part, root / part)
-    (root / "pyproject.toml").write_text("")
-    (root / "conftest.py").write_text((REPO / "conftest.py").read_text())
-    try:
-        control.up(root, timeout_s=90)
+    parts = ("scenarios", "fixtures/environments", "fixtures/shop")
+    files = {"pyproject.toml": "", "conftest.py": (REPO / "conftest.py").read_text()}
+    with sandbox_in_temp_root(parts, files=files, prefix="drills-e2e-") as root:
         yield root
-    finally:
-        state = control.down(root)
-        shutil.rmtree(root, ignore_errors=True)
-        assert state.leftovers == []
 
 
 def _kubectl(root: Path, *args: str) -> None:

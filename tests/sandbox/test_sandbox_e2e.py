@@ -6,7 +6,6 @@ import contextlib
 import json
 import shutil
 import subprocess
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -20,6 +19,7 @@ from drills.core.clock import SystemClock
 from drills.core.waiting import wait_until
 from drills.sandbox import control
 from drills.sandbox.daemon import SandboxPaths
+from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 pytestmark = pytest.mark.sandbox
 
@@ -29,17 +29,8 @@ CLOCK = SystemClock()
 @pytest.fixture(scope="session")
 def sandbox_root() -> Iterator[Path]:
     """A copy of the repository's shop fixture under a temporary root, with one sandbox up."""
-    repo = Path(__file__).resolve().parents[2]
-    root = Path(tempfile.mkdtemp(prefix="drills-sandbox-", dir="/tmp"))
-    root.chmod(0o755)  # the unprivileged PostgreSQL user must traverse it
-    shutil.copytree(repo / "fixtures" / "shop", root / "fixtures" / "shop")
-    try:
-        control.up(root, timeout_s=90)
+    with sandbox_in_temp_root() as root:
         yield root
-    finally:
-        state = control.down(root)
-        shutil.rmtree(root, ignore_errors=True)
-        assert state.leftovers == []
 
 
 @pytest.fixture(scope="session")
