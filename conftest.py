@@ -1,3 +1,11 @@
 """Root conftest: thin by design; it only loads plugins and the fixture modules in fixtures/."""
 
-pytest_plugins = ["pytester", "fixtures.kube", "fixtures.load", "fixtures.data"]
+pytest_plugins = [
+    "pytester",
+    "fixtures.kube",
+    "fixtures.load",
+    "fixtures.data",
+    "fixtures.pool",
+    "fixtures.recovery",
+    "fixtures.autoscaling",
+]
