@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 import pytest
@@ -12,12 +11,25 @@ from drills.core.dataloss import AcknowledgedWrite
 from drills.core.waiting import wait_until
 from drills.load.traffic import TrafficRecorder
 from drills.targets.adapters.locust_load import StreamServer
+from drills.targets.adapters.stream_wire import encode_requests, encode_users
 
 pytestmark = pytest.mark.sandbox
 
 
 def _line(**fields: object) -> bytes:
-    return (json.dumps(fields) + "\n").encode()
+    if "u" in fields:
+        return (encode_users(int(str(fields["u"]))) + "\n").encode()
+    request = (
+        float(str(fields["t"])),
+        str(fields["n"]),
+        int(str(fields["ok"])),
+        int(str(fields["s"])),
+        float(str(fields["l"])),
+        str(fields.get("k", "")),
+        str(fields.get("h", "")),
+    )
+    [line] = encode_requests([request])
+    return (line + "\n").encode()
 
 
 def test_lines_become_records_acks_and_user_counts_and_drain_to_eof() -> None:
@@ -28,7 +40,7 @@ def test_lines_become_records_acks_and_user_counts_and_drain_to_eof() -> None:
     second = socket.create_connection((host, int(port)))
     first.sendall(_line(t=10.0, n="GET /healthz", ok=1, s=200, l=1.5) + _line(u=3))
     second.sendall(_line(t=9.5, n="POST /orders", ok=1, s=201, l=4.0, k="k1", h="abc"))
-    second.sendall(_line(u=2) + b"not json\n" + _line(t=11.0, n="GET /x", ok=0, s=503, l=2.0))
+    second.sendall(_line(u=2) + b"not a request\n" + _line(t=11.0, n="GET /x", ok=0, s=503, l=2.0))
     wait_until(
         lambda: server.users() == 5,
         clock=SystemClock(),

@@ -3,9 +3,9 @@
 Locust runs as a SUBPROCESS (its gevent monkey-patching breaks a process that imported ssl or
 urllib3 first; see DESIGN.md). The harness listens on a loopback TCP port and passes it as
 `DRILLS_STREAM_ADDR`; the locustfile installs `locust_stream`, so every Locust process that runs
-users (the standalone process, or each worker) connects and sends one JSON line per request. A
-reader thread per connection turns lines into `RequestRecord`s for the sink (e.g.
-`TrafficRecorder.add`) and acknowledged writes (POST /orders answered 201) into
+users (the standalone process, or each worker) connects and sends one line per request
+(format in `stream_wire`). A reader thread per connection turns lines into `RequestRecord`s
+for the sink (e.g. `TrafficRecorder.add`) and acknowledged writes (POST /orders answered 201) into
 `AcknowledgedWrite`s (e.g. for `WriteLedger.record`).
 
 Timestamps are `time.monotonic()` in the Locust process: CLOCK_MONOTONIC is system-wide on Linux,
@@ -23,7 +23,6 @@ connection until EOF so the last second of traffic is kept.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -32,10 +31,11 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from drills.core.dataloss import AcknowledgedWrite
 from drills.core.errors import DrillError
+from drills.targets.adapters.stream_wire import decode
 from drills.targets.ports.load import RequestRecord, RequestSink, ShapeSpec
 
 __all__ = ["LocustLoad", "StreamServer"]
@@ -104,22 +104,19 @@ class StreamServer:
             self._users.pop(conn_id, None)
 
     def _handle(self, conn_id: int, raw: bytes) -> None:
-        try:
-            line: dict[str, Any] = json.loads(raw)
-            if "u" in line:
-                with self._lock:
-                    self._users[conn_id] = int(line["u"])
-                return
-            record = RequestRecord(
-                float(line["t"]), str(line["n"]), bool(line["ok"]), int(line["s"]), float(line["l"])
-            )
-        except (ValueError, KeyError, TypeError):
+        line = decode(raw)
+        if line is None:
             self.bad_lines += 1
             return
+        if isinstance(line, int):
+            with self._lock:
+                self._users[conn_id] = line
+            return
+        record = RequestRecord(line.at_s, line.name, line.ok, line.status, line.latency_ms)
         self.records += 1
         self._sink(record)
-        if "k" in line:
-            self._ack(AcknowledgedWrite(str(line["k"]), record.at_s, str(line["h"])))
+        if line.order_key:
+            self._ack(AcknowledgedWrite(line.order_key, record.at_s, line.payload_hash))
 
     def _ack(self, write: AcknowledgedWrite) -> None:
         with self._lock:

@@ -1,13 +1,12 @@
-"""Runs INSIDE the Locust process: streams every request to the harness as a JSON line.
+"""Runs INSIDE the Locust process: streams every request to the harness as one line.
 
 The locustfile calls `install(events)`. When the harness set `DRILLS_STREAM_ADDR=host:port`,
-each request Locust completes (`events.request`) becomes one compact line
-
-    {"t": monotonic_s, "n": name, "ok": 0|1, "s": status, "l": latency_ms[, "k": key, "h": hash]}
-
-(`k`/`h` when the request's context carries `order_key` and `payload_hash` and the answer was
-201: an acknowledged write). Every flush also sends `{"u": users}`, the users this process runs.
-Lines are buffered and flushed every `DRILLS_STREAM_FLUSH_S` (default 0.05 s) by a greenlet,
+each request Locust completes (`events.request`) becomes one tuple in a buffer: monotonic time,
+name, success, status, latency, and the order key and payload hash when the request's context
+carries them and the answer was 201 (an acknowledged write). The request hook does nothing
+more, so streaming costs the users' greenlets about a microsecond per request; the buffer is
+formatted in one go at flush time (`stream_wire`), followed by the user count of this process.
+Lines are flushed every `DRILLS_STREAM_FLUSH_S` (default 0.05 s) by a greenlet,
 and synchronously on `test_stop` and `quitting`, so the last second is never lost; `quitting`
 closes the socket, which tells the harness this process is done (EOF).
 
@@ -18,7 +17,6 @@ Without `DRILLS_STREAM_ADDR` nothing is installed (plain Locust).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -27,6 +25,8 @@ from typing import Any
 import gevent
 from locust.env import Environment
 from locust.event import Events
+
+from drills.targets.adapters.stream_wire import RequestLine, encode_requests, encode_users
 
 __all__ = ["RequestStreamer", "install"]
 
@@ -39,7 +39,7 @@ class RequestStreamer:
 
     def __init__(self, address: tuple[str, int], flush_s: float) -> None:
         self._address, self._flush_s = address, flush_s
-        self._buffer: list[str] = []
+        self._buffer: list[RequestLine] = []
         self._sock: socket.socket | None = None
         self._environment: Environment | None = None
         self._closed = False
@@ -55,18 +55,22 @@ class RequestStreamer:
         exception: Any = None,
         **_: Any,
     ) -> None:
-        """Buffer one line for a completed request."""
+        """Buffer one tuple for a completed request (formatted later, at flush time)."""
         status = int(getattr(response, "status_code", 0) or 0)
-        line: dict[str, Any] = {
-            "t": round(time.monotonic(), 6),  # noqa: TID251 - shared CLOCK_MONOTONIC axis
-            "n": f"{request_type} {name}",
-            "ok": 0 if exception else 1,
-            "s": status,
-            "l": round(float(response_time or 0.0), 3),
-        }
+        key = digest = ""
         if status == 201 and not exception and _is_write(context):
-            line["k"], line["h"] = context["order_key"], context["payload_hash"]
-        self._buffer.append(json.dumps(line, separators=(",", ":")))
+            key, digest = context["order_key"], context["payload_hash"]
+        self._buffer.append(
+            (
+                time.monotonic(),  # noqa: TID251 - shared CLOCK_MONOTONIC axis
+                f"{request_type} {name}",
+                0 if exception else 1,
+                status,
+                float(response_time or 0.0),
+                key,
+                digest,
+            )
+        )
 
     def on_init(self, environment: Environment, **_: Any) -> None:
         """Remember the environment (for the user count) and start the flusher greenlet."""
@@ -77,11 +81,12 @@ class RequestStreamer:
         """Send everything buffered plus the current user count; connects lazily."""
         if self._closed:
             return
-        lines, self._buffer = self._buffer, []
+        buffered, self._buffer = self._buffer, []
         runner = self._environment.runner if self._environment else None
         if runner is None or type(runner).__name__ == "MasterRunner":
             return  # the master makes no requests; its workers stream their own
-        lines.append(json.dumps({"u": runner.user_count}))
+        lines = encode_requests(buffered)
+        lines.append(encode_users(runner.user_count))
         if self._sock is None:
             self._sock = socket.create_connection(self._address, timeout=10.0)
         self._sock.sendall(("\n".join(lines) + "\n").encode())
