@@ -74,12 +74,14 @@ def _load(service: OutageService, recorder: TrafficRecorder, tmp_path: Path) -> 
     )
 
 
-def test_drill_reports_user_side_outage_error_ratio_and_p95(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["503", "refuse"])
+def test_drill_reports_user_side_outage_error_ratio_and_p95(tmp_path: Path, mode: str) -> None:
+    """503 answers (a proxy before dead pods) or refused connections (a dead process)."""
     recorder = TrafficRecorder()
     healthy = traffic_healthy(
         recorder, max_error_ratio=0.01, max_p95_ms=500.0, window_s=1.0, clock=CLOCK
     )
-    with OutageService(outage_at_s=4.0, outage_for_s=2.0) as service:
+    with OutageService(outage_at_s=4.0, outage_for_s=2.0, mode=mode) as service:
         fault = ScheduledOutage(service)
         drill = _drill(tmp_path)
         with drill:
@@ -110,6 +112,8 @@ def test_drill_reports_user_side_outage_error_ratio_and_p95(tmp_path: Path) -> N
     assert figures["error ratio (drill)"].target == 0.5
     assert figures["p95 latency (drill)"].value is not None
     assert fault.rolled_back == 1
+    failed = {r.status for r in recorder.records() if not r.ok}
+    assert failed == ({0} if mode == "refuse" else {503})  # 0: no HTTP answer at all
 
 
 def test_kill_switch_aborts_the_drill_and_rollbacks_run(tmp_path: Path) -> None:
