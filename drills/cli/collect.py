@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,12 +69,17 @@ class _Collector:
 def collect_drills(root: Path, scenarios: Path, extra_args: list[str]) -> list[CollectedDrill]:
     """Collect drills under `scenarios` (pytest --collect-only, in process, quietly)."""
     collector = _Collector()
-    args = [str(scenarios), "--collect-only", f"--rootdir={root}", "-p", "no:terminal"]
-    code = pytest.main([*args, *extra_args], plugins=[collector])
+    # The terminal plugin stays (a project's addopts may use its options, e.g. -ra); what it
+    # prints is kept aside and shown only when collecting fails.
+    args = [str(scenarios), "--collect-only", "-q", f"--rootdir={root}"]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = pytest.main([*args, *extra_args], plugins=[collector])
     if collector.errors:
         raise ConfigError("collecting scenarios failed:\n" + "\n".join(collector.errors))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise ConfigError(
-            f"collecting {scenarios} failed (pytest exit code {int(code)}); see above"
+            f"collecting {scenarios} failed (pytest exit code {int(code)}):\n"
+            + printed.getvalue().strip()
         )
     return collector.drills

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -100,7 +101,12 @@ def list_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> i
     except ConfigError as exc:
         console.print(f"[red]error:[/] {exc}")
         return USAGE
-    table = Table(title=f"{len(drills)} drill(s); objectives from profile {profile.name}")
+    table = Table(
+        title=f"{len(drills)} drill(s); objectives from profile {profile.name}",
+        box=box.SIMPLE_HEAD,  # no vertical rules: the seven columns fit 80 characters
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for column in ("id", "runbook", "service", "severity", "RTO", "RPO", "marks"):
         table.add_column(column, no_wrap=True)
     for found in drills:

@@ -83,6 +83,17 @@ def test_list_shows_runbook_service_and_objectives(project: Path) -> None:
         assert text in done.stdout
 
 
+def test_list_of_this_repository_shows_every_scenario_module() -> None:
+    """The real project (its pyproject's addopts included), one row per scenarios/test_<id>.py."""
+    repo = Path(__file__).resolve().parents[2]
+    done = drills(repo, "list")
+    assert done.returncode == 0, done.stdout + done.stderr
+    ids = [p.stem.removeprefix("test_").replace("_", "-") for p in repo.glob("scenarios/test_*.py")]
+    assert "pod-kill-under-load" in ids
+    for drill_id in ids:
+        assert f" {drill_id} " in done.stdout
+
+
 def test_without_scenarios_run_says_what_is_missing(project: Path) -> None:
     shutil.rmtree(project / "scenarios")
     done = drills(project, "run")
