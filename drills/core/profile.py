@@ -86,6 +86,8 @@ class Targets:
     namespace: str | None = None
     deployment: str = "shop"
     database_dsn_env: str | None = None
+    admin_dsn_env: str | None = None
+    service_url: str | None = None
     aws_region: str | None = None
 
 
@@ -99,6 +101,7 @@ class Endpoints:
     namespace: str | None
     kubeconfig: Path | None
     kube_context: str | None
+    admin_dsn: str | None = None  # a superuser's DSN, for drills that manage sessions or WAL
 
 
 def resolve_endpoints(
@@ -106,33 +109,47 @@ def resolve_endpoints(
 ) -> Endpoints:
     """Read the endpoints: from `endpoints_file` when set (the sandbox), else from the profile.
 
-    The DSN comes from endpoints.json or from the variable `database_dsn_env` names; it is
-    never stored in a profile. Raises ConfigError saying how to bring the environment up.
+    The DSNs come from endpoints.json or from the variables `database_dsn_env` and
+    `admin_dsn_env` name; they are never stored in a profile. The service URL comes from
+    endpoints.json or the profile's `service_url`. Raises ConfigError saying how to bring the
+    environment up.
     """
     data: Mapping[str, Any] = {}
     if targets.endpoints_file:
         data = _read_endpoints(root / targets.endpoints_file, targets.kind)
-    dsn = data.get("database_dsn")
-    if dsn is None and targets.database_dsn_env:
-        dsn = environ.get(targets.database_dsn_env)
-        if not dsn:
-            raise ConfigError.bad_key(
-                profile_path or "<profile>",
-                "targets.database_dsn_env",
-                f"names ${targets.database_dsn_env}, which is not set",
-                f"export {targets.database_dsn_env}=postgresql://... before the run",
-            )
+    where = str(profile_path or "<profile>")
+    dsn = data.get("database_dsn") or _from_env(
+        environ, targets.database_dsn_env, "database", where
+    )
+    admin = data.get("admin_dsn") or _from_env(environ, targets.admin_dsn_env, "admin", where)
     kubeconfig = Path(targets.kubeconfig).expanduser() if targets.kubeconfig else None
     if kubeconfig is not None and not kubeconfig.is_absolute():
         kubeconfig = root / kubeconfig
     return Endpoints(
         kube_api=data.get("kube_api"),
-        service_url=data.get("service_url"),
+        service_url=data.get("service_url") or targets.service_url,
         database_dsn=dsn,
         namespace=data.get("namespace") or targets.namespace,
         kubeconfig=kubeconfig,
         kube_context=targets.kube_context,
+        admin_dsn=admin,
     )
+
+
+def _from_env(environ: Mapping[str, str], name: str | None, what: str, where: str) -> str | None:
+    """The DSN in the variable `name` names (None when no variable is named)."""
+    if name is None:
+        return None
+    value = environ.get(name)
+    if not value:
+        key = "database_dsn_env" if what == "database" else "admin_dsn_env"
+        raise ConfigError.bad_key(
+            where,
+            f"targets.{key}",
+            f"names ${name}, which is not set",
+            f"export {name}=postgresql://... before the run",
+        )
+    return value
 
 
 def _read_endpoints(path: Path, kind: str) -> Mapping[str, Any]:
@@ -369,6 +386,8 @@ def _targets(table: _Table) -> Targets:
         namespace=table.text("namespace", None),
         deployment=table.text("deployment", "shop"),
         database_dsn_env=table.text("database_dsn_env", None),
+        admin_dsn_env=table.text("admin_dsn_env", None),
+        service_url=table.text("service_url", None),
         aws_region=table.text("aws_region", None),
     )
     table.finish()

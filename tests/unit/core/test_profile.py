@@ -167,11 +167,13 @@ def test_sandbox_endpoints_come_from_endpoints_json(tmp_path: Path) -> None:
     endpoints_file.parent.mkdir(parents=True)
     endpoints_file.write_text(
         '{"kube_api": "https://127.0.0.1:1", "service_url": "http://127.0.0.1:2", '
-        '"database_dsn": "postgresql://drills@127.0.0.1:3/shop", "namespace": "drills"}'
+        '"database_dsn": "postgresql://drills@127.0.0.1:3/shop", "namespace": "drills", '
+        '"admin_dsn": "postgresql://postgres@127.0.0.1:3/shop"}'
     )
     endpoints = resolve_endpoints(profile.targets, tmp_path, {})
     assert endpoints.service_url == "http://127.0.0.1:2"
     assert endpoints.database_dsn == "postgresql://drills@127.0.0.1:3/shop"
+    assert endpoints.admin_dsn == "postgresql://postgres@127.0.0.1:3/shop"
     assert endpoints.kubeconfig == tmp_path / ".drills" / "sandbox" / "kubeconfig"
 
 
@@ -181,3 +183,19 @@ def test_cluster_dsn_comes_from_the_named_variable(tmp_path: Path) -> None:
         resolve_endpoints(targets, tmp_path, {}, profile_path="staging.toml")
     endpoints = resolve_endpoints(targets, tmp_path, {"SHOP_DSN": "postgresql://x"})
     assert (endpoints.database_dsn, endpoints.namespace) == ("postgresql://x", "shop-staging")
+
+
+def test_cluster_admin_dsn_and_service_url_come_from_the_profile_and_environment(
+    tmp_path: Path,
+) -> None:
+    targets = Targets(
+        kind="cluster",
+        admin_dsn_env="SHOP_ADMIN_DSN",
+        service_url="https://shop.staging.example",
+    )
+    with pytest.raises(ConfigError, match=r"targets\.admin_dsn_env.*export SHOP_ADMIN_DSN="):
+        resolve_endpoints(targets, tmp_path, {}, profile_path="staging.toml")
+    endpoints = resolve_endpoints(targets, tmp_path, {"SHOP_ADMIN_DSN": "postgresql://admin"})
+    assert endpoints.admin_dsn == "postgresql://admin"
+    assert endpoints.service_url == "https://shop.staging.example"
+    assert endpoints.database_dsn is None  # no variable named: nothing invented
