@@ -394,6 +394,8 @@ class Drill:
         objective = self._objective(ObjectiveKind.RTO, None)
         since = (self._recovery_gave_up_s or 0.0) - (self.fault_at_s or self.started_s)
         seen = waited.last.detail
+        if waited.last.ok:  # healthy at the end, but the streak was shorter than the window
+            seen = f"healthy again, not yet for the whole stability window: {seen}"
         if since > objective.target_s:
             result = self._judge(objective, since, f"not recovered after {since:.1f} s; {seen}")
             raise RtoBreached(result.summary())

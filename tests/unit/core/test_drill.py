@@ -128,6 +128,15 @@ def test_never_recovering_fails_once_the_wait_outlasts_the_target(
     assert drill.record.steps[-1].outcome is StepOutcome.FAILED
 
 
+def test_healthy_but_not_for_the_whole_window_says_so(
+    clock: FakeClock, ledger: RollbackLedger
+) -> None:
+    fault = ToyFault(clock, heal_after_s=995)  # heals 5 s before the wait ends: window is 10 s
+    drill = _drill(clock, ledger)
+    with pytest.raises(RtoBreached, match=r"healthy again, not yet for the whole stability window"):
+        _run(drill, fault, recover_timeout_s=1000)
+
+
 def test_giving_up_before_the_target_could_not_verify(
     clock: FakeClock, ledger: RollbackLedger
 ) -> None:
