@@ -29,6 +29,7 @@ __all__ = [
     "KillSwitch",
     "LoadSettings",
     "LoadShape",
+    "PoolSettings",
     "Profile",
     "ServiceObjectives",
     "Targets",
@@ -65,6 +66,25 @@ class Thresholds:
 
     error_ratio: float = 0.01
     p95_latency_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How the `db-pool-exhaustion` drill applies the runbook's idle rule (`[pool]`).
+
+    The runbook terminates sessions idle longer than `idle_after_s` (10 min [003]); a drill may
+    scale that age with `idle_scale` so it runs in seconds (the report prints both). Once
+    recovered, at least `headroom` ordinary connection slots must be free.
+    """
+
+    idle_after_s: float = 600.0
+    idle_scale: float = 1.0
+    headroom: int = 5
+
+    @property
+    def idle_age_s(self) -> float:
+        """The idle age the drill applies: the runbook's age times the scale."""
+        return self.idle_after_s * self.idle_scale
 
 
 @dataclass(frozen=True)
@@ -204,6 +224,7 @@ class Profile:
     description: str = ""
     services: tuple[ServiceObjectives, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
+    pool: PoolSettings = field(default_factory=PoolSettings)
     waits: DefaultWaits = field(default_factory=DefaultWaits)
     kill_switch: KillSwitch = field(default_factory=KillSwitch)
     blast_radius: BlastRadius = field(default_factory=BlastRadius)
@@ -294,6 +315,7 @@ def load_profile(path: Path) -> Profile:
         description=root.text("description", ""),
         services=_services(root.table("services")),
         thresholds=_thresholds(root.table("thresholds")),
+        pool=_pool(root.table("pool")),
         waits=_waits(root.table("waits")),
         kill_switch=_kill_switch(root.table("kill_switch")),
         blast_radius=_blast_radius(safety),
@@ -325,6 +347,21 @@ def _thresholds(table: _Table) -> Thresholds:
         error_ratio=table.ratio("error_ratio", Thresholds.error_ratio),
         p95_latency_s=table.duration("p95_latency", Thresholds.p95_latency_s) or 0.0,
     )
+    table.finish()
+    return value
+
+
+def _pool(table: _Table) -> PoolSettings:
+    defaults = PoolSettings()
+    value = PoolSettings(
+        idle_after_s=_required(table.duration("idle_after", defaults.idle_after_s)),
+        idle_scale=table.ratio("idle_scale", defaults.idle_scale),
+        headroom=table.integer("headroom", defaults.headroom) or defaults.headroom,
+    )
+    if value.idle_after_s <= 0:
+        raise table.error("idle_after", "must be above zero", 'write e.g. idle_after = "10m"')
+    if value.idle_scale == 0:
+        raise table.error("idle_scale", "is 0", "use a fraction in (0, 1], e.g. 0.005")
     table.finish()
     return value
 
