@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from drills.core.clock import SystemClock
 from drills.core.waiting import wait_until
 from drills.load.shapes import Spike, Steady
 from drills.load.traffic import TrafficRecorder
-from drills.targets.adapters.locust_load import LocustLoad
+from drills.targets.adapters.locust_load import LocustLoad, RemoteWorkers
 from fixtures.outage_service import OutageService
 
 pytestmark = pytest.mark.sandbox
@@ -124,3 +126,52 @@ def test_keyboard_interrupt_leaves_no_locust_process(tmp_path: Path) -> None:
     assert load.pids
     assert not any(_alive(pid) for pid in load.pids)
     assert len(recorder) > 0
+
+
+def _reap(worker: subprocess.Popen[bytes]) -> None:
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+        pytest.fail("the remote worker did not quit when the master stopped")
+
+
+def test_a_worker_started_elsewhere_streams_wall_time_onto_the_harness_clock(
+    tmp_path: Path,
+) -> None:
+    """The remote-worker path: the harness runs only the master; the test plays the other host."""
+    recorder = TrafficRecorder()
+    remote = RemoteWorkers(1, bind_host="127.0.0.1", advertise_host="127.0.0.1")
+    with OutageService(outage_at_s=6.0, outage_for_s=2.0) as service:
+        load = LocustLoad(
+            LOCUSTFILE,
+            service.url,
+            sink=recorder.add,
+            log_dir=tmp_path,
+            remote=remote,
+            wait_s=(0.01, 0.02),
+        )
+        with load:
+            load.start(Steady(users=6, spawn_rate=100.0))
+            env, command = load.remote_worker_command()
+            assert env["DRILLS_STREAM_CLOCK"] == "wall"
+            with (tmp_path / "remote-worker.log").open("wb") as log:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", *command],
+                    cwd=LOCUSTFILE.parent,
+                    env={**os.environ, **env},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                try:
+                    start_s, end_s = service.truth()
+                    _wait(lambda: CLOCK.now() > end_s + 1.0, "traffic after the outage", 40.0)
+                finally:
+                    load.stop()  # the master tells its workers to quit, wherever they run
+                    _reap(worker)
+        outage = recorder.outage()
+    assert outage is not None, "no failed request streamed by the remote worker"
+    assert abs(outage[0] - start_s) <= 0.1
+    assert abs(outage[1] - end_s) <= 0.1
+    assert load.acknowledged()

@@ -30,15 +30,17 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from drills.core.clock import DrillClock, SystemClock
 from drills.core.dataloss import AcknowledgedWrite
 from drills.core.errors import DrillError
-from drills.targets.adapters.stream_wire import decode
+from drills.targets.adapters.stream_wire import Decoded, decode
 from drills.targets.ports.load import RequestRecord, RequestSink, ShapeSpec
 
-__all__ = ["LocustLoad", "StreamServer"]
+__all__ = ["LocustLoad", "RemoteWorkers", "StreamServer"]
 
 AckSink = Callable[[AcknowledgedWrite], None]
 
@@ -46,8 +48,16 @@ AckSink = Callable[[AcknowledgedWrite], None]
 class StreamServer:
     """Loopback TCP server reading JSON lines from every Locust process (one thread each)."""
 
-    def __init__(self, sink: RequestSink, on_ack: AckSink | None = None) -> None:
+    def __init__(
+        self,
+        sink: RequestSink,
+        on_ack: AckSink | None = None,
+        *,
+        bind_host: str = "127.0.0.1",
+        clock: DrillClock | None = None,
+    ) -> None:
         self._sink, self._on_ack = sink, on_ack
+        self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._users: dict[int, int] = {}
         self._acks: list[AcknowledgedWrite] = []
@@ -55,8 +65,9 @@ class StreamServer:
         self.bad_lines = 0
         self.records = 0
         self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._listener = socket.create_server((bind_host, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self.address = f"{bind_host}:{self.port}"
         self._acceptor = threading.Thread(target=self._accept, name="drills-stream", daemon=True)
         self._acceptor.start()
 
@@ -96,33 +107,62 @@ class StreamServer:
             reader.start()
 
     def _read(self, conn: socket.socket) -> None:
-        conn_id = id(conn)
+        conn_id, offset_s = id(conn), 0.0
         with conn, conn.makefile("rb") as lines:
             for raw in lines:
-                self._handle(conn_id, raw)
+                offset_s = self._handle(conn_id, raw, offset_s)
         with self._lock:
             self._users.pop(conn_id, None)
 
-    def _handle(self, conn_id: int, raw: bytes) -> None:
+    def _wall_offset_s(self) -> float:
+        """Wall time minus monotonic time here: maps a remote wall timestamp onto our axis."""
+        return self._clock.wall().timestamp() - self._clock.now()
+
+    def _handle(self, conn_id: int, raw: bytes, offset_s: float) -> float:
+        """Handle one line; returns the connection's clock offset (changed by a C line)."""
         line = decode(raw)
         if line is None:
             self.bad_lines += 1
-            return
+            return offset_s
+        if isinstance(line, str):
+            return self._wall_offset_s() if line == "wall" else 0.0
         if isinstance(line, int):
             with self._lock:
                 self._users[conn_id] = line
-            return
-        record = RequestRecord(line.at_s, line.name, line.ok, line.status, line.latency_ms)
+            return offset_s
+        self._record(line, offset_s)
+        return offset_s
+
+    def _record(self, line: Decoded, offset_s: float) -> None:
+        at_s = line.at_s - offset_s
+        record = RequestRecord(at_s, line.name, line.ok, line.status, line.latency_ms)
         self.records += 1
         self._sink(record)
         if line.order_key:
-            self._ack(AcknowledgedWrite(line.order_key, record.at_s, line.payload_hash))
+            self._ack(AcknowledgedWrite(line.order_key, at_s, line.payload_hash))
 
     def _ack(self, write: AcknowledgedWrite) -> None:
         with self._lock:
             self._acks.append(write)
         if self._on_ack is not None:
             self._on_ack(write)
+
+
+@dataclass(frozen=True)
+class RemoteWorkers:
+    """Workers started elsewhere (other hosts, Kubernetes Jobs) that join the master.
+
+    `bind_host` is where the master and the stream listen (e.g. 0.0.0.0); `advertise_host` is
+    the address the workers reach them at.
+    """
+
+    count: int
+    bind_host: str = "0.0.0.0"  # every interface: the workers are elsewhere
+    advertise_host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError("remote workers: count must be at least 1")
 
 
 class LocustLoad:
@@ -137,6 +177,7 @@ class LocustLoad:
         log_dir: Path,
         on_ack: AckSink | None = None,
         workers: int = 0,
+        remote: RemoteWorkers | None = None,
         stream: bool = True,
         wait_s: tuple[float, float] | None = None,
         stop_timeout_s: float = 10.0,
@@ -145,6 +186,8 @@ class LocustLoad:
         if workers < 0:
             raise ValueError("workers must be >= 0 (0 = one standalone Locust process)")
         self.locustfile, self.host, self.workers = locustfile, host, workers
+        self.remote = remote
+        self._master_port = 0
         self._sink, self._on_ack, self._stream = sink, on_ack, stream
         self.log_dir, self.wait_s, self.stop_timeout_s = log_dir, wait_s, stop_timeout_s
         self.extra_args = extra_args
@@ -160,19 +203,42 @@ class LocustLoad:
             raise DrillError("this Locust run was already started; create a new LocustLoad")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self._stream:
-            self._server = StreamServer(self._sink, self._on_ack)
+            bind = self.remote.bind_host if self.remote else "127.0.0.1"
+            self._server = StreamServer(self._sink, self._on_ack, bind_host=bind)
         env = self._env(shape)
-        if self.workers == 0:
+        if self.workers == 0 and self.remote is None:
             self._spawn("locust", [*self._common(), "--headless", *self.extra_args], env)
             return
-        port = _free_port()
-        master = ["--master", "--headless", "--master-bind-host", "127.0.0.1"]
-        master += ["--master-bind-port", str(port), "--expect-workers", str(self.workers)]
+        bind = self.remote.bind_host if self.remote else "127.0.0.1"
+        expected = self.workers + (self.remote.count if self.remote else 0)
+        self._master_port = port = _free_port(bind)
+        master = ["--master", "--headless", "--master-bind-host", bind]
+        master += ["--master-bind-port", str(port), "--expect-workers", str(expected)]
         master += self.extra_args
         self._spawn("master", [*self._common(), *master], env)
         for index in range(self.workers):
             worker = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
             self._spawn(f"worker-{index}", [*self._common(), *worker], env)
+
+    def remote_worker_command(self) -> tuple[dict[str, str], list[str]]:
+        """Environment and command a worker on another host runs to join this run.
+
+        Available after `start` with `remote` set. The worker needs the same locustfile (and
+        the `drills` package for its stream hook); it streams wall time, which the harness maps
+        onto its own clock.
+        """
+        if self.remote is None or self._server is None or not self._master_port:
+            raise DrillError("no remote workers expected: start a LocustLoad with remote=...")
+        advertise = self.remote.advertise_host
+        env = {
+            "DRILLS_STREAM_ADDR": f"{advertise}:{self._server.port}",
+            "DRILLS_STREAM_CLOCK": "wall",
+        }
+        if self.wait_s is not None:
+            env["DRILLS_LOAD_WAIT_S"] = f"{self.wait_s[0]},{self.wait_s[1]}"
+        command = ["locust", "-f", self.locustfile.name, "--worker", "--master-host", advertise]
+        command += ["--master-port", str(self._master_port)]
+        return env, command
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after `stop_timeout_s`; drain the stream to EOF. Idempotent."""
@@ -236,7 +302,7 @@ class LocustLoad:
         env["DRILLS_LOAD_SHAPE"] = shape.to_json()
         env.pop("DRILLS_STREAM_ADDR", None)
         if self._server is not None:
-            env["DRILLS_STREAM_ADDR"] = self._server.address
+            env["DRILLS_STREAM_ADDR"] = f"127.0.0.1:{self._server.port}"  # local processes
         if self.wait_s is not None:
             env["DRILLS_LOAD_WAIT_S"] = f"{self.wait_s[0]},{self.wait_s[1]}"
         return env
@@ -262,6 +328,6 @@ def _terminate(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     proc.wait(timeout=timeout_s)
 
 
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.create_server((host, 0)) as probe:
         return int(probe.getsockname()[1])

@@ -10,14 +10,17 @@ Lines are flushed every `DRILLS_STREAM_FLUSH_S` (default 0.05 s) by a greenlet,
 and synchronously on `test_stop` and `quitting`, so the last second is never lost; `quitting`
 closes the socket, which tells the harness this process is done (EOF).
 
-`time.monotonic()` is CLOCK_MONOTONIC, system-wide on Linux, so these times share the axis of
-the harness's SystemClock. Workers on other hosts would need wall time instead (see the adapter).
+By default times are `time.monotonic()`: CLOCK_MONOTONIC, system-wide on Linux, so they share
+the axis of the harness's SystemClock. A worker on another host has its own monotonic clock, so
+there `DRILLS_STREAM_CLOCK=wall` streams `time.time()` instead, announced by the connection's
+first line; the harness maps it onto its axis (accurate as far as both hosts' NTP agrees).
 Without `DRILLS_STREAM_ADDR` nothing is installed (plain Locust).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 from typing import Any
@@ -26,19 +29,27 @@ import gevent
 from locust.env import Environment
 from locust.event import Events
 
-from drills.targets.adapters.stream_wire import RequestLine, encode_requests, encode_users
+from drills.targets.adapters.stream_wire import (
+    RequestLine,
+    encode_clock,
+    encode_requests,
+    encode_users,
+)
 
-__all__ = ["RequestStreamer", "install"]
+__all__ = ["RequestStreamer", "install", "stop_shape_on_sigterm"]
 
 ENV_ADDR = "DRILLS_STREAM_ADDR"
 ENV_FLUSH = "DRILLS_STREAM_FLUSH_S"
+ENV_CLOCK = "DRILLS_STREAM_CLOCK"
 
 
 class RequestStreamer:
     """Buffers request lines and sends them to the harness over one TCP connection."""
 
-    def __init__(self, address: tuple[str, int], flush_s: float) -> None:
+    def __init__(self, address: tuple[str, int], flush_s: float, clock: str = "monotonic") -> None:
         self._address, self._flush_s = address, flush_s
+        self._clock_line = encode_clock(clock)
+        self._now = time.time if clock == "wall" else time.monotonic  # noqa: TID251 - see above
         self._buffer: list[RequestLine] = []
         self._sock: socket.socket | None = None
         self._environment: Environment | None = None
@@ -62,7 +73,7 @@ class RequestStreamer:
             key, digest = context["order_key"], context["payload_hash"]
         self._buffer.append(
             (
-                time.monotonic(),  # noqa: TID251 - shared CLOCK_MONOTONIC axis
+                self._now(),
                 f"{request_type} {name}",
                 0 if exception else 1,
                 status,
@@ -89,6 +100,7 @@ class RequestStreamer:
         lines.append(encode_users(runner.user_count))
         if self._sock is None:
             self._sock = socket.create_connection(self._address, timeout=10.0)
+            lines.insert(0, self._clock_line)
         self._sock.sendall(("\n".join(lines) + "\n").encode())
 
     def close(self, **_: Any) -> None:
@@ -114,12 +126,34 @@ def _address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def stop_shape_on_sigterm(events: Events) -> None:
+    """Make SIGTERM end a headless shape run the orderly way.
+
+    Locust (2.47) installs its own SIGTERM handler only after a headless shape run has ended,
+    so a SIGTERM during the run kills the process outright: no `test_stop`, no `quitting`, no
+    final stats and, for a master, no quit message to its workers (a remote worker keeps
+    running). This handler ends the shape instead; Locust then stops the runner, tells the
+    workers to quit and shuts down through its usual path.
+    """
+
+    def on_init(environment: Environment, **_: Any) -> None:
+        def end_shape() -> None:
+            greenlet = getattr(environment.runner, "shape_greenlet", None)
+            if greenlet is not None:
+                greenlet.kill(block=False)
+
+        gevent.signal_handler(signal.SIGTERM, end_shape)
+
+    events.init.add_listener(on_init)  # type: ignore[no-untyped-call]
+
+
 def install(events: Events) -> RequestStreamer | None:
     """Hook the request, test_stop and quitting events when the harness asked for a stream."""
     addr = os.environ.get(ENV_ADDR)
     if not addr:
         return None
-    streamer = RequestStreamer(_address(addr), float(os.environ.get(ENV_FLUSH, "0.05")))
+    flush_s = float(os.environ.get(ENV_FLUSH, "0.05"))
+    streamer = RequestStreamer(_address(addr), flush_s, os.environ.get(ENV_CLOCK, "monotonic"))
     events.request.add_listener(streamer.on_request)  # type: ignore[no-untyped-call]
     events.init.add_listener(streamer.on_init)  # type: ignore[no-untyped-call]
     events.test_stop.add_listener(streamer.flush)  # type: ignore[no-untyped-call]

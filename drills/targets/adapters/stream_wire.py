@@ -4,13 +4,16 @@ One line per message, fields separated by TAB, chosen because it is cheap to wri
 Locust process (one f-string per request, formatted in batches at flush time) and cheap to read
 in the harness (one `split`), where JSON cost several microseconds per request on each side:
 
+    C <clock>                  first line of a connection: "monotonic" or "wall"
     R <t> <ok> <status> <latency_ms> <name> [<order_key> <payload_hash>]
     U <users>
 
-`t` is CLOCK_MONOTONIC seconds in the Locust process, `ok` is 1 or 0, the optional pair marks an
-acknowledged write (POST /orders answered 201 with the context's key and hash). TABs and line
-breaks inside a request name are replaced by spaces. Stdlib only: the Locust process imports it
-without the harness's dependencies.
+`t` is seconds on the connection's clock: CLOCK_MONOTONIC, shared by every process on one host,
+or wall time (Unix seconds) for workers on other hosts, which the harness maps onto its own
+monotonic axis. `ok` is 1 or 0; the optional pair marks an acknowledged write (POST /orders
+answered 201 with the context's key and hash). A connection without a C line is monotonic.
+TABs and line breaks inside a request name are replaced by spaces. Stdlib only: the Locust
+process imports it without the harness's dependencies.
 """
 
 from __future__ import annotations
@@ -18,9 +21,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-__all__ = ["Decoded", "RequestLine", "decode", "encode_requests", "encode_users"]
+__all__ = [
+    "CLOCKS",
+    "Decoded",
+    "RequestLine",
+    "decode",
+    "encode_clock",
+    "encode_requests",
+    "encode_users",
+]
 
-_USERS, _PLAIN, _WITH_WRITE = 2, 6, 8  # fields per kind of line
+CLOCKS = ("monotonic", "wall")
+
+_TAGGED, _PLAIN, _WITH_WRITE = 2, 6, 8  # fields per kind of line
 _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 # (t, name, ok, status, latency_ms, order_key or "", payload_hash or "")
@@ -53,12 +66,25 @@ def encode_users(users: int) -> str:
     return f"U\t{users}"
 
 
-def decode(raw: bytes) -> Decoded | int | None:
-    """A request line becomes `Decoded`, a users line an int, anything else None."""
+def encode_clock(clock: str) -> str:
+    """The line that names the clock of a connection's timestamps."""
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown stream clock {clock!r}; use one of {', '.join(CLOCKS)}")
+    return f"C\t{clock}"
+
+
+def decode(raw: bytes) -> Decoded | int | str | None:
+    """A request line becomes `Decoded`, a users line an int, a clock line its name (str).
+
+    Anything else is None.
+    """
     parts = raw.rstrip(b"\r\n").split(b"\t")
     try:
-        if parts[0] == b"U" and len(parts) == _USERS:
+        if parts[0] == b"U" and len(parts) == _TAGGED:
             return int(parts[1])
+        if parts[0] == b"C" and len(parts) == _TAGGED:
+            clock = parts[1].decode()
+            return clock if clock in CLOCKS else None
         if parts[0] != b"R" or len(parts) not in (_PLAIN, _WITH_WRITE):
             return None
         write = parts[6:8] if len(parts) == _WITH_WRITE else [b"", b""]
