@@ -1,0 +1,267 @@
+"""RUNBOOKS.md §3.1 `crashloop-rollback`: a bad release crash-loops; `rollout undo` restores it.
+
+Runbook steps drilled, in order: detect (`kubectl get pods` shows CrashLoopBackOff), gather
+evidence (`kubectl logs --previous`, the pod's events), sort the cause (a recent deploy),
+mitigate (`kubectl rollout undo`), recover (`kubectl rollout status` until done), then verify
+that users are served and restarts stay flat for the stability window.
+
+With RollingUpdate and maxUnavailable 0 the old ReplicaSet keeps serving while the new pod
+crash-loops, so users may notice nothing; the drill still times detection, the rollback and the
+rollout. Objectives: the profile's [services.shop], RTO 15 min and RPO 5 min [002].
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from drills import (
+    BadRelease,
+    Database,
+    Drill,
+    Profile,
+    RecoveryStepMissing,
+    Workload,
+    endpoints_listed,
+    replicas_ready,
+    verify_ledger,
+    wait_until,
+)
+from drills.core.conditions import Observation
+from drills.core.errors import CouldNotVerify, DrillError
+from drills.load.traffic import traffic_healthy
+from drills.probes.rollout import (
+    POD_CRASH_LOOPING_RESTARTS,
+    POD_CRASH_LOOPING_WINDOW_S,
+    RestartWatch,
+    crash_looping,
+    rollout_complete,
+)
+from drills.reporting.allure_steps import attach_json
+from drills.targets.adapters.kube import KubeWorkload
+from drills.targets.adapters.kube_rollout import KubeRollout
+from drills.targets.ports.rollout import Rollout
+from fixtures.kube import ReplicaSampler
+from fixtures.load import Traffic
+
+DETECT_TIMEOUT_S = 120.0  # generous: a crash and one back-off take seconds, the machine is shared
+BAD_TAG = "bad"  # the demo app's broken build exits during start-up (fixtures/shop/app.py)
+
+
+@pytest.fixture
+def shop_rollout(shop: Workload) -> Rollout:
+    """The rollout view of the shop Deployment, through the same client as `shop`."""
+    if not isinstance(shop, KubeWorkload):
+        pytest.skip("the crashloop-rollback drill reads the rollout through the Kubernetes API")
+    return KubeRollout.of(shop)
+
+
+def bad_release_of(image: str) -> str:
+    """The same repository with the broken build's tag: `shop:1.0.0` -> `shop:bad`."""
+    repository, _, tag = image.rpartition(":")
+    if not repository or "/" in tag:  # no tag at all (a registry port is not a tag)
+        repository = image
+    return f"{repository}:{BAD_TAG}"
+
+
+@pytest.mark.gate
+@pytest.mark.drill(
+    id="crashloop-rollback", runbook="RUNBOOKS.md §3.1", service="shop", severity="P1"
+)
+def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill touches
+    drill: Drill,
+    drill_profile: Profile,
+    shop: Workload,
+    shop_rollout: Rollout,
+    traffic: Traffic,
+    database: Database,
+    replica_timeline: ReplicaSampler,
+) -> None:
+    limits = drill_profile.thresholds
+    serving = replicas_ready(shop) & endpoints_listed(shop)
+    users_ok = traffic_healthy(
+        traffic.recorder,
+        max_error_ratio=limits.error_ratio,
+        max_p95_ms=limits.p95_latency_s * 1000,
+        window_s=2.0,
+        clock=drill.clock,
+    )
+    good_image = shop.container_image()
+    existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    traffic.start()
+    drill.expect_steady_state(serving & users_ok & rollout_complete(shop_rollout, good_image))
+
+    budget_s = drill.rto_target_s()  # past the target the verdict is FAIL: stop waiting
+    restarts = RestartWatch(shop, clock=drill.clock)
+    restarts.sample()
+    try:
+        with drill.step("Roll out the bad release"):
+            drill.inject(BadRelease(shop, image=bad_release_of(good_image)))
+        _detect(drill, shop, restarts)
+        _gather_evidence(drill, shop, shop_rollout, restarts)
+        with drill.step("Mitigate: kubectl rollout undo"):
+            _roll_back(drill, shop, good_image)
+        with drill.step("Recover: kubectl rollout status until done"):
+            drill.await_recovery(
+                rollout_complete(shop_rollout, good_image),
+                timeout_s=_remaining_s(drill, budget_s),
+                stable_for_s=0,
+                milestone="rollout complete",
+            )
+        with drill.step("Verify: users served, restarts flat for the stability window"):
+            drill.await_recovery(
+                serving & users_ok & rollout_complete(shop_rollout, good_image) & restarts.flat(),
+                timeout_s=_remaining_s(drill, budget_s),
+            )
+            drill.record_since_fault("time to recover")
+            _record_flat_restarts(drill, restarts)
+    finally:
+        _record_user_side_figures(drill, traffic)
+
+    drill.assert_rto()
+    traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    verified = verify_ledger(
+        traffic.ledger.writes(),
+        database,
+        fault_at_s=drill.fault_at_s or 0.0,
+        clock=drill.clock,
+        expected_extra=existing,
+    )
+    drill.assert_rpo(verified.report)
+
+
+def _remaining_s(drill: Drill, budget_s: float) -> float:
+    """What is left of the RTO budget, plus a second so a timeout lands past the target."""
+    spent_s = drill.clock.now() - (drill.fault_at_s or drill.clock.now())
+    return max(1.0, budget_s - spent_s + 1.0)
+
+
+def _detect(drill: Drill, shop: Workload, restarts: RestartWatch) -> None:
+    """Runbook step 1: `kubectl get pods` until a pod waits in CrashLoopBackOff."""
+    looping = crash_looping(shop)
+
+    def seen() -> Observation:
+        restarts.alert()  # keep sampling: when would PodCrashLooping have paged?
+        return looping()
+
+    with drill.step("Detect: a pod waits in CrashLoopBackOff"):
+        waited = wait_until(
+            seen,
+            clock=drill.clock,
+            timeout_s=DETECT_TIMEOUT_S,
+            poll_s=0.1,
+            raise_on_timeout=False,
+        )
+        if not waited.met:
+            drill.record_figure("time to detect", None, "s", detail=waited.last.detail)
+            raise CouldNotVerify(
+                f"the bad release never reached CrashLoopBackOff within {DETECT_TIMEOUT_S:g} s "
+                f"({waited.last.detail}); check that the image's tag `{BAD_TAG}` makes the "
+                "app exit at start-up and that the Deployment is not paused"
+            )
+        drill.record_since_fault("time to detect")
+
+
+def _gather_evidence(
+    drill: Drill, shop: Workload, rollout: Rollout, restarts: RestartWatch
+) -> None:
+    """Runbook steps 2-3: previous logs and events of a crashing pod; sort the cause."""
+    with drill.step("Gather evidence: logs --previous and events"):
+        stuck = [p for p in shop.pods() if p.waiting_reason == "CrashLoopBackOff"]
+        pod = max(stuck, key=lambda p: p.restarts) if stuck else None
+        log = rollout.previous_log(pod.name, tail_lines=50) if pod else ""
+        events = [e for e in shop.events() if pod is not None and e.object_name == pod.name]
+        attach_json("kubectl logs --previous", {"pod": pod.name if pod else None, "log": log})
+        attach_json("kubectl describe pod: events", [vars(e) for e in events])
+        cause = pod.last_terminated_reason if pod else ""
+        last_line = log.strip().splitlines()[-1] if log.strip() else "no previous log"
+        drill.record_figure(
+            "restarts of the crashing pod",
+            float(pod.restarts) if pod else None,
+            "restarts",
+            detail=f"{pod.name if pod else 'no pod'}; last exit: {cause or '?'}; log: {last_line}",
+        )
+        warnings = [e for e in events if e.type == "Warning"]
+        drill.record_figure(
+            "warning events of the crashing pod",
+            float(sum(e.count for e in warnings)),
+            "events",
+            detail="; ".join(sorted({f"{e.reason}: {e.message}" for e in warnings})),
+        )
+        if cause == "OOMKilled":  # runbook step 3: memory is §3.3's drill, not a rollback
+            raise CouldNotVerify("the new pods are OOMKilled, not a bad release: see §3.3")
+        _record_alert(drill, restarts)
+
+
+def _record_alert(drill: Drill, restarts: RestartWatch) -> None:
+    """When `PodCrashLooping` (> 5 restarts in 10 min [002]) would have fired, if it did."""
+    reading = restarts.alert()
+    name = "PodCrashLooping would fire"
+    if restarts.first_fired_s is None or drill.fault_at_s is None:
+        drill.record_figure(
+            name,
+            None,
+            "s",
+            detail=f"did not fire before the rollback: {reading.detail}",
+        )
+        return
+    drill.record_figure(
+        name,
+        restarts.first_fired_s - drill.fault_at_s,
+        "s",
+        detail=f"rule > {POD_CRASH_LOOPING_RESTARTS} restarts in "
+        f"{POD_CRASH_LOOPING_WINDOW_S:g} s held: {reading.detail}",
+    )
+
+
+def _roll_back(drill: Drill, shop: Workload, good_image: str) -> None:
+    """Runbook step 4: `kubectl rollout undo`; the template must be the last good one again."""
+    try:
+        revision = shop.rollout_undo()
+    except DrillError as exc:
+        drill.record_figure("restored revision", None, "revision", detail=str(exc))
+        raise RecoveryStepMissing(
+            f"kubectl rollout undo could not roll deployment/{shop.name} back: {exc}. "
+            "The last good ReplicaSet is gone (is revisionHistoryLimit 0?); keep history so "
+            "the runbook's rollback can work"
+        ) from exc
+    drill.record_since_fault("time to mitigate")
+    image = shop.container_image()
+    drill.record_figure(
+        "restored revision",
+        float(revision),
+        "revision",
+        detail=f"template image {image}; last good {good_image}",
+    )
+    if image != good_image:
+        raise AssertionError(
+            f"rollout undo restored revision {revision} running {image}, not the last good "
+            f"image {good_image}"
+        )
+
+
+def _record_flat_restarts(drill: Drill, restarts: RestartWatch) -> None:
+    window_s = drill.spec.waits.stability_window_s
+    grown = restarts.increase(drill.clock.now() - window_s)
+    drill.record_figure(
+        "restarts over the stability window",
+        float(sum(grown.values())),
+        "restarts",
+        target=0.0,
+        detail=f"{len(grown)} pods watched over {window_s:g} s",
+    )
+
+
+def _record_user_side_figures(drill: Drill, traffic: Traffic) -> None:
+    since = drill.fault_at_s
+    if since is None:
+        return
+    outage = traffic.recorder.outage(since_s=since)
+    drill.record_figure(
+        "user-side outage",
+        0.0 if outage is None else outage[1] - outage[0],
+        "s",
+        detail="first to last failed user request after the fault",
+    )
+    window = traffic.recorder.window(since, drill.clock.now())
+    drill.record_figure("error ratio after the fault", window.error_ratio, "ratio")
+    drill.record_figure("p95 latency after the fault", window.p95_ms, "ms")
