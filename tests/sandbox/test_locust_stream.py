@@ -11,7 +11,7 @@ from drills.core.dataloss import AcknowledgedWrite
 from drills.core.waiting import wait_until
 from drills.load.traffic import TrafficRecorder
 from drills.targets.adapters.locust_load import StreamServer
-from drills.targets.adapters.stream_wire import encode_requests, encode_users
+from drills.targets.adapters.stream_wire import encode_clock, encode_requests, encode_users
 
 pytestmark = pytest.mark.sandbox
 
@@ -58,3 +58,24 @@ def test_lines_become_records_acks_and_user_counts_and_drain_to_eof() -> None:
     assert server.connections == 2
     assert server.users() == 0  # both processes said goodbye (EOF)
     assert recorder.outage() == (11.0, 11.0)
+
+
+def test_a_wall_clock_connection_lands_on_the_harness_monotonic_axis() -> None:
+    clock, recorder = SystemClock(), TrafficRecorder()
+    server = StreamServer(recorder.add, clock=clock)
+    host, port = server.address.split(":")
+    with socket.create_connection((host, int(port))) as remote:
+        sent_at_s = clock.now()
+        wall_s = clock.wall().timestamp()
+        remote.sendall((encode_clock("wall") + "\n").encode())
+        remote.sendall(_line(t=wall_s, n="GET /x", ok=1, s=200, l=1.0))
+        wait_until(
+            lambda: len(recorder) == 1,
+            clock=clock,
+            timeout_s=5.0,
+            poll_s=0.01,
+            description="the record",
+        )
+    server.close(drain_timeout_s=5.0)
+    [record] = recorder.records()
+    assert abs(record.at_s - sent_at_s) < 0.05  # same instant, two clocks, one axis

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from drills.targets.adapters.stream_wire import Decoded, decode, encode_requests, encode_users
+from drills.targets.adapters.stream_wire import (
+    Decoded,
+    decode,
+    encode_clock,
+    encode_requests,
+    encode_users,
+)
 
 
 def _round_trip(line: str) -> Decoded | int | None:
@@ -54,3 +60,11 @@ def test_user_counts_read_back_as_integers() -> None:
 )
 def test_anything_else_is_rejected_rather_than_guessed(raw: bytes) -> None:
     assert decode(raw) is None
+
+
+def test_clock_lines_name_the_connection_clock() -> None:
+    assert _round_trip(encode_clock("wall")) == "wall"
+    assert _round_trip(encode_clock("monotonic")) == "monotonic"
+    assert decode(b"C\tsundial\n") is None
+    with pytest.raises(ValueError, match="use one of monotonic, wall"):
+        encode_clock("sundial")
