@@ -21,6 +21,7 @@ from drills.core.errors import (
     CouldNotVerify,
     DrillAborted,
     InjectionFailed,
+    RecoveryStepMissing,
     RpoBreached,
     RtoBreached,
     SteadyStateNotMet,
@@ -182,7 +183,7 @@ class Drill:
         self.events.step_started.fire(StepStarted(name, start - self.started_s))
         try:
             yield
-        except (AssertionError, RtoBreached, RpoBreached) as exc:
+        except (AssertionError, RtoBreached, RpoBreached, RecoveryStepMissing) as exc:
             outcome, detail = StepOutcome.FAILED, str(exc)
             raise
         except DryRunHalt:
