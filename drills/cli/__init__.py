@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. gate")
     run.add_argument("--load-workers", type=int, help="Locust worker processes (load drills)")
     run.add_argument(
+        "--load-remote-workers",
+        type=int,
+        metavar="N",
+        help="also wait for N Locust workers started on other hosts (the command is printed)",
+    )
+    run.add_argument(
+        "--load-advertise",
+        metavar="HOST",
+        help="address remote workers reach this machine at (default: its hostname)",
+    )
+    run.add_argument(
         "--no-sandbox-up",
         dest="sandbox_up",
         action="store_false",
@@ -123,6 +134,8 @@ def _request(args: argparse.Namespace) -> RunRequest:
         dry_run=bool(getattr(args, "dry_run", False)),
         markexpr=getattr(args, "markexpr", None),
         load_workers=getattr(args, "load_workers", None),
+        load_remote_workers=getattr(args, "load_remote_workers", None),
+        load_advertise=getattr(args, "load_advertise", None),
         pytest_args=tuple(args.pytest_args),
         sandbox_up=bool(getattr(args, "sandbox_up", True)),
     )

@@ -56,8 +56,21 @@ class RunRequest:
     dry_run: bool = False
     markexpr: str | None = None
     load_workers: int | None = None
+    load_remote_workers: int | None = None
+    load_advertise: str | None = None
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
     sandbox_up: bool = True
+
+
+def _load_environment(request: RunRequest) -> None:
+    """Hand the load options to the `traffic` fixture (fixtures/load.py) through variables."""
+    for name, value in (
+        ("DRILLS_LOAD_WORKERS", request.load_workers),
+        ("DRILLS_LOAD_REMOTE_WORKERS", request.load_remote_workers),
+        ("DRILLS_LOAD_ADVERTISE", request.load_advertise),
+    ):
+        if value is not None:
+            os.environ[name] = str(value)
 
 
 def plugin_args(request: RunRequest) -> list[str]:
@@ -161,8 +174,7 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
     ]
     if importlib.util.find_spec("allure_pytest") is not None:
         args.append(f"--alluredir={report_dir / 'allure-results'}")
-    if request.load_workers is not None:
-        os.environ["DRILLS_LOAD_WORKERS"] = str(request.load_workers)
+    _load_environment(request)
     progress = LiveProgress(console)
     try:
         code = pytest.main(args, plugins=[progress])
