@@ -11,10 +11,10 @@
 5. the shop's Deployment, Service and HPA from ``fixtures/shop/k8s/*.yaml``.
 
 It then writes, under ``<root>/.drills/sandbox/``: ``kubeconfig``, ``endpoints.json``
-(``kube_api``, ``service_url``, ``database_dsn``, ``admin_dsn``, ``namespace``,
-``aws_endpoint``, ``s3_endpoint``, ``kubeconfig``, ``pid``) and ``daemon.pid``. Pod logs and
-pid files live in ``pods/``. Every second it folds the kubelets' CPU/RSS samples and the
-proxy's request counts into the metrics registry the HPA reads.
+(``kube_api``, ``service_url``, ``database_dsn``, ``admin_dsn``, ``postgres_root``,
+``namespace``, ``aws_endpoint``, ``s3_endpoint``, ``kubeconfig``, ``pid``) and ``daemon.pid``.
+Pod logs and pid files live in ``pods/``. Every second it folds the kubelets' CPU/RSS samples
+and the proxy's request counts into the metrics registry the HPA reads.
 
 SIGTERM or SIGINT stops everything it started, in reverse order (pods get SIGTERM, their grace
 period, then SIGKILL), removes ``daemon.pid`` and ``endpoints.json`` and exits 0.
@@ -149,6 +149,7 @@ class SandboxDaemon:
             "service_url": service_url,
             "database_dsn": dsn,
             "admin_dsn": self.postgres.admin_dsn(),
+            "postgres_root": str(self.postgres.root),
             "namespace": NAMESPACE,
             "aws_endpoint": aws,
             "s3_endpoint": aws,

@@ -1,0 +1,112 @@
+"""ServiceConfig port over Kubernetes: a Secret holds the database URL, the Deployment restarts.
+
+The Secret's key is written base64-encoded under `data`, as `kubectl create secret` stores it,
+so the sandbox kubelet and a real cluster read it the same way. `restart()` stamps the pod
+template with `kubectl.kubernetes.io/restartedAt`, exactly what `kubectl rollout restart` does,
+and `rollout()` reads what `kubectl rollout status` reads.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from drills.core.clock import DrillClock, SystemClock
+from drills.core.errors import DrillError
+from drills.targets.adapters.kube import KubeApi, _call
+from drills.targets.ports.config import ConfigRollout
+
+__all__ = ["RESTARTED_AT", "KubeServiceConfig"]
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+class KubeServiceConfig:
+    """The database URL in Secret `secret` (key `key`) of the Deployment `deployment`."""
+
+    def __init__(  # noqa: PLR0913 - keyword-only names of the objects involved
+        self,
+        api: KubeApi,
+        namespace: str,
+        deployment: str,
+        *,
+        secret: str = "shop-database",
+        key: str = "url",
+        clock: DrillClock | None = None,
+    ) -> None:
+        self.api, self.namespace, self.deployment = api, namespace, deployment
+        self.secret, self.key = secret, key
+        self.clock = clock or SystemClock()
+
+    @property
+    def where(self) -> str:
+        """`namespace/secret/name[key]`."""
+        return f"{self.namespace}/secret/{self.secret}[{self.key}]"
+
+    def _read_secret(self) -> Any | None:
+        try:
+            return _call(
+                f"read secret/{self.secret}",
+                lambda: self.api.core.read_namespaced_secret(self.secret, self.namespace),
+            )
+        except DrillError as exc:
+            if "404" in str(exc):
+                return None
+            raise
+
+    def database_url(self) -> str | None:
+        """The decoded value of the key, None when the Secret or the key is missing."""
+        secret = self._read_secret()
+        data = (secret.data or {}) if secret is not None else {}
+        raw = data.get(self.key)
+        return None if raw is None else base64.b64decode(raw).decode()
+
+    def set_database_url(self, url: str) -> None:
+        """Patch the key into the Secret, creating the Secret when it does not exist."""
+        encoded = base64.b64encode(url.encode()).decode()
+        if self._read_secret() is None:
+            body = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "Opaque",
+                "metadata": {"name": self.secret, "namespace": self.namespace},
+                "data": {self.key: encoded},
+            }
+            _call(
+                f"create secret/{self.secret}",
+                lambda: self.api.core.create_namespaced_secret(self.namespace, body),
+            )
+            return
+        patch = {"data": {self.key: encoded}}
+        _call(
+            f"patch secret/{self.secret}",
+            lambda: self.api.core.patch_namespaced_secret(self.secret, self.namespace, patch),
+        )
+
+    def restart(self) -> str:
+        """Stamp the pod template with restartedAt (a new ReplicaSet rolls out); return it."""
+        stamp = self.clock.wall().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        _call(
+            f"rollout restart deployment/{self.deployment}",
+            lambda: self.api.apps.patch_namespaced_deployment(
+                self.deployment, self.namespace, body
+            ),
+        )
+        return stamp
+
+    def rollout(self) -> ConfigRollout:
+        """Generation, observed generation and replica counts of the Deployment."""
+        deployment = _call(
+            f"read deployment/{self.deployment}",
+            lambda: self.api.apps.read_namespaced_deployment(self.deployment, self.namespace),
+        )
+        status = deployment.status
+        return ConfigRollout(
+            generation=int(deployment.metadata.generation or 0),
+            observed_generation=int(status.observed_generation or 0),
+            replicas=int(deployment.spec.replicas or 0),
+            updated=int(status.updated_replicas or 0),
+            total=int(status.replicas or 0),
+            available=int(status.available_replicas or 0),
+        )

@@ -1,0 +1,168 @@
+"""REINSTATE: after a data-recovery drill, leave the environment as the drill found it.
+
+A `snapshot-restore` or `pitr` drill ends with the service on a NEW database instance. Every
+drill after it expects the service on the primary with its data, so the destroy fault's rollback
+(recorded on disk before the fault acts, replayable by `drills rollback`) runs `reinstate()`:
+
+1. copy the recovered data back into the primary: `pg_dump -Fc` from the restored instance when
+   it runs, else the snapshot dump taken at the start of the drill, then
+   `pg_restore --clean --if-exists` into the primary;
+2. point the service's database URL back at the primary, `rollout restart`, wait for the rollout;
+3. stop and remove the restored instance (its server process and its files).
+
+Each part is idempotent, so a replay after a half-finished rollback completes the work. The
+`ReinstatePlan` is the rollback entry's data: paths and names, and the primary URL without its
+password (libpq and the service take the password from their own configuration on replay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from drills.core.clock import DrillClock
+from drills.core.conditions import Observation
+from drills.core.errors import DrillError
+from drills.core.safety import JsonScalar
+from drills.core.waiting import wait_until
+from drills.targets.ports.config import ServiceConfig
+from drills.targets.ports.data import ServerInstance
+
+__all__ = [
+    "REINSTATE_KIND",
+    "ReinstatePlan",
+    "Reinstated",
+    "reinstate",
+    "without_password",
+]
+
+REINSTATE_KIND = "data-reinstate"
+
+
+def without_password(url: str) -> str:
+    """The URL with its password removed (safe to store in the rollback ledger)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}@{parts.hostname or ''}" if parts.username else parts.hostname
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc or ""))
+
+
+@dataclass(frozen=True)
+class ReinstatePlan:
+    """Everything the rollback needs, as JSON scalars (stored before the fault acts)."""
+
+    postgres_root: str  # where the local instances live (<root>/<name>/)
+    restored: str  # name of the instance the drill restores into
+    fallback_dump: str  # pg_dump -Fc file of the snapshot taken at the drill's start ("" none)
+    primary_url: str  # the service's URL of the primary, password removed
+    kubeconfig: str
+    context: str
+    namespace: str
+    deployment: str
+    secret: str = "shop-database"
+    key: str = "url"
+    primary: str = "primary"  # name of the primary instance
+
+    def args(self) -> dict[str, JsonScalar]:
+        """The rollback entry's args."""
+        return dict(asdict(self))
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, JsonScalar]) -> ReinstatePlan:
+        """Rebuild from a rollback entry's args; says which key is missing."""
+        fields = cls.__dataclass_fields__
+        missing = [n for n, f in fields.items() if n not in args and f.default is MISSING]
+        if missing:
+            raise DrillError(f"data-reinstate rollback entry lacks {missing}; it cannot replay")
+        return cls(**{name: str(args[name]) for name in fields if name in args})
+
+
+@dataclass(frozen=True)
+class Reinstated:
+    """What the reinstate did, for the report."""
+
+    source: str  # "restored instance <name>", "snapshot dump <path>" or "nothing"
+    repointed: bool
+    removed: bool
+    duration_s: float
+
+    def summary(self) -> str:
+        """One line."""
+        repointed = "service repointed at the primary" if self.repointed else "service untouched"
+        removed = "restored instance removed" if self.removed else "no restored instance"
+        return f"primary refilled from {self.source}; {repointed}; {removed}"
+
+
+def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
+    plan: ReinstatePlan,
+    *,
+    primary: ServerInstance,
+    restored: ServerInstance,
+    config: ServiceConfig,
+    clock: DrillClock,
+    primary_url: str | None = None,
+    rollout_timeout_s: float = 300.0,
+) -> Reinstated:
+    """Refill the primary, repoint the service at it, remove the restored instance.
+
+    `primary_url` is the full URL (with its password) when the caller holds it; a replay from
+    the ledger uses the plan's password-free one.
+    """
+    started = clock.now()
+    source = _refill_primary(plan, primary=primary, restored=restored)
+    repointed = _point_back(config, primary_url or plan.primary_url, clock, rollout_timeout_s)
+    removed = restored.status() != "absent"
+    restored.remove()
+    return Reinstated(source, repointed, removed, clock.now() - started)
+
+
+def _refill_primary(
+    plan: ReinstatePlan, *, primary: ServerInstance, restored: ServerInstance
+) -> str:
+    """pg_restore the restored instance's data (or the fallback dump) into the primary."""
+    dump = Path(plan.postgres_root) / f".reinstate-{plan.restored}.pgc"
+    if restored.status() == "running":
+        restored.run_tool(
+            "pg_dump", ["-Fc", "-Z", "1", "-f", str(dump), "-d", restored.admin_dsn()]
+        )
+        source = f"restored instance {plan.restored}"
+    elif plan.fallback_dump and Path(plan.fallback_dump).exists():
+        dump, source = Path(plan.fallback_dump), f"snapshot dump {plan.fallback_dump}"
+    else:
+        return "nothing (no restored instance and no snapshot dump left)"
+    try:
+        primary.run_tool(
+            "pg_restore",
+            ["--clean", "--if-exists", "--exit-on-error", "-d", primary.admin_dsn(), str(dump)],
+        )
+    finally:
+        if dump.name.startswith(".reinstate-"):
+            dump.unlink(missing_ok=True)
+    return source
+
+
+def _point_back(config: ServiceConfig, url: str, clock: DrillClock, timeout_s: float) -> bool:
+    """Set the URL back and restart, unless the service already uses it; wait for the rollout."""
+    current = config.database_url()
+    if current is None or current == url:  # never repointed, or already back: leave it
+        return False
+    config.set_database_url(url)
+    config.restart()
+
+    def finished() -> Observation:
+        state = config.rollout()
+        return Observation(ok=state.complete, detail=f"rollout: {state.describe()}")
+
+    wait_until(
+        finished,
+        clock=clock,
+        timeout_s=timeout_s,
+        poll_s=0.5,
+        description=f"rollout after pointing {config.where} back at the primary",
+    )
+    return True

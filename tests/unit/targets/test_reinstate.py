@@ -1,0 +1,110 @@
+"""REINSTATE with fakes: the plan survives the ledger, the source is chosen, the URL goes home."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from drills.core.clock import FakeClock
+from drills.core.errors import DrillError
+from drills.targets.adapters.reinstate import (
+    Reinstated,
+    ReinstatePlan,
+    reinstate,
+    without_password,
+)
+from tests.unit.recovery.test_repoint import FakeConfig
+
+Status = Literal["absent", "stopped", "running"]
+
+
+@dataclass
+class FakeServer:
+    """Records the tools run and whether it was removed."""
+
+    state: Status = "running"
+    tools: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def status(self) -> Status:
+        return self.state
+
+    def admin_dsn(self, dbname: str | None = None) -> str:
+        return f"postgresql://postgres@127.0.0.1:1/{dbname or 'shop'}"
+
+    def run_tool(
+        self, program: str, args: list[str], *, timeout_s: float = 300.0, check: bool = True
+    ) -> str:
+        self.tools.append((program, list(args)))
+        return ""
+
+    def remove(self, *, archive: bool = False) -> None:
+        self.state = "absent"
+
+
+def _plan(tmp_path: Path, fallback: str = "") -> ReinstatePlan:
+    return ReinstatePlan(
+        postgres_root=str(tmp_path),
+        restored="restored-x",
+        fallback_dump=fallback,
+        primary_url="postgresql://app@127.0.0.1:5432/shop",
+        kubeconfig="/k",
+        context="drills-sandbox",
+        namespace="default",
+        deployment="shop",
+    )
+
+
+def _run(
+    plan: ReinstatePlan, primary: FakeServer, restored: FakeServer, config: FakeConfig
+) -> Reinstated:
+    return reinstate(
+        plan,
+        primary=primary,  # type: ignore[arg-type]
+        restored=restored,  # type: ignore[arg-type]
+        config=config,
+        clock=config.clock,
+    )
+
+
+def test_plan_round_trips_through_rollback_args(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    assert ReinstatePlan.from_args(plan.args()) == plan
+    args = plan.args()
+    del args["restored"]
+    with pytest.raises(DrillError, match="restored"):
+        ReinstatePlan.from_args(args)
+
+
+def test_running_restored_instance_is_the_source_then_removed(tmp_path: Path) -> None:
+    primary, restored = FakeServer(), FakeServer()
+    config = FakeConfig(FakeClock(), url="postgresql://app@127.0.0.1:6000/shop")
+    done = _run(_plan(tmp_path), primary, restored, config)
+    assert [tool for tool, _ in restored.tools] == ["pg_dump"]
+    [(tool, args)] = primary.tools
+    assert tool == "pg_restore"
+    assert "--clean" in args
+    assert config.url == "postgresql://app@127.0.0.1:5432/shop"
+    assert done.repointed
+    assert done.removed
+    assert restored.state == "absent"
+
+
+def test_without_a_restore_the_snapshot_dump_refills_and_nothing_restarts(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.pgc"
+    dump.write_bytes(b"PGDMP")
+    primary, restored = FakeServer(), FakeServer(state="absent")
+    config = FakeConfig(FakeClock())  # the Secret was never created: the service is untouched
+    done = _run(_plan(tmp_path, str(dump)), primary, restored, config)
+    assert primary.tools[0][1][-1] == str(dump)
+    assert done.source.startswith("snapshot dump")
+    assert not done.repointed
+    assert config.restarts == []
+    assert dump.exists()  # the snapshot is the drill's, not the reinstate's to delete
+
+
+def test_without_password_keeps_everything_else() -> None:
+    assert without_password("postgresql://u:pw@db:5432/shop") == "postgresql://u@db:5432/shop"
+    assert without_password("postgresql://u@db/shop") == "postgresql://u@db/shop"
