@@ -10,7 +10,7 @@ session that turned active in between is never killed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drills.core.clock import DrillClock
 from drills.core.durations import format_duration
@@ -73,6 +73,12 @@ class TerminationResult:
     terminated: tuple[int, ...]
     spared_active: tuple[int, ...]
     duration_s: float
+    terminated_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def active_terminated(self) -> tuple[int, ...]:
+        """Pids that were active when listed and were terminated anyway (must stay empty)."""
+        return tuple(pid for pid in self.terminated if pid in self.spared_active)
 
     def summary(self) -> str:
         """One line for the report."""
@@ -101,4 +107,18 @@ def terminate_idle(admin: Database, rule: IdleRule, *, clock: DrillClock) -> Ter
         terminated=tuple(terminated),
         spared_active=active,
         duration_s=clock.now() - started,
+        terminated_by=_count_by_application_and_state(sessions, terminated),
     )
+
+
+def _count_by_application_and_state(
+    sessions: Sequence[SessionInfo], pids: Sequence[int]
+) -> dict[str, int]:
+    """`application (state when listed)` -> how many of `pids`, for the report."""
+    ended = set(pids)
+    counts: dict[str, int] = {}
+    for session in sessions:
+        if session.pid in ended:
+            key = f"{session.application_name or 'n/a'} ({session.state or 'n/a'})"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
