@@ -1,0 +1,153 @@
+"""RUNBOOKS.md §3.6 `snapshot-restore`: data destroyed under load, restored from a snapshot.
+
+Variant `new-instance` [000]: after a snapshot exists and users keep writing, the `orders` table
+is dropped on the primary. The drill follows the runbook: detect, list the backups, restore the
+newest into a NEW instance, verify it (row counts and checksums against the snapshot), point the
+shop at it (Secret + rollout restart), and wait until users are served again. Objectives from
+the profile's [services.database]: RTO 1 h, RPO 15 min [002]. Acknowledged writes made after the
+snapshot are honestly lost; their span is the measured RPO, so a snapshot older than the RPO
+target is a FAIL. The fault's rollback reinstates the primary for the drills that follow.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from drills import (
+    Database,
+    Drill,
+    Profile,
+    Workload,
+    endpoints_listed,
+    replicas_ready,
+    verify_ledger,
+    wait_until,
+)
+from drills.core.conditions import Condition, Observation
+from drills.core.objectives import ObjectiveKind
+from drills.load.traffic import traffic_healthy
+from drills.recovery.repoint import repoint
+from drills.recovery.restore_snapshot import restore_snapshot
+from fixtures.load import Traffic
+from fixtures.recovery import DataRecovery
+
+RECOVERY_WAIT_CAP_S = 600.0  # each wait is bounded; the RTO verdict still uses the profile
+
+
+@pytest.mark.drill(
+    id="snapshot-restore", runbook="RUNBOOKS.md §3.6", service="database", severity="P0"
+)
+def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill touches
+    drill: Drill,
+    drill_profile: Profile,
+    shop: Workload,
+    traffic: Traffic,
+    database: Database,
+    data_recovery: DataRecovery,
+) -> None:
+    limits = drill_profile.thresholds
+    users_ok = traffic_healthy(
+        traffic.recorder,
+        max_error_ratio=limits.error_ratio,
+        max_p95_ms=limits.p95_latency_s * 1000,
+        window_s=2.0,
+        clock=drill.clock,
+    )
+    serving = replicas_ready(shop) & endpoints_listed(shop) & users_ok
+    existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    traffic.start()
+    drill.expect_steady_state(serving)
+
+    with drill.step("Take a snapshot (pg_dump, copy in S3)"):
+        snapshot = data_recovery.snapshots.take("dump")
+        drill.record_figure(
+            "snapshot size", float(snapshot.size_bytes), "bytes", detail=snapshot.location
+        )
+    with drill.step("Users keep writing after the snapshot"):
+        _hold(drill, data_recovery.snapshot_lead_s)
+    with drill.step("Destroy: DROP TABLE orders on the primary"):
+        drill.inject(data_recovery.drop_orders(snapshot))
+    _record_snapshot_age(drill, snapshot.taken_at_s)
+    with drill.step("Detect: users fail, the orders are gone"):
+        _detect(drill, users_ok)
+    with drill.step("List backups"):
+        known = data_recovery.snapshots.list_snapshots()
+        drill.record_figure("backups listed", float(len(known)), "snapshots", detail=known[-1])
+    with drill.step("Restore the newest snapshot into a new instance"):
+        restored = restore_snapshot(
+            data_recovery.snapshots,
+            new_name=data_recovery.new_name,
+            clock=drill.clock,
+            snapshot_id=known[-1],
+        )
+        drill.record_figure("restore duration", restored.restore_s, "s", detail=restored.summary())
+    with drill.step("Verify: row counts and checksums match the snapshot"):
+        drill.record_figure("verify duration", restored.verify_s, "s")
+        assert restored.ok, f"restored data differs from the snapshot: {restored.summary()}"
+    with drill.step("Repoint the shop at the restored instance"):
+        moved = repoint(
+            data_recovery.config,
+            restored.database.dsn(),
+            clock=drill.clock,
+            timeout_s=RECOVERY_WAIT_CAP_S,
+        )
+        drill.record_since_fault("time to repoint")
+        drill.record_figure("repoint rollout", moved.rollout_s, "s", detail=moved.summary())
+    with drill.step("Service back: users served from the restored data"):
+        drill.await_recovery(serving, timeout_s=_remaining_s(drill))
+
+    drill.assert_rto()
+    traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    verified = verify_ledger(
+        traffic.ledger.writes(),
+        restored.database,
+        fault_at_s=drill.fault_at_s or 0.0,
+        clock=drill.clock,
+        expected_extra=existing,
+    )
+    drill.assert_rpo(verified.report)
+
+
+def _hold(drill: Drill, lead_s: float) -> None:
+    """Let users write for `lead_s` more seconds (the snapshot ages while they do)."""
+    until = drill.clock.now() + lead_s
+    wait_until(
+        lambda: Observation(drill.clock.now() >= until, f"holding {lead_s:.1f} s of writes"),
+        clock=drill.clock,
+        timeout_s=lead_s + 5.0,
+        poll_s=0.2,
+        description="writes after the snapshot",
+    )
+
+
+def _record_snapshot_age(drill: Drill, taken_at_s: float) -> None:
+    rpo = drill.spec.objective(ObjectiveKind.RPO)
+    age = (drill.fault_at_s or drill.clock.now()) - taken_at_s
+    drill.record_figure(
+        "snapshot age at the fault",
+        age,
+        "s",
+        target=None if rpo is None else rpo.target_s,
+        detail="writes acknowledged after the snapshot can only be lost",
+    )
+
+
+def _detect(drill: Drill, users_ok: Condition) -> None:
+    seen = wait_until(
+        lambda: not users_ok().ok,
+        clock=drill.clock,
+        timeout_s=60,
+        poll_s=0.1,
+        raise_on_timeout=False,
+        description="users see failures",
+    )
+    if seen.met:
+        drill.record_since_fault("time to detect")
+    else:
+        drill.record_figure("time to detect", None, "s", detail="no user failure observed")
+
+
+def _remaining_s(drill: Drill) -> float:
+    """Time left before the RTO target (at least a poll), capped so no wait is unbounded."""
+    left = (drill.fault_at_s or drill.clock.now()) + drill.rto_target_s() - drill.clock.now()
+    return min(RECOVERY_WAIT_CAP_S, max(1.0, left))
