@@ -5,6 +5,9 @@
   by Locust's own CSV stats in both cases. ROUNDS pairs in one run, each pair back to back and
   the order flipped every pair (plain first, then streamed first, ...) so drift on this shared
   machine falls on both sides; the figure is the median of the per-pair ratios. Target: >= 0.9.
+  It measures what it says only on a quiet machine: with other work on both cores the pairs
+  scatter (seen: 0.64-1.77 at a load average of 10; CPU seconds per request scattered as much,
+  since fixed costs dominate at low request rates, so that is no way out either).
 - rto_measurement_error_s: |measured user-side outage - true outage| for a service that answers
   503 for a window it schedules itself and reports in CLOCK_MONOTONIC seconds.
 """
