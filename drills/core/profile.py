@@ -25,6 +25,7 @@ from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
 
 __all__ = [
+    "AutoscalingSettings",
     "Endpoints",
     "KillSwitch",
     "LoadSettings",
@@ -216,6 +217,24 @@ class LoadSettings:
 
 
 @dataclass(frozen=True)
+class AutoscalingSettings:
+    """What the `hpa-spike` drill expects of the HorizontalPodAutoscaler (`[autoscaling]`).
+
+    `hpa` None means the HPA is named like the Deployment. The bounds are seconds: spike start
+    to the first scale-up, and spike end to being back at `min_replicas`. The spike's peak is
+    `spike_factor` times the baseline users when set, else the `[load.shapes.spike]` users.
+    """
+
+    hpa: str | None = None
+    min_replicas: int = 3
+    max_replicas: int = 10
+    scale_up_within_s: float = 60.0
+    scale_in_within_s: float = 120.0
+    spike_hold_s: float = 40.0
+    spike_factor: float | None = None  # None: the peak is [load.shapes.spike] users
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated environment profile."""
 
@@ -231,6 +250,7 @@ class Profile:
     allowlist: Allowlist = field(default_factory=Allowlist)
     targets: Targets = field(default_factory=Targets)
     load: LoadSettings = field(default_factory=LoadSettings)
+    autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -322,6 +342,7 @@ def load_profile(path: Path) -> Profile:
         allowlist=_allowlist(safety, path),
         targets=_targets(root.table("targets")),
         load=_load(root.table("load")),
+        autoscaling=_autoscaling(root.table("autoscaling")),
     )
     root.finish()
     return profile
@@ -447,6 +468,42 @@ def _load(table: _Table) -> LoadSettings:
     except ConfigError as exc:
         raise table.error("shape", str(exc), "define [load.shapes.<name>] or use steady") from exc
     return value
+
+
+def _autoscaling(table: _Table) -> AutoscalingSettings:
+    defaults = AutoscalingSettings()
+    value = AutoscalingSettings(
+        hpa=table.text("hpa", None),
+        min_replicas=table.integer("min_replicas", defaults.min_replicas) or 1,
+        max_replicas=table.integer("max_replicas", defaults.max_replicas) or 1,
+        scale_up_within_s=_required(table.duration("scale_up_within", defaults.scale_up_within_s)),
+        scale_in_within_s=_required(table.duration("scale_in_within", defaults.scale_in_within_s)),
+        spike_hold_s=_required(table.duration("spike_hold", defaults.spike_hold_s)),
+        spike_factor=_factor(table),
+    )
+    if value.max_replicas < value.min_replicas:
+        raise table.error(
+            "max_replicas",
+            f"is {value.max_replicas}, below min_replicas {value.min_replicas}",
+            "make max_replicas >= min_replicas",
+        )
+    for key, seconds in (
+        ("scale_up_within", value.scale_up_within_s),
+        ("spike_hold", value.spike_hold_s),
+    ):
+        if seconds <= 0:
+            raise table.error(key, "must be above zero", f'write e.g. {key} = "60s"')
+    table.finish()
+    return value
+
+
+def _factor(table: _Table) -> float | None:
+    if table.data.get("spike_factor") is None:
+        return None
+    factor = table.number("spike_factor", 1.0)
+    if factor < 1:
+        raise table.error("spike_factor", f"is {factor}, below 1", "write e.g. spike_factor = 3")
+    return factor
 
 
 def _shape(name: str, table: _Table) -> LoadShape:

@@ -1,6 +1,8 @@
 """HorizontalPodAutoscaler (autoscaling/v2) controller over the `PodMetrics` registry.
 
-Metrics served: ``Resource`` cpu with ``Utilization`` (average usage over pod requests) and
+Metrics served: ``Resource`` cpu with ``Utilization`` (average usage over pod requests; as in
+Kubernetes, pods not Ready yet are set aside, and count as idle when scaling up, so start-up CPU
+does not feed back into scaling) and
 ``Pods`` ``http_requests_per_second`` with ``AverageValue``. The proposal per metric is
 `drills.core.autoscaling.desired_replicas` (tolerance 0.1); the largest proposal wins, then
 min/max clamp, the scale-up policies (default: +4 pods or +100% per 15 s, whichever is more)
@@ -20,6 +22,7 @@ from drills.sandbox.apiserver.store import ObjectStore
 from drills.sandbox.controllers.common import (
     Obj,
     is_active,
+    is_ready,
     parse_cpu_millicores,
     parse_quantity,
     record_event,
@@ -138,37 +141,8 @@ class HpaController:
         best = max(readings, key=lambda r: r.proposal)
         low, high = int(spec.get("minReplicas", 1)), int(spec["maxReplicas"])
         clamped = min(max(best.proposal, low), high)
-        limited = clamped != best.proposal
         desired = self._behave(spec.get("behavior") or {}, history, now_s, current, clamped)
-        conds = [
-            _cond(
-                "AbleToScale",
-                "True",
-                "ReadyForNewScale" if desired == clamped else "ScaleDownStabilized",
-                "recommended size matches current size"
-                if desired == current
-                else f"the HPA controller will scale to {desired}",
-                stamp,
-            ),
-            _cond(
-                "ScalingActive",
-                "True",
-                "ValidMetricFound",
-                f"the HPA was able to successfully calculate a replica count from {best.reason}",
-                stamp,
-            ),
-            _cond(
-                "ScalingLimited",
-                "True" if limited else "False",
-                ("TooManyReplicas" if best.proposal > high else "TooFewReplicas")
-                if limited
-                else "DesiredWithinRange",
-                "the desired replica count is out of range"
-                if limited
-                else "the desired count is within the acceptable range",
-                stamp,
-            ),
-        ]
+        conds = _scaling_conditions(best, clamped, desired, current, (low, high), stamp)
         scaled = desired != current
         if scaled:
             self._store.patch(
@@ -222,17 +196,21 @@ class HpaController:
         ]
         if not samples or not all(requests) or "averageUtilization" not in target:
             return None
-        usage = sum(cpu for _, cpu, _ in samples)
-        utilization = 100.0 * usage / sum(requests)
         wanted = float(target["averageUtilization"])
+        counted = _cpu_utilization(samples, requests, wanted)
+        if counted is None:
+            return None  # only starting pods: their start-up burst is no usable CPU sample
+        utilization, usage, pods_counted = counted
         proposal = desired_replicas(
             current,
             utilization,
             wanted,
-            ready_pods=len(samples),
+            ready_pods=pods_counted,
             tolerance=self._settings.tolerance,
         )
-        average_m = usage / len(samples)
+        if pods_counted > sum(1 for pod, _, _ in samples if is_ready(pod)):
+            proposal = max(proposal, current)  # idle starting pods must not turn it into a cut
+        average_m = usage / pods_counted
         current_metric = {
             "type": "Resource",
             "resource": {
@@ -343,6 +321,66 @@ class HpaController:
                 hpa["metadata"]["name"],
                 status,
             )
+
+
+def _cpu_utilization(
+    samples: list[tuple[Obj, float, float]], requests: list[float], wanted: float
+) -> tuple[float, float, int] | None:
+    """(utilization %, usage m, pods counted) as the Kubernetes HPA counts CPU; None: no Ready pod.
+
+    Pods not Ready yet are set aside; when the Ready pods ask for more, the starting ones are
+    counted back in as idle (their start-up CPU is not load), so they dampen the scale-up.
+    """
+    ready = [is_ready(pod) for pod, _, _ in samples]
+    if not any(ready):
+        return None
+    usage = sum(cpu for (_, cpu, _), ok in zip(samples, ready, strict=True) if ok)
+    requested = sum(r for r, ok in zip(requests, ready, strict=True) if ok)
+    utilization = 100.0 * usage / requested
+    if utilization > wanted and not all(ready):
+        return 100.0 * usage / sum(requests), usage, len(samples)
+    return utilization, usage, sum(ready)
+
+
+def _scaling_conditions(  # noqa: PLR0913 - the figures one decision is made of
+    best: _Reading, clamped: int, desired: int, current: int, bounds: tuple[int, int], now: str
+) -> list[Obj]:
+    """AbleToScale, ScalingActive and ScalingLimited as a real HPA reports them.
+
+    A decision held above the rule is ScaleDownStabilized; one held below it by the scale-up
+    policies is ScalingLimited with reason ScaleUpLimit (checked first, as Kubernetes does); a
+    proposal outside min..max is TooManyReplicas or TooFewReplicas.
+    """
+    low, high = bounds
+    able = "ScaleDownStabilized" if desired > clamped else "ReadyForNewScale"
+    if desired < clamped:
+        limit = ("True", "ScaleUpLimit")
+        limit_message = "the desired replica count is increasing faster than the maximum scale rate"
+    elif best.proposal > high or best.proposal < low:
+        limit = ("True", "TooManyReplicas" if best.proposal > high else "TooFewReplicas")
+        limit_message = "the desired replica count is out of range"
+    else:
+        limit = ("False", "DesiredWithinRange")
+        limit_message = "the desired count is within the acceptable range"
+    return [
+        _cond(
+            "AbleToScale",
+            "True",
+            able,
+            "recommended size matches current size"
+            if desired == current
+            else f"the HPA controller will scale to {desired}",
+            now,
+        ),
+        _cond(
+            "ScalingActive",
+            "True",
+            "ValidMetricFound",
+            f"the HPA was able to successfully calculate a replica count from {best.reason}",
+            now,
+        ),
+        _cond("ScalingLimited", limit[0], limit[1], limit_message, now),
+    ]
 
 
 def _cond(kind: str, state: str, reason: str, message: str, now: str) -> Obj:

@@ -1,0 +1,137 @@
+"""Kubernetes adapter for the Autoscaler port: one autoscaling/v2 HPA through the official client.
+
+Works the same on the sandbox and on a real cluster (connect with `kube.connect`). Each metric
+of the spec is paired with the status's current value of the same source and name, so a
+reading carries both figures `kubectl describe hpa` prints side by side.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drills.targets.adapters.kube import KubeApi, _call
+from drills.targets.ports.autoscaling import HpaCondition, HpaStatus, MetricReading
+
+try:
+    from kubernetes.client.rest import ApiException
+    from kubernetes.utils import parse_quantity
+except ImportError as exc:  # pragma: no cover - depends on the installed extra
+    raise ImportError("the HPA adapter needs the k8s extra: pip install 'drills[k8s]'") from exc
+
+__all__ = ["KubeAutoscaler", "hpa_status_from"]
+
+_NOT_FOUND = 404
+
+
+class KubeAutoscaler:
+    """The Autoscaler port for HPA `name` in `namespace`."""
+
+    def __init__(self, api: KubeApi, namespace: str, name: str) -> None:
+        self.api, self.namespace, self.name = api, namespace, name
+
+    def status(self) -> HpaStatus | None:
+        """Spec range and status now; None when the HPA does not exist (HTTP 404)."""
+
+        def read() -> Any:
+            try:
+                return self.api.autoscaling.read_namespaced_horizontal_pod_autoscaler(
+                    self.name, self.namespace
+                )
+            except ApiException as exc:
+                if exc.status == _NOT_FOUND:
+                    return None
+                raise
+
+        found = _call(f"read hpa/{self.name}", read)
+        return None if found is None else hpa_status_from(found)
+
+
+def hpa_status_from(hpa: Any) -> HpaStatus:
+    """Build an `HpaStatus` from a `V2HorizontalPodAutoscaler` model."""
+    spec, status = hpa.spec, hpa.status
+    ref = spec.scale_target_ref
+    listed = getattr(status, "current_metrics", None) or []
+    current = {_key(m): m for m in listed}
+    return HpaStatus(
+        name=str(hpa.metadata.name),
+        target_kind=str(ref.kind),
+        target_name=str(ref.name),
+        min_replicas=int(spec.min_replicas if spec.min_replicas is not None else 1),
+        max_replicas=int(spec.max_replicas),
+        current_replicas=int(getattr(status, "current_replicas", 0) or 0),
+        desired_replicas=int(getattr(status, "desired_replicas", 0) or 0),
+        metrics=tuple(_reading(m, current.get(_key(m))) for m in spec.metrics or []),
+        conditions=tuple(
+            HpaCondition(str(c.type), str(c.status), str(c.reason or ""), str(c.message or ""))
+            for c in (getattr(status, "conditions", None) or [])
+        ),
+        last_scale_time=_iso(getattr(status, "last_scale_time", None)),
+    )
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _source(metric: Any) -> Any:
+    """The per-type part of a MetricSpec or MetricStatus (resource, pods, object, ...)."""
+    attribute = {
+        "Resource": "resource",
+        "Pods": "pods",
+        "Object": "object",
+        "External": "external",
+        "ContainerResource": "container_resource",
+    }.get(str(metric.type), "")
+    return getattr(metric, attribute, None) if attribute else None
+
+
+def _name(metric: Any) -> str:
+    part = _source(metric)
+    if part is None:
+        return ""
+    if hasattr(part, "metric") and part.metric is not None:
+        return str(part.metric.name)
+    return str(getattr(part, "name", ""))
+
+
+def _key(metric: Any) -> tuple[str, str]:
+    return (str(metric.type), _name(metric))
+
+
+def _reading(spec_metric: Any, status_metric: Any) -> MetricReading:
+    target = _source(spec_metric).target
+    kind = str(target.type)
+    wanted = _figure(target, kind)
+    seen: tuple[float, float] | None = None
+    if status_metric is not None:
+        seen = _observed(_source(status_metric).current, kind)
+    return MetricReading(
+        name=_name(spec_metric),
+        source=str(spec_metric.type),
+        target_type=kind,
+        target=0.0 if wanted is None else wanted[0],
+        current=None if seen is None else seen[0],
+        resolution=1.0 if seen is None else seen[1],
+    )
+
+
+def _figure(values: Any, kind: str) -> tuple[float, float] | None:
+    """(value, resolution) of a MetricTarget or MetricValueStatus for the target's type."""
+    if kind == "Utilization":
+        raw = getattr(values, "average_utilization", None)
+        return None if raw is None else (float(raw), 1.0)
+    attribute = "average_value" if kind == "AverageValue" else "value"
+    text = getattr(values, attribute, None)
+    if text is None:
+        return None
+    quantity = Decimal(parse_quantity(text))
+    exponent = quantity.as_tuple().exponent
+    step = 10.0 ** min(0, exponent) if isinstance(exponent, int) else 1.0
+    return float(quantity), step
+
+
+def _observed(current: Any, kind: str) -> tuple[float, float] | None:
+    return None if current is None else _figure(current, kind)
