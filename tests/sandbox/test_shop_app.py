@@ -138,7 +138,9 @@ def test_orders_are_acknowledged_after_commit_and_read_back(
     assert (status, release["version"]) == (200, "2.1.0")
 
 
-@pytest.mark.parametrize("env", [{"APP_VERSION": "bad"}, {"IMAGE": "shop:bad"}])
+@pytest.mark.parametrize(
+    "env", [{"APP_VERSION": "bad"}, {"IMAGE": "shop:bad"}, {"BROKEN_BUILD": "1"}]
+)
 def test_bad_release_exits_non_zero_at_start(
     kit: PgKit, tmp_path: Path, env: dict[str, str]
 ) -> None:
