@@ -130,9 +130,8 @@ def _size(drill: Drill, admin: Database) -> None:
         "sessions in use",
         float(limits.in_use),
         "sessions",
-        target=float(limits.max_connections),
         detail=(
-            f"max_connections {limits.max_connections}, {limits.superuser_reserved} reserved "
+            f"of max_connections {limits.max_connections}, {limits.superuser_reserved} reserved "
             f"for superusers; by application: {_listing(owners)}"
         ),
     )
@@ -215,7 +214,10 @@ def _record_headroom(drill: Drill, admin: Database, headroom: int) -> None:
         float(limits.ordinary_slots - limits.in_use),
         "slots",
         target=float(headroom),
-        detail=f"{limits.in_use} sessions of max_connections {limits.max_connections}",
+        detail=(
+            f"at least {headroom} must stay free; {limits.in_use} sessions of max_connections "
+            f"{limits.max_connections}"
+        ),
     )
 
 
@@ -223,7 +225,12 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
     fault_at = drill.fault_at_s or since_s
     outage = traffic.recorder.outage(since_s=since_s)
     if outage is None:
-        drill.record_figure("first failed user request", None, "s", detail="no user request failed")
+        drill.record_figure(
+            "first failed user request",
+            None,
+            "s",
+            detail="no user request failed: the shop kept the connections its pools held",
+        )
     else:
         drill.record_figure(
             "first failed user request",
