@@ -23,6 +23,7 @@ from drills import (
     Workload,
     connections_refused,
     endpoints_listed,
+    format_duration,
     replicas_ready,
     sql_reachable,
     terminate_idle,
@@ -76,7 +77,9 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
         _detect(drill, connections_refused(database))
     with drill.step("Size it: sessions by state against max_connections"):
         _size(drill, pool_admin)
-    with drill.step(f"Wait until the leak is idle by the rule ({idle_rule.describe()})"):
+    age = format_duration(idle_rule.effective_s)
+    age += f", runbook {format_duration(idle_rule.older_than_s)}" if idle_rule.scale != 1 else ""
+    with drill.step(f"Wait until the leak is as old as the idle rule ({age})"):
         _wait_for_rule_age(drill, idle_rule)
     with drill.step("Terminate idle backends by the runbook's rule"):
         _terminate(drill, pool_admin, idle_rule)
