@@ -21,17 +21,19 @@ from drills import (
     endpoints_listed,
     replicas_ready,
     verify_ledger,
-    wait_until,
 )
-from drills.core.conditions import Condition, Observation
 from drills.core.objectives import ObjectiveKind
 from drills.load.traffic import traffic_healthy
 from drills.recovery.repoint import repoint
 from drills.recovery.restore_snapshot import restore_snapshot
 from fixtures.load import Traffic
-from fixtures.recovery import DataRecovery
-
-RECOVERY_WAIT_CAP_S = 600.0  # each wait is bounded; the RTO verdict still uses the profile
+from fixtures.recovery import (
+    RECOVERY_WAIT_CAP_S,
+    DataRecovery,
+    detect_user_failures,
+    hold_writes,
+    time_left_s,
+)
 
 
 @pytest.mark.drill(
@@ -64,12 +66,12 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
             "snapshot size", float(snapshot.size_bytes), "bytes", detail=snapshot.location
         )
     with drill.step("Users keep writing after the snapshot"):
-        _hold(drill, data_recovery.snapshot_lead_s)
+        hold_writes(drill, data_recovery.snapshot_lead_s)
     with drill.step("Destroy: DROP TABLE orders on the primary"):
         drill.inject(data_recovery.drop_orders(snapshot))
     _record_snapshot_age(drill, snapshot.taken_at_s)
     with drill.step("Detect: users fail, the orders are gone"):
-        _detect(drill, users_ok)
+        detect_user_failures(drill, users_ok)
     with drill.step("List backups"):
         known = data_recovery.snapshots.list_snapshots()
         drill.record_figure("backups listed", float(len(known)), "snapshots", detail=known[-1])
@@ -94,7 +96,7 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
         drill.record_since_fault("time to repoint")
         drill.record_figure("repoint rollout", moved.rollout_s, "s", detail=moved.summary())
     with drill.step("Service back: users served from the restored data"):
-        drill.await_recovery(serving, timeout_s=_remaining_s(drill))
+        drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
@@ -108,18 +110,6 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
     drill.assert_rpo(verified.report)
 
 
-def _hold(drill: Drill, lead_s: float) -> None:
-    """Let users write for `lead_s` more seconds (the snapshot ages while they do)."""
-    until = drill.clock.now() + lead_s
-    wait_until(
-        lambda: Observation(drill.clock.now() >= until, f"holding {lead_s:.1f} s of writes"),
-        clock=drill.clock,
-        timeout_s=lead_s + 5.0,
-        poll_s=0.2,
-        description="writes after the snapshot",
-    )
-
-
 def _record_snapshot_age(drill: Drill, taken_at_s: float) -> None:
     rpo = drill.spec.objective(ObjectiveKind.RPO)
     age = (drill.fault_at_s or drill.clock.now()) - taken_at_s
@@ -130,24 +120,3 @@ def _record_snapshot_age(drill: Drill, taken_at_s: float) -> None:
         target=None if rpo is None else rpo.target_s,
         detail="writes acknowledged after the snapshot can only be lost",
     )
-
-
-def _detect(drill: Drill, users_ok: Condition) -> None:
-    seen = wait_until(
-        lambda: not users_ok().ok,
-        clock=drill.clock,
-        timeout_s=60,
-        poll_s=0.1,
-        raise_on_timeout=False,
-        description="users see failures",
-    )
-    if seen.met:
-        drill.record_since_fault("time to detect")
-    else:
-        drill.record_figure("time to detect", None, "s", detail="no user failure observed")
-
-
-def _remaining_s(drill: Drill) -> float:
-    """Time left before the RTO target (at least a poll), capped so no wait is unbounded."""
-    left = (drill.fault_at_s or drill.clock.now()) + drill.rto_target_s() - drill.clock.now()
-    return min(RECOVERY_WAIT_CAP_S, max(1.0, left))

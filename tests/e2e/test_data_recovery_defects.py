@@ -94,3 +94,27 @@ def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
     age = _figures(scenario)["snapshot age at the fault"]
     assert age["value"] > age["target"] == 6.0
     _assert_reinstated(project, scenario)
+
+
+def test_healthy_pitr_passes(project: Path) -> None:
+    code, scenario = _drill(project, "pitr")
+    assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    rto, rpo = _objective(scenario, "RTO"), _objective(scenario, "RPO")
+    assert 0 < rto["measured_s"] < rto["target_s"] == 3600.0
+    assert rpo["measured_s"] == 0.0  # stopping right before the DROP keeps every write
+    figures = _figures(scenario)
+    assert figures["recovery point found in the WAL"]["value"] == 1.0
+    assert abs(figures["reached - requested recovery point"]["value"]) < 900.0
+    assert figures["writes lost before the recovery point"]["value"] == 0.0
+    _assert_reinstated(project, scenario)
+
+
+def test_an_archive_missing_segments_fails_the_pitr(project: Path) -> None:
+    code, scenario = _drill(project, "pitr", env={"DRILLS_TEST_LOSE_WAL": "1"})
+    assert (code, scenario["verdict"]) == (1, "FAIL")
+    assert "recovery target not reached" in scenario["reason"]
+    assert "acknowledged before the recovery point are lost" in scenario["reason"]
+    figures = _figures(scenario)
+    assert figures["recovery point found in the WAL"]["value"] == 0.0
+    assert figures["writes lost before the recovery point"]["value"] > 0
+    _assert_reinstated(project, scenario)

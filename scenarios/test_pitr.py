@@ -1,0 +1,206 @@
+"""RUNBOOKS.md §3.7 `pitr`: a destructive statement during live writes, point-in-time recovery.
+
+Variant `target-time`: a base backup at the start, users writing, then at T the `orders` table
+is dropped on the primary. The drill follows the runbook: choose the recovery point just before
+the damage (the dropping commit found in the archived WAL with pg_waldump; the restore point the
+fault made when the WAL does not show it), replay base backup + WAL into a NEW instance, check
+the data with the write ledger, confirm the promotion, repoint the shop and wait until users are
+served again. Figures: requested vs reached point, acknowledged writes lost before the point,
+between the point and T, and after T until the cut-over. Objectives from [services.database]:
+RTO 1 h, RPO 15 min [002]; a target not reached, or a reached point further from the requested
+one than the RPO, is a FAIL. The fault's rollback reinstates the primary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
+
+from drills import (
+    Database,
+    Drill,
+    Profile,
+    Workload,
+    endpoints_listed,
+    replicas_ready,
+    verify_ledger,
+)
+from drills.core.dataloss import AcknowledgedWrite, DataLossReport
+from drills.core.objectives import ObjectiveKind
+from drills.load.traffic import traffic_healthy
+from drills.recovery.pitr import PitrResult, judge_pitr, pitr_summary
+from drills.recovery.repoint import repoint
+from drills.targets.ports.data import DestructiveCommit, RecoveryPoint, RecoveryRequest
+from fixtures.load import Traffic
+from fixtures.recovery import (
+    RECOVERY_WAIT_CAP_S,
+    DataRecovery,
+    detect_user_failures,
+    hold_writes,
+    time_left_s,
+)
+
+
+@pytest.mark.drill(id="pitr", runbook="RUNBOOKS.md §3.7", service="database", severity="P1")
+def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
+    drill: Drill,
+    drill_profile: Profile,
+    shop: Workload,
+    traffic: Traffic,
+    database: Database,
+    data_recovery: DataRecovery,
+) -> None:
+    limits = drill_profile.thresholds
+    users_ok = traffic_healthy(
+        traffic.recorder,
+        max_error_ratio=limits.error_ratio,
+        max_p95_ms=limits.p95_latency_s * 1000,
+        window_s=2.0,
+        clock=drill.clock,
+    )
+    serving = replicas_ready(shop) & endpoints_listed(shop) & users_ok
+    existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    traffic.start()
+    drill.expect_steady_state(serving)
+
+    with drill.step("Base backup (and a dump to reinstate from)"):
+        started = drill.clock.now()
+        backup_id = data_recovery.pitr.base_backup()
+        drill.record_figure("base backup duration", drill.clock.now() - started, "s")
+        fallback = data_recovery.snapshots.take("dump")
+    with drill.step("Users keep writing"):
+        hold_writes(drill, data_recovery.snapshot_lead_s)
+    with drill.step("Damage at T: DROP TABLE orders on the primary"):
+        fault = data_recovery.drop_orders(fallback)
+        drill.inject(fault)
+    point, point_at_s = fault.statement.point, fault.statement.point_at_s
+    assert point is not None
+    assert point_at_s is not None
+    with drill.step("Detect: users fail, the orders are gone"):
+        detect_user_failures(drill, users_ok)
+    with drill.step("Choose the recovery point just before the damage"):
+        data_recovery.pitr.flush_archive()
+        lost_segments = data_recovery.lose_newest_wal(point.lsn)  # test-only defect switch
+        request = _choose_point(data_recovery, point, lost_segments)
+    with drill.step("Recover to the point into a new instance (base backup + WAL)"):
+        outcome = data_recovery.pitr.recover(backup_id, request, new_name=data_recovery.new_name)
+        drill.record_figure("recovery duration", outcome.duration_s, "s")
+    with drill.step("Check the data with the write ledger"):
+        writes = traffic.ledger.writes()
+        ledger = verify_ledger(
+            writes,
+            outcome.database,
+            fault_at_s=drill.fault_at_s or 0.0,
+            clock=drill.clock,
+            expected_extra=existing,
+        )
+        result = PitrResult(outcome, ledger)
+        _judge(drill, result, writes, point_at_s)
+    with drill.step("Promote: the recovered instance accepts writes"):
+        status = outcome.database.recovery_status()
+        assert not status.in_recovery, f"{outcome.database.name} is still in recovery: {status}"
+        drill.record_figure("timeline after promotion", float(status.timeline), "timeline")
+    with drill.step("Repoint the shop at the recovered instance"):
+        moved = repoint(
+            data_recovery.config,
+            outcome.database.dsn(),
+            clock=drill.clock,
+            timeout_s=RECOVERY_WAIT_CAP_S,
+        )
+        drill.record_since_fault("time to repoint")
+        drill.record_figure("repoint rollout", moved.rollout_s, "s", detail=moved.summary())
+    with drill.step("Service back: users served from the recovered data"):
+        drill.await_recovery(serving, timeout_s=time_left_s(drill))
+
+    drill.assert_rto()
+    traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    final = verify_ledger(
+        traffic.ledger.writes(),
+        outcome.database,
+        fault_at_s=drill.fault_at_s or 0.0,
+        clock=drill.clock,
+        expected_extra=existing,
+    )
+    drill.assert_rpo(final.report)
+
+
+def _choose_point(
+    data_recovery: DataRecovery, point: RecoveryPoint, lost_segments: Sequence[str]
+) -> RecoveryRequest:
+    """Where to stop: just before the dropping commit, else at the fault's restore point.
+
+    The commit is the first relation-dropping one after the restore point in the archived WAL.
+    """
+    commits = data_recovery.pitr.find_destructive_commits()
+    after = [c for c in commits if _lsn(c.lsn) > _lsn(point.lsn)]
+    chosen: DestructiveCommit | None = after[0] if after else None
+    detail = f"archive lost {len(lost_segments)} segments: {lost_segments}" if lost_segments else ""
+    drill = data_recovery.drill
+    if chosen is not None:
+        drill.record_figure(
+            "recovery point found in the WAL", 1.0, "found", detail=f"{chosen} {detail}".strip()
+        )
+        return RecoveryRequest(lsn=chosen.lsn, wall_iso=chosen.wall_iso)
+    drill.record_figure(
+        "recovery point found in the WAL",
+        0.0,
+        "found",
+        detail=f"no dropping commit after {point.lsn}; using restore point {point.name} {detail}",
+    )
+    data_recovery.pitr.remember_point(point.name, point.wall_iso)
+    return RecoveryRequest(name=point.name)
+
+
+def _lsn(text: str) -> int:
+    high, low = text.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def _judge(
+    drill: Drill, result: PitrResult, writes: Sequence[AcknowledgedWrite], point_at_s: float
+) -> None:
+    """Record the PITR figures; FAIL when the target was missed or writes before it are lost."""
+    rpo = drill.spec.objective(ObjectiveKind.RPO)
+    assert rpo is not None, "no database RPO in the profile; pass --objective database.rpo=15m"
+    outcome, report = result.outcome, result.ledger.report
+    gap = _gap_s(outcome.requested_wall_iso, outcome.reached_wall_iso)
+    drill.record_figure(
+        "reached - requested recovery point",
+        gap,
+        "s",
+        target=rpo.target_s,
+        detail=pitr_summary(outcome, result.ledger),
+    )
+    if report is not None:
+        _record_losses(drill, report, writes, point_at_s)
+    judged = judge_pitr(result, writes=writes, point_at_s=point_at_s, rpo=rpo)
+    reasons = list(judged.reasons)
+    if gap is not None and abs(gap) > rpo.target_s:
+        reasons.append(f"reached point {gap:+.1f} s from the requested one, beyond the RPO")
+    assert not reasons, "PITR check failed: " + "; ".join(reasons)
+
+
+def _record_losses(
+    drill: Drill, report: DataLossReport, writes: Sequence[AcknowledgedWrite], point_at_s: float
+) -> None:
+    lost = set(report.missing) | set(report.changed)
+    fault_at = drill.fault_at_s or point_at_s
+    times = [w.at_s for w in writes if w.key in lost]
+    spans = {
+        "writes lost before the recovery point": (float("-inf"), point_at_s),
+        "writes lost between the point and T": (point_at_s, fault_at),
+        "writes lost after T until cut-over": (fault_at, float("inf")),
+    }
+    for name, (start, end) in spans.items():
+        count = sum(1 for at in times if start <= at < end)
+        drill.record_figure(name, float(count), "writes")
+
+
+def _gap_s(requested: str | None, reached: str | None) -> float | None:
+    """Seconds from the requested to the reached point (negative: stopped earlier)."""
+    if not requested or not reached:
+        return None
+    start = datetime.fromisoformat(requested.replace("Z", "+00:00"))
+    return (datetime.fromisoformat(reached.replace("Z", "+00:00")) - start).total_seconds()
