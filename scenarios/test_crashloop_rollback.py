@@ -27,7 +27,9 @@ from drills import (
     wait_until,
 )
 from drills.core.conditions import Observation
+from drills.core.drill import Fault
 from drills.core.errors import CouldNotVerify, DrillError
+from drills.core.profile import Endpoints
 from drills.load.traffic import traffic_healthy
 from drills.probes.rollout import (
     POD_CRASH_LOOPING_RESTARTS,
@@ -38,6 +40,7 @@ from drills.probes.rollout import (
 )
 from drills.reporting.allure_steps import attach_json
 from drills.targets.adapters.kube import KubeWorkload
+from drills.targets.adapters.kube_rollbacks import ClusterBound
 from drills.targets.adapters.kube_rollout import KubeRollout
 from drills.targets.ports.rollout import Rollout
 from fixtures.kube import ReplicaSampler
@@ -70,6 +73,7 @@ def bad_release_of(image: str) -> str:
 def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill touches
     drill: Drill,
     drill_profile: Profile,
+    drill_endpoints: Endpoints,
     shop: Workload,
     shop_rollout: Rollout,
     traffic: Traffic,
@@ -95,7 +99,8 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
     restarts.sample()
     try:
         with drill.step("Roll out the bad release"):
-            drill.inject(BadRelease(shop, image=bad_release_of(good_image)))
+            release = BadRelease(shop, image=bad_release_of(good_image))
+            drill.inject(_replayable(release, shop, drill_endpoints))
         _detect(drill, shop, restarts)
         _gather_evidence(drill, shop, shop_rollout, restarts)
         with drill.step("Mitigate: kubectl rollout undo"):
@@ -127,6 +132,13 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
         expected_extra=existing,
     )
     drill.assert_rpo(verified.report)
+
+
+def _replayable(fault: Fault, shop: Workload, endpoints: Endpoints) -> Fault:
+    """Record the cluster with the rollback, so `drills rollback` can undo it after a crash."""
+    if isinstance(shop, KubeWorkload) and endpoints.kubeconfig is not None:
+        return ClusterBound(fault, endpoints.kubeconfig, shop.api.context)
+    return fault
 
 
 def _remaining_s(drill: Drill, budget_s: float) -> float:

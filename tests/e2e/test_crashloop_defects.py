@@ -20,6 +20,10 @@ from typing import Any
 
 import pytest
 
+from drills.core.safety import Allowlist, RollbackLedger
+from drills.faults.pods import BadRelease
+from drills.targets.adapters.kube import KubeWorkload, connect
+from drills.targets.adapters.kube_rollbacks import ClusterBound
 from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,3 +139,23 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
     assert scenario["duration_s"] < 120  # failed at once, did not wait out the RTO
     assert [r["outcome"] for r in scenario["rollbacks"]] == ["done"]
     _assert_good_release_serves(project)  # the fault's rollback put the good image back
+
+
+def test_drills_rollback_restores_the_image_after_a_killed_drill(project: Path) -> None:
+    """What a SIGKILLed drill leaves: the bad release live and its entry pending in the ledger."""
+    kubeconfig = project / ".drills" / "sandbox" / "kubeconfig"
+    api = connect(kubeconfig, allowlist=Allowlist(kube_contexts=("drills-sandbox",)))
+    fault = ClusterBound(
+        BadRelease(KubeWorkload(api, "default", "shop"), image="shop:bad"), kubeconfig, api.context
+    )
+    ledger = RollbackLedger(project / ".drills" / "rollbacks.jsonl")
+    ledger.record(fault.rollback_entry())
+    fault.apply()  # ... and the process dies here, before any in-process rollback
+    assert [e.kind for e in ledger.pending()] == ["bad-release"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "drills.cli", "--root", str(project), "rollback"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rolled back bad-release on default/deployment/shop" in " ".join(done.stdout.split())
+    assert ledger.pending() == []
+    _assert_good_release_serves(project)

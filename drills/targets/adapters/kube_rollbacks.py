@@ -1,0 +1,92 @@
+"""Replay a bad release's rollback from the ledger (entry point group `drills.rollbacks`).
+
+When a drill process is killed outright (SIGKILL, a lost machine) its in-process rollbacks never
+run; `drills rollback` replays the ledger instead. A `bad-release` entry holds the good image,
+but to reach the cluster the replay also needs the kubeconfig and context the drill used:
+`ClusterBound` wraps a fault so that its ledger entry carries them. Replaying checks the
+context and namespace against exactly what was recorded, then puts the image back unless the
+Deployment already runs it (idempotent, like the in-process rollback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from drills.core.drill import Fault
+from drills.core.errors import ConfigError
+from drills.core.safety import Allowlist, RollbackEntry, RollbackRegistry
+from drills.targets.adapters.kube import KubeWorkload, connect
+
+__all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
+
+BAD_RELEASE_KIND = "bad-release"  # = drills.faults.pods.BadRelease.kind
+
+
+@dataclass
+class ClusterBound:
+    """A fault whose rollback entry also names the cluster: kubeconfig path and context."""
+
+    fault: Fault
+    kubeconfig: Path
+    context: str
+
+    @property
+    def kind(self) -> str:
+        """The wrapped fault's kind."""
+        return self.fault.kind
+
+    @property
+    def target(self) -> str:
+        """The wrapped fault's target."""
+        return self.fault.target
+
+    def describe(self) -> str:
+        """The wrapped fault's plan line."""
+        return self.fault.describe()
+
+    def rollback_entry(self) -> RollbackEntry:
+        """The wrapped fault's entry plus `kubeconfig` and `context`."""
+        entry = self.fault.rollback_entry()
+        args = {**entry.args, "kubeconfig": str(self.kubeconfig.resolve()), "context": self.context}
+        return RollbackEntry(entry.kind, entry.target, args, entry.entry_id)
+
+    def apply(self) -> None:
+        """Apply the wrapped fault."""
+        self.fault.apply()
+
+    def rollback(self) -> None:
+        """Roll the wrapped fault back in process."""
+        self.fault.rollback()
+
+
+def _workload(entry: RollbackEntry) -> KubeWorkload:
+    namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
+    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
+    if kind != "deployment" or not name:
+        raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/deployment/<name>")
+    if not kubeconfig or not context:
+        raise ConfigError(
+            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
+            f"restore it by hand: kubectl -n {namespace} set image deployment/{name} "
+            f"<container>={entry.args.get('image')}"
+        )
+    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
+    allowlist.check_namespace(namespace)
+    api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
+    return KubeWorkload(api, namespace, name)
+
+
+def restore_image(entry: RollbackEntry) -> None:
+    """Put the recorded good image back on the Deployment, unless it already runs it."""
+    image = str(entry.args.get("image") or "")
+    if not image:
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no image")
+    workload = _workload(entry)
+    if workload.container_image() != image:
+        workload.set_image(image)
+
+
+def register_rollbacks(registry: RollbackRegistry) -> None:
+    """Register the Kubernetes kinds this module can replay."""
+    registry.register(BAD_RELEASE_KIND, restore_image)
