@@ -57,11 +57,13 @@ def _figures(scenario: dict[str, Any]) -> dict[str, Any]:
 
 
 def _assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:
-    """The rollback ran and left no restored instance: only the primary under postgres/."""
+    """The rollback ran and left no restored instance behind: no files, no server process."""
     assert scenario["rollbacks"], "the destroy fault must record its reinstate rollback"
     assert all(r["outcome"] == "done" for r in scenario["rollbacks"]), scenario["rollbacks"]
-    instances = sorted(p.name for p in (root / ".drills" / "sandbox" / "postgres").iterdir())
-    assert [n for n in instances if n.startswith("restored-")] == []
+    postgres = root / ".drills" / "sandbox" / "postgres"
+    assert [p.name for p in postgres.iterdir() if p.name.startswith("restored-")] == []
+    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert f"{postgres}/restored-" not in listed.stdout, "a restored server is still running"
 
 
 def test_healthy_snapshot_restore_passes(project: Path) -> None:

@@ -5,7 +5,7 @@ drill after it expects the service on the primary with its data, so the destroy 
 (recorded on disk before the fault acts, replayable by `drills rollback`) runs `reinstate()`:
 
 1. copy the recovered data back into the primary: `pg_dump -Fc` from the restored instance when
-   it runs, else the snapshot dump taken at the start of the drill, then
+   the service runs on it, else the snapshot dump taken at the start of the drill, then
    `pg_restore --clean --if-exists` into the primary;
 2. point the service's database URL back at the primary, `rollout restart`, wait for the rollout;
 3. stop and remove the restored instance (its server process and its files).
@@ -114,19 +114,28 @@ def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
     the ledger uses the plan's password-free one.
     """
     started = clock.now()
-    source = _refill_primary(plan, primary=primary, restored=restored)
-    repointed = _point_back(config, primary_url or plan.primary_url, clock, rollout_timeout_s)
+    current = config.database_url()
+    serving = restored.status() == "running" and current is not None and current == restored.dsn()
+    source = _refill_primary(plan, primary=primary, restored=restored, use_restored=serving)
+    repointed = _point_back(
+        config, current, primary_url or plan.primary_url, clock, rollout_timeout_s
+    )
     removed = restored.status() != "absent"
     restored.remove()
     return Reinstated(source, repointed, removed, clock.now() - started)
 
 
 def _refill_primary(
-    plan: ReinstatePlan, *, primary: ServerInstance, restored: ServerInstance
+    plan: ReinstatePlan, *, primary: ServerInstance, restored: ServerInstance, use_restored: bool
 ) -> str:
-    """pg_restore the restored instance's data (or the fallback dump) into the primary."""
+    """pg_restore into the primary from the restored instance, or else the snapshot dump.
+
+    The restored instance is the source only when the service runs on it (it then holds every
+    write since the cut-over); a restore that never went live may be partial, so the dump of
+    the drill's start is used instead.
+    """
     dump = Path(plan.postgres_root) / f".reinstate-{plan.restored}.pgc"
-    if restored.status() == "running":
+    if use_restored:
         restored.run_tool(
             "pg_dump", ["-Fc", "-Z", "1", "-f", str(dump), "-d", restored.admin_dsn()]
         )
@@ -134,7 +143,7 @@ def _refill_primary(
     elif plan.fallback_dump and Path(plan.fallback_dump).exists():
         dump, source = Path(plan.fallback_dump), f"snapshot dump {plan.fallback_dump}"
     else:
-        return "nothing (no restored instance and no snapshot dump left)"
+        return "nothing (the service never moved and no snapshot dump is left)"
     try:
         primary.run_tool(
             "pg_restore",
@@ -146,9 +155,10 @@ def _refill_primary(
     return source
 
 
-def _point_back(config: ServiceConfig, url: str, clock: DrillClock, timeout_s: float) -> bool:
+def _point_back(
+    config: ServiceConfig, current: str | None, url: str, clock: DrillClock, timeout_s: float
+) -> bool:
     """Set the URL back and restart, unless the service already uses it; wait for the rollout."""
-    current = config.database_url()
     if current is None or current == url:  # never repointed, or already back: leave it
         return False
     config.set_database_url(url)

@@ -31,8 +31,11 @@ class FakeServer:
     def status(self) -> Status:
         return self.state
 
+    def dsn(self, dbname: str | None = None) -> str:
+        return f"postgresql://app@127.0.0.1:6000/{dbname or 'shop'}"
+
     def admin_dsn(self, dbname: str | None = None) -> str:
-        return f"postgresql://postgres@127.0.0.1:1/{dbname or 'shop'}"
+        return f"postgresql://postgres@127.0.0.1:6000/{dbname or 'shop'}"
 
     def run_tool(
         self, program: str, args: list[str], *, timeout_s: float = 300.0, check: bool = True
@@ -90,6 +93,17 @@ def test_running_restored_instance_is_the_source_then_removed(tmp_path: Path) ->
     assert done.repointed
     assert done.removed
     assert restored.state == "absent"
+
+
+def test_a_restore_the_service_never_used_is_not_copied_home(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.pgc"
+    dump.write_bytes(b"PGDMP")
+    primary, restored = FakeServer(), FakeServer()  # running, maybe half restored
+    config = FakeConfig(FakeClock())  # the service still reads the primary
+    done = _run(_plan(tmp_path, str(dump)), primary, restored, config)
+    assert restored.tools == []
+    assert primary.tools[0][1][-1] == str(dump)
+    assert done.removed
 
 
 def test_without_a_restore_the_snapshot_dump_refills_and_nothing_restarts(tmp_path: Path) -> None:
