@@ -71,7 +71,7 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
             "time to saturation",
             drill.clock.now() - injected_at,
             "s",
-            detail=f"{pool_leak.opened} sessions opened until refused: {pool_leak.refusal}",
+            detail=f"{pool_leak.opened} sessions opened, then {_server_says(pool_leak.refusal)}",
         )
     with drill.step("Detect: a new connection is refused"):
         _detect(drill, connections_refused(database))
@@ -118,10 +118,16 @@ def _detect(drill: Drill, refused: Condition) -> None:
             "time to detect",
             drill.clock.now() - fault_at,
             "s",
-            detail=f"first refused connection: {seen.last.detail}",
+            detail=f"first refused connection: {_server_says(seen.last.detail)}",
         )
     else:
         drill.record_figure("time to detect", None, "s", detail="no connection was refused")
+
+
+def _server_says(refusal: str | None) -> str:
+    """The server's own words from a libpq refusal (drops the host and port preamble)."""
+    text = refusal or "no refusal recorded"
+    return text[text.index("FATAL:") :] if "FATAL:" in text else text
 
 
 def _size(drill: Drill, admin: Database) -> None:
