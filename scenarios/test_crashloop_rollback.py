@@ -27,6 +27,7 @@ from drills import (
     wait_until,
 )
 from drills.core.conditions import Observation
+from drills.core.dataloss import DataLossReport
 from drills.core.drill import Fault
 from drills.core.errors import CouldNotVerify, DrillError
 from drills.core.profile import Endpoints
@@ -132,6 +133,7 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
         expected_extra=existing,
     )
     drill.assert_rpo(verified.report)
+    _assert_no_write_lost(verified.report)
 
 
 def _replayable(fault: Fault, shop: Workload, endpoints: Endpoints) -> Fault:
@@ -139,6 +141,22 @@ def _replayable(fault: Fault, shop: Workload, endpoints: Endpoints) -> Fault:
     if isinstance(shop, KubeWorkload) and endpoints.kubeconfig is not None:
         return ClusterBound(fault, endpoints.kubeconfig, shop.api.context)
     return fault
+
+
+def _assert_no_write_lost(report: DataLossReport | None) -> None:
+    """A bad release touches no data: any acknowledged write missing afterwards is a FAIL.
+
+    The RPO span only covers writes made before the fault (DESIGN.md), so writes lost while the
+    release crash-looped would pass it; RUNBOOKS.md §3.1 expects zero lost writes.
+    """
+    if report is None or report.lost == 0:
+        return
+    sample = ", ".join((report.missing + report.changed)[:3])
+    raise AssertionError(
+        f"{report.lost} of {report.acknowledged} acknowledged writes are missing or altered "
+        f"after the rollback (e.g. {sample}); a bad release must lose none: check where the "
+        "service routed those requests (endpoints, pod addresses) and which database they hit"
+    )
 
 
 def _remaining_s(drill: Drill, budget_s: float) -> float:
