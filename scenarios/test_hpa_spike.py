@@ -115,9 +115,13 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
 
     with drill.step("Back under the thresholds, scaled out"):
         scaled_out = replicas_above(shop, baseline)
-        drill.await_recovery(
-            scaled_out & serving & users_ok, timeout_s=shape.hold_s + waits.stability_window_s
-        )
+        try:
+            drill.await_recovery(
+                scaled_out & serving & users_ok, timeout_s=shape.hold_s + waits.stability_window_s
+            )
+        except CouldNotVerify as exc:
+            _explain_unsustained(shop, baseline, hpa_timeline.samples(fault_at), exc)
+            raise
 
     with drill.step("Scale-in after the spike (stabilisation window)"):
         _await_scale_in(drill, shop, traffic, spike, baseline, scaling)
@@ -179,6 +183,22 @@ def _no_scale_up(
         f"the deployment did not scale within {bound} of the spike although the HPA saw "
         f"{seen}: {status.describe()}"
     )
+
+
+def _explain_unsustained(
+    shop: Workload, baseline: int, samples: list[HpaSample], exc: CouldNotVerify
+) -> None:
+    """A scale-in during the spike means the load fell back under the target: say so."""
+    if shop.desired_replicas() > baseline:
+        return
+    late = samples[len(samples) // 2 :]
+    seen = ", ".join(f"{n} {100 * r:.0f}%" for n, r in peak_pressure(late).items())
+    raise CouldNotVerify(
+        f"the HPA scaled back to {baseline} replicas while the spike was still on, as the rule "
+        f"says when the load per pod falls (late peak vs target: {seen}); this machine could not "
+        "sustain the spike's load: raise [autoscaling] spike_factor or run the drill on a "
+        f"machine of its own ({exc})"
+    ) from exc
 
 
 def _await_scale_in(  # noqa: PLR0913 - the figures the wait is made of
