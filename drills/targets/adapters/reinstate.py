@@ -6,7 +6,8 @@ drill after it expects the service on the primary with its data, so the destroy 
 
 1. copy the recovered data back into the primary: `pg_dump -Fc` from the restored instance when
    the service runs on it, else the snapshot dump taken at the start of the drill, then
-   `pg_restore --clean --if-exists` into the primary;
+   `pg_restore --clean --if-exists --single-transaction` into the primary (one transaction, so
+   writes that still reach the primary wait for it instead of racing the reload);
 2. point the service's database URL back at the primary, `rollout restart`, wait for the rollout;
 3. stop and remove the restored instance (its server process and its files).
 
@@ -147,7 +148,14 @@ def _refill_primary(
     try:
         primary.run_tool(
             "pg_restore",
-            ["--clean", "--if-exists", "--exit-on-error", "-d", primary.admin_dsn(), str(dump)],
+            [
+                "--clean",
+                "--if-exists",
+                "--single-transaction",
+                "-d",
+                primary.admin_dsn(),
+                str(dump),
+            ],
         )
     finally:
         if dump.name.startswith(".reinstate-"):
