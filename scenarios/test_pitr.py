@@ -43,6 +43,7 @@ from fixtures.recovery import (
 )
 
 
+@pytest.mark.cert  # RUNBOOKS.md §3.7: picking the recovery point is the skill tested
 @pytest.mark.drill(id="pitr", runbook="RUNBOOKS.md §3.7", service="database", severity="P1")
 def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     drill: Drill,

@@ -36,6 +36,7 @@ from fixtures.recovery import (
 )
 
 
+@pytest.mark.cert  # RUNBOOKS.md §3.6: the P0 certification exercise
 @pytest.mark.drill(
     id="snapshot-restore", runbook="RUNBOOKS.md §3.6", service="database", severity="P0"
 )
