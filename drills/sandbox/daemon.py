@@ -38,7 +38,7 @@ import yaml
 from drills.sandbox.apiserver.server import ApiConfig, SandboxApi
 from drills.sandbox.aws import MotoServer
 from drills.sandbox.kubelet import Kubelet, KubeletConfig
-from drills.sandbox.pods import PodIPs
+from drills.sandbox.pods import AddressBlock, PodIPs
 from drills.sandbox.postgres import LocalPostgres
 from drills.sandbox.proxy import ServiceProxy, store_endpoints
 
@@ -103,6 +103,7 @@ class SandboxDaemon:
     moto: MotoServer | None = None
     proxy: ServiceProxy | None = None
     kubelets: list[Kubelet] = field(default_factory=list)
+    addresses: AddressBlock | None = None
     _usage: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -163,7 +164,9 @@ class SandboxDaemon:
 
     async def _start_kubelets(self, dsn: str) -> None:
         assert self.api is not None  # start() built it
-        ips = PodIPs()
+        self.addresses = AddressBlock.claim()
+        block = self.addresses.third_octet
+        ips = PodIPs(first_third_octet=block, last_third_octet=block)
         for index in range(1, self.node_count + 1):
             config = KubeletConfig(
                 node_name=f"sandbox-node-{index}",
@@ -236,6 +239,8 @@ class SandboxDaemon:
         if self.postgres is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.postgres.stop)
+        if self.addresses is not None:
+            self.addresses.release()
         self.paths.endpoints.unlink(missing_ok=True)
         self.paths.pid_file.unlink(missing_ok=True)
 

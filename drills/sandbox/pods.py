@@ -33,14 +33,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import signal
 import socket
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 
@@ -50,6 +52,7 @@ from drills.core.errors import ConfigError
 __all__ = [
     "KUBERNETES_BACKOFF",
     "OOM_EXIT_CODE",
+    "AddressBlock",
     "BackOff",
     "ContainerRunner",
     "ContainerSpec",
@@ -151,6 +154,47 @@ def rss_bytes(pid: int) -> int | None:
     return None
 
 
+class AddressBlock:
+    """A loopback block 127.0.<n>.0/24 that one sandbox's pods use and no other sandbox does.
+
+    Two sandboxes on one machine (a developer's and a test's) must never hand out the same pod
+    address: a crash-looping pod keeps its address without listening on it, so another
+    sandbox's pod listening there would answer its readiness probe. Claiming takes an exclusive
+    `flock` on `<lock_dir>/127.0.<n>.lock`; the kernel drops it when the process ends, so a
+    killed sandbox never keeps its block.
+    """
+
+    def __init__(self, third_octet: int, handle: IO[str]) -> None:
+        self.third_octet = third_octet
+        self._handle: IO[str] | None = handle
+
+    @classmethod
+    def claim(
+        cls, lock_dir: Path | None = None, *, first: int = 1, last: int = 127
+    ) -> AddressBlock:
+        """The first free block between 127.0.<first>.0 and 127.0.<last>.0."""
+        folder = lock_dir or Path(tempfile.gettempdir()) / "drills-pod-addresses"
+        folder.mkdir(parents=True, exist_ok=True)
+        for third in range(first, last + 1):
+            handle = (folder / f"127.0.{third}.lock").open("a", encoding="utf-8")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            return cls(third, handle)
+        raise ConfigError(
+            f"every pod address block 127.0.{first}-{last}.0/24 is held by a running sandbox; "
+            "stop one (`drills sandbox down` in its project)"
+        )
+
+    def release(self) -> None:
+        """Give the block back (also happens when the process ends); idempotent."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
 class PodIPs:
     """Distinct loopback addresses 127.0.x.y for pods, one per live pod.
 
@@ -158,11 +202,11 @@ class PodIPs:
     others), and an address whose `port` another socket already holds is skipped.
     """
 
-    def __init__(self, *, first_third_octet: int = 1) -> None:
-        """Start handing out at 127.0.<first_third_octet>.1."""
+    def __init__(self, *, first_third_octet: int = 1, last_third_octet: int = 255) -> None:
+        """Hand out 127.0.<first_third_octet>.1 to 127.0.<last_third_octet>.254."""
         self._order = [
             f"127.0.{third}.{fourth}"
-            for third in range(first_third_octet, 256)
+            for third in range(first_third_octet, last_third_octet + 1)
             for fourth in range(1, 255)
         ]
         self._cursor = 0
