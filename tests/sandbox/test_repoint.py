@@ -9,11 +9,13 @@ holds the new instance's rows and serves the shop again, with no server left on 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -24,8 +26,10 @@ from drills.core.safety import RollbackEntry
 from drills.faults.registry import default_registry
 from drills.recovery.repoint import repoint
 from drills.sandbox.postgres import LocalPostgres, LocalPostgresFactory
+from drills.targets.adapters.localdb import LocalSnapshotStore
 from drills.targets.adapters.postgres import PostgresDatabase
 from drills.targets.adapters.reinstate import REINSTATE_KIND, ReinstatePlan
+from drills.targets.ports.data import ServerFactory
 from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 pytestmark = pytest.mark.sandbox
@@ -97,3 +101,27 @@ def test_repoint_moves_writes_and_reinstate_brings_them_home(sandbox: dict[str, 
     assert "moved-1" in primary.orders_present()  # the new instance's rows came home
     assert _order(sandbox["service_url"], "home-1") == 201
     assert "home-1" in primary.orders_present()
+
+
+def test_a_drill_that_died_before_its_restore_is_reinstated_from_its_snapshot(
+    sandbox: dict[str, Any],
+) -> None:
+    """The crash path: the table is gone, no restore exists, `drills rollback` replays."""
+    root = Path(sandbox["postgres_root"])
+    factory = cast(ServerFactory, LocalPostgresFactory(root, max_connections=60))
+    store = LocalSnapshotStore(
+        LocalPostgres(root, max_connections=60), factory=factory, work_dir=root / "test-snaps"
+    )
+    primary = PostgresDatabase("primary", sandbox["database_dsn"])
+    try:
+        assert _order(sandbox["service_url"], "before-crash") == 201
+        snapshot = store.take("dump")
+        primary.execute("DROP TABLE orders")  # the fault acted, then the drill process died
+        dump = store.work_dir / snapshot.snapshot_id / "dump.pgc"
+        plan = replace(_plan(sandbox, "never-restored"), fallback_dump=str(dump))
+        default_registry().run(RollbackEntry(REINSTATE_KIND, "database/primary", plan.args()))
+    finally:
+        shutil.rmtree(store.work_dir, ignore_errors=True)
+    assert "before-crash" in primary.orders_present()
+    assert _order(sandbox["service_url"], "after-replay") == 201
+    assert "after-replay" in primary.orders_present()
