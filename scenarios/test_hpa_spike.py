@@ -247,7 +247,7 @@ def _assert_hpa_followed_the_rule(
     drill: Drill, samples: list[HpaSample], scaling: AutoscalingSettings
 ) -> None:
     """Every settled decision equals desired_replicas(...); replicas stay within the range."""
-    summary = judge_rule(samples, tolerance=TOLERANCE)
+    summary = judge_rule(samples, tolerance=TOLERANCE, settle_s=scaling.metrics_settle_s)
     scaling_checks = summary.scaling
     example = (scaling_checks or summary.checks or (None,))[0]
     drill.record_figure(

@@ -223,6 +223,8 @@ class AutoscalingSettings:
     `hpa` None means the HPA is named like the Deployment. The bounds are seconds: spike start
     to the first scale-up, and spike end to being back at `min_replicas`. The spike's peak is
     `spike_factor` times the baseline users when set, else the `[load.shapes.spike]` users.
+    HPA decisions are compared with the rule only once the pods have stayed unchanged for
+    `metrics_settle_s` (a new pod has no metrics yet, so the HPA counts fewer pods).
     """
 
     hpa: str | None = None
@@ -232,6 +234,7 @@ class AutoscalingSettings:
     scale_in_within_s: float = 120.0
     spike_hold_s: float = 40.0
     spike_factor: float | None = None  # None: the peak is [load.shapes.spike] users
+    metrics_settle_s: float = 60.0  # pods unchanged this long before a decision is judged
 
 
 @dataclass(frozen=True)
@@ -480,6 +483,7 @@ def _autoscaling(table: _Table) -> AutoscalingSettings:
         scale_in_within_s=_required(table.duration("scale_in_within", defaults.scale_in_within_s)),
         spike_hold_s=_required(table.duration("spike_hold", defaults.spike_hold_s)),
         spike_factor=_factor(table),
+        metrics_settle_s=_required(table.duration("metrics_settle", defaults.metrics_settle_s)),
     )
     if value.max_replicas < value.min_replicas:
         raise table.error(

@@ -198,10 +198,30 @@ class RuleSummary:
         return sum(1 for c in self.checks if c.outcome is outcome)
 
 
-def judge_rule(samples: Iterable[HpaSample], *, tolerance: float = 0.1) -> RuleSummary:
-    """Check every settled sample against the rule."""
-    checks = (check_rule(s, tolerance=tolerance) for s in samples)
-    return RuleSummary(tuple(c for c in checks if c is not None))
+def judge_rule(
+    samples: Iterable[HpaSample], *, tolerance: float = 0.1, settle_s: float = 0.0
+) -> RuleSummary:
+    """Check every sample taken after the pods stayed settled for `settle_s` against the rule.
+
+    A new pod is Ready before the metrics pipeline reports it, and until then the HPA decides
+    over fewer pods than it counts as current; `settle_s` (a few seconds on the sandbox, about
+    a minute behind metrics-server) skips those moments.
+    """
+    checks = []
+    since: tuple[float, int] | None = None  # (settled since, at this many replicas)
+    for sample in samples:
+        status = sample.status
+        if status is None or not sample.settled:
+            since = None
+            continue
+        if since is None or since[1] != status.current_replicas:
+            since = (sample.at_s, status.current_replicas)
+        if sample.at_s - since[0] < settle_s:
+            continue
+        check = check_rule(sample, tolerance=tolerance)
+        if check is not None:
+            checks.append(check)
+    return RuleSummary(tuple(checks))
 
 
 def range_breaches(samples: Sequence[HpaSample], low: int, high: int) -> list[str]:

@@ -37,11 +37,11 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         '[autoscaling]\nhpa = "web"\nmin_replicas = 2\nmax_replicas = 4\n'
-        'scale_up_within = "45s"\nscale_in_within = "2m"\nspike_hold = "30s"\nspike_factor = 3\n',
+        'scale_up_within = "45s"\nscale_in_within = "2m"\nspike_hold = "30s"\nspike_factor = 3\n'
+        'metrics_settle = "4s"\n',
     )
-    assert load_profile(path).autoscaling == AutoscalingSettings(
-        "web", 2, 4, 45.0, 120.0, 30.0, 3.0
-    )
+    expected = AutoscalingSettings("web", 2, 4, 45.0, 120.0, 30.0, 3.0, 4.0)
+    assert load_profile(path).autoscaling == expected
 
 
 @pytest.mark.parametrize(

@@ -111,6 +111,21 @@ def test_judge_rule_counts_outcomes() -> None:
     assert summary.count(RuleOutcome.MATCH) == 2
 
 
+def test_decisions_right_after_the_pods_changed_wait_for_the_metrics() -> None:
+    # A fourth pod is Ready but has no metrics yet: the HPA averaged 3 pods and kept 4.
+    early = [
+        settled(status(3, 4, rps(120.0)), at_s=0.0),
+        settled(status(4, 4, rps(97.667)), at_s=1.0),
+        settled(status(4, 4, rps(97.667)), at_s=2.0),
+        settled(status(4, 4, rps(70.0)), at_s=6.5),
+    ]
+    assert [c.outcome for c in judge_rule(early).checks][1] is RuleOutcome.MISMATCH
+    waited = judge_rule(early, settle_s=5.0)
+    assert [(c.at_s, c.outcome) for c in waited.checks] == [(6.5, RuleOutcome.MATCH)]
+    moving = [*early[:2], HpaSample(3.0, status(4, 4, rps(90.0)), 3, 4, 4), early[3]]
+    assert judge_rule(moving, settle_s=5.0).checks == ()  # settled again only from 6.5 s
+
+
 def test_range_breaches_and_peak_pressure() -> None:
     samples = [
         settled(status(3, 3, rps(40.0), cpu(35))),
