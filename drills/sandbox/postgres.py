@@ -588,9 +588,17 @@ def _unpack_backup(backup: Path, data_dir: Path) -> None:
 class _RequestLike(Protocol):
     """Duck type of drills.targets.ports.data.RecoveryRequest (the sandbox cannot import it)."""
 
-    time_iso: str | None
-    lsn: str | None
-    name: str | None
+    @property
+    def time_iso(self) -> str | None:
+        """Recover to this time (ISO 8601), if set."""
+
+    @property
+    def lsn(self) -> str | None:
+        """Recover to this WAL position, if set."""
+
+    @property
+    def name(self) -> str | None:
+        """Recover to this named restore point, if set."""
 
 
 class LocalPostgresFactory:
