@@ -23,7 +23,6 @@ from drills import (
     Workload,
     endpoints_listed,
     replicas_ready,
-    verify_ledger,
     wait_until,
 )
 from drills.core.conditions import Observation
@@ -31,7 +30,6 @@ from drills.core.dataloss import DataLossReport
 from drills.core.drill import Fault
 from drills.core.errors import CouldNotVerify, DrillError
 from drills.core.profile import Endpoints
-from drills.load.traffic import traffic_healthy
 from drills.probes.rollout import (
     POD_CRASH_LOOPING_RESTARTS,
     POD_CRASH_LOOPING_WINDOW_S,
@@ -83,13 +81,7 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
 ) -> None:
     limits = drill_profile.thresholds
     serving = replicas_ready(shop) & endpoints_listed(shop)
-    users_ok = traffic_healthy(
-        traffic.recorder,
-        max_error_ratio=limits.error_ratio,
-        max_p95_ms=limits.p95_latency_s * 1000,
-        window_s=2.0,
-        clock=drill.clock,
-    )
+    users_ok = traffic.users_ok(drill, limits)
     good_image = shop.container_image()
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
@@ -121,17 +113,11 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
             drill.record_since_fault("time to recover")
             _record_flat_restarts(drill, restarts)
     finally:
-        _record_user_side_figures(drill, traffic)
+        traffic.record_user_side(drill)
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    verified = verify_ledger(
-        traffic.ledger.writes(),
-        database,
-        fault_at_s=drill.fault_at_s or 0.0,
-        clock=drill.clock,
-        expected_extra=existing,
-    )
+    verified = traffic.verify_writes(drill, database, existing=existing)
     drill.assert_rpo(verified.report)
     _assert_no_write_lost(verified.report)
 
@@ -279,19 +265,3 @@ def _record_flat_restarts(drill: Drill, restarts: RestartWatch) -> None:
         target=0.0,
         detail=f"{len(grown)} pods watched over {window_s:g} s",
     )
-
-
-def _record_user_side_figures(drill: Drill, traffic: Traffic) -> None:
-    since = drill.fault_at_s
-    if since is None:
-        return
-    outage = traffic.recorder.outage(since_s=since)
-    drill.record_figure(
-        "user-side outage",
-        0.0 if outage is None else outage[1] - outage[0],
-        "s",
-        detail="first to last failed user request after the fault",
-    )
-    window = traffic.recorder.window(since, drill.clock.now())
-    drill.record_figure("error ratio after the fault", window.error_ratio, "ratio")
-    drill.record_figure("p95 latency after the fault", window.p95_ms, "ms")

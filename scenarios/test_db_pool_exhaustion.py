@@ -27,11 +27,9 @@ from drills import (
     replicas_ready,
     sql_reachable,
     terminate_idle,
-    verify_ledger,
     wait_until,
 )
 from drills.core.conditions import Condition
-from drills.load.traffic import traffic_healthy
 from drills.recovery.terminate_idle import IdleRule, TerminationResult
 from fixtures.load import Traffic
 from fixtures.pool import pool_drained
@@ -53,13 +51,7 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
 ) -> None:
     limits = drill_profile.thresholds
     serving = replicas_ready(shop) & endpoints_listed(shop)
-    users_ok = traffic_healthy(
-        traffic.recorder,
-        max_error_ratio=limits.error_ratio,
-        max_p95_ms=limits.p95_latency_s * 1000,
-        window_s=2.0,
-        clock=drill.clock,
-    )
+    users_ok = traffic.users_ok(drill, limits)
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
     drill.expect_steady_state(serving & users_ok & sql_reachable(database))
@@ -94,14 +86,7 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     _record_user_side_figures(drill, traffic, since_s=injected_at)
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    verified = verify_ledger(
-        traffic.ledger.writes(),
-        database,
-        fault_at_s=drill.fault_at_s or 0.0,
-        clock=drill.clock,
-        expected_extra=existing,
-    )
-    drill.assert_rpo(verified.report)
+    drill.assert_rpo(traffic.verify_writes(drill, database, existing=existing).report)
 
 
 def _budget_left_s(drill: Drill) -> float:
@@ -247,12 +232,4 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
             "s",
             detail="seconds after saturation (negative: while the leak was filling)",
         )
-    drill.record_figure(
-        "user-side outage",
-        0.0 if outage is None else outage[1] - outage[0],
-        "s",
-        detail="first to last failed user request after the injection began",
-    )
-    window = traffic.recorder.window(since_s, drill.clock.now())
-    drill.record_figure("error ratio after the fault", window.error_ratio, "ratio")
-    drill.record_figure("p95 latency after the fault", window.p95_ms, "ms")
+    traffic.record_user_side(drill, since_s=since_s)

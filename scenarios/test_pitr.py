@@ -25,11 +25,9 @@ from drills import (
     Workload,
     endpoints_listed,
     replicas_ready,
-    verify_ledger,
 )
 from drills.core.dataloss import AcknowledgedWrite, DataLossReport
 from drills.core.objectives import ObjectiveKind
-from drills.load.traffic import traffic_healthy
 from drills.recovery.pitr import PitrResult, judge_pitr, pitr_summary
 from drills.recovery.repoint import repoint
 from drills.targets.ports.data import DestructiveCommit, RecoveryPoint, RecoveryRequest
@@ -54,13 +52,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     data_recovery: DataRecovery,
 ) -> None:
     limits = drill_profile.thresholds
-    users_ok = traffic_healthy(
-        traffic.recorder,
-        max_error_ratio=limits.error_ratio,
-        max_p95_ms=limits.p95_latency_s * 1000,
-        window_s=2.0,
-        clock=drill.clock,
-    )
+    users_ok = traffic.users_ok(drill, limits)
     serving = replicas_ready(shop) & endpoints_listed(shop) & users_ok
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
@@ -90,13 +82,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
         drill.record_figure("recovery duration", outcome.duration_s, "s")
     with drill.step("Check the data with the write ledger"):
         writes = traffic.ledger.writes()
-        ledger = verify_ledger(
-            writes,
-            outcome.database,
-            fault_at_s=drill.fault_at_s or 0.0,
-            clock=drill.clock,
-            expected_extra=existing,
-        )
+        ledger = traffic.verify_writes(drill, outcome.database, existing=existing, writes=writes)
         result = PitrResult(outcome, ledger)
         _judge(drill, result, writes, point_at_s)
     with drill.step("Promote: the recovered instance accepts writes"):
@@ -117,14 +103,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    final = verify_ledger(
-        traffic.ledger.writes(),
-        outcome.database,
-        fault_at_s=drill.fault_at_s or 0.0,
-        clock=drill.clock,
-        expected_extra=existing,
-    )
-    drill.assert_rpo(final.report)
+    drill.assert_rpo(traffic.verify_writes(drill, outcome.database, existing=existing).report)
 
 
 def _choose_point(

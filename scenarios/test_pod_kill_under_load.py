@@ -17,10 +17,8 @@ from drills import (
     Workload,
     endpoints_listed,
     replicas_ready,
-    verify_ledger,
     wait_until,
 )
-from drills.load.traffic import traffic_healthy
 from fixtures.kube import ReplicaSampler
 from fixtures.load import Traffic
 
@@ -39,13 +37,7 @@ def test_pod_kill_under_load(  # noqa: PLR0913 - one fixture per port the drill 
 ) -> None:
     limits = drill_profile.thresholds
     serving = replicas_ready(shop) & endpoints_listed(shop)
-    users_ok = traffic_healthy(
-        traffic.recorder,
-        max_error_ratio=limits.error_ratio,
-        max_p95_ms=limits.p95_latency_s * 1000,
-        window_s=2.0,
-        clock=drill.clock,
-    )
+    users_ok = traffic.users_ok(drill, limits)
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
     drill.expect_steady_state(serving & users_ok)
@@ -73,28 +65,7 @@ def test_pod_kill_under_load(  # noqa: PLR0913 - one fixture per port the drill 
     with drill.step("Verify: health and error ratio hold"):
         drill.await_recovery(serving & users_ok, timeout_s=budget_s)
 
-    _record_user_side_figures(drill, traffic)
+    traffic.record_user_side(drill)
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    verified = verify_ledger(
-        traffic.ledger.writes(),
-        database,
-        fault_at_s=drill.fault_at_s or 0.0,
-        clock=drill.clock,
-        expected_extra=existing,
-    )
-    drill.assert_rpo(verified.report)
-
-
-def _record_user_side_figures(drill: Drill, traffic: Traffic) -> None:
-    since = drill.fault_at_s
-    outage = traffic.recorder.outage(since_s=since)
-    drill.record_figure(
-        "user-side outage",
-        0.0 if outage is None else outage[1] - outage[0],
-        "s",
-        detail="first to last failed user request after the fault",
-    )
-    window = traffic.recorder.window(since or 0.0, drill.clock.now())
-    drill.record_figure("error ratio after the fault", window.error_ratio, "ratio")
-    drill.record_figure("p95 latency after the fault", window.p95_ms, "ms")
+    drill.assert_rpo(traffic.verify_writes(drill, database, existing=existing).report)

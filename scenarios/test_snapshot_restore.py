@@ -20,10 +20,8 @@ from drills import (
     Workload,
     endpoints_listed,
     replicas_ready,
-    verify_ledger,
 )
 from drills.core.objectives import ObjectiveKind
-from drills.load.traffic import traffic_healthy
 from drills.recovery.repoint import repoint
 from drills.recovery.restore_snapshot import restore_snapshot
 from fixtures.load import Traffic
@@ -49,13 +47,7 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
     data_recovery: DataRecovery,
 ) -> None:
     limits = drill_profile.thresholds
-    users_ok = traffic_healthy(
-        traffic.recorder,
-        max_error_ratio=limits.error_ratio,
-        max_p95_ms=limits.p95_latency_s * 1000,
-        window_s=2.0,
-        clock=drill.clock,
-    )
+    users_ok = traffic.users_ok(drill, limits)
     serving = replicas_ready(shop) & endpoints_listed(shop) & users_ok
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
@@ -101,14 +93,7 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    verified = verify_ledger(
-        traffic.ledger.writes(),
-        restored.database,
-        fault_at_s=drill.fault_at_s or 0.0,
-        clock=drill.clock,
-        expected_extra=existing,
-    )
-    drill.assert_rpo(verified.report)
+    drill.assert_rpo(traffic.verify_writes(drill, restored.database, existing=existing).report)
 
 
 def _record_snapshot_age(drill: Drill, taken_at_s: float) -> None:
