@@ -169,10 +169,17 @@ def _no_scale_up(
             "(runbook §3.9: re-apply the HPA manifest; meanwhile `kubectl scale "
             f"--replicas={scaling.max_replicas}` by hand)"
         )
+    if status.max_replicas <= status.current_replicas:
+        raise AssertionError(
+            f"the deployment did not scale within {bound} of the spike: the HPA cannot scale, "
+            f"its maxReplicas {status.max_replicas} is not above the {status.current_replicas} "
+            f"replicas running (the runbook's range is {scaling.min_replicas}.."
+            f"{scaling.max_replicas}): {status.describe()}"
+        )
     peaks = peak_pressure(samples)
     pressed = {name: ratio for name, ratio in peaks.items() if ratio > 1 + TOLERANCE}
     seen = ", ".join(f"{n} {100 * r:.0f}% of target" for n, r in peaks.items()) or "no metric"
-    if not pressed and status.max_replicas > status.min_replicas:
+    if not pressed:
         raise CouldNotVerify(
             f"the spike never pushed the HPA's metrics past {100 * (1 + TOLERANCE):.0f}% of "
             f"their targets (peak: {seen}), so no HPA would scale; this machine could not "
