@@ -110,12 +110,18 @@ class TrafficRecorder:
         return _stats(self._between(start_s, end_s))
 
     def series(self, bucket_s: float = 1.0) -> dict[str, list[tuple[float, float]]]:
-        """Per-bucket timeline points `(bucket start monotonic_s, value)` for each series."""
+        """Per-bucket timeline points `(bucket start monotonic_s, value)` for each series.
+
+        The newest bucket is left out: it ends after the last request seen, so its rate would
+        be counted over part of a bucket and plot as a drop in traffic that never happened.
+        """
         if bucket_s <= 0:
             raise ValueError("bucket_s must be > 0")
         buckets: dict[int, list[RequestRecord]] = {}
         for record in self.records():
             buckets.setdefault(math.floor(record.at_s / bucket_s), []).append(record)
+        if buckets:
+            del buckets[max(buckets)]
         points: dict[str, list[tuple[float, float]]] = {
             SERIES_OK: [],
             SERIES_FAILED: [],
