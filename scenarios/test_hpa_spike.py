@@ -78,7 +78,9 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
 
     with drill.step("Observe the HPA: current vs desired (kubectl describe hpa)"):
         _observe(drill, autoscaler.status())
-    spike = LoadSpike(shape, traffic.load.users, traffic.stop, drill.clock, started_s)
+    spike = LoadSpike(
+        shape, traffic.load.users, traffic.stop, drill.clock, started_s, tuple(traffic.load.pids)
+    )
     with drill.step("Spike the load (Locust)"):
         drill.inject(spike)
     fault_at = drill.fault_at_s or drill.clock.now()
