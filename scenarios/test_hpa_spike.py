@@ -20,13 +20,11 @@ from drills import (
     Workload,
     endpoints_listed,
     replicas_ready,
-    verify_ledger,
     wait_until,
 )
 from drills.core.conditions import Condition
 from drills.core.errors import CouldNotVerify
 from drills.core.profile import AutoscalingSettings, Thresholds
-from drills.load.traffic import traffic_healthy
 from drills.probes.autoscaling import (
     HpaSample,
     RuleOutcome,
@@ -58,13 +56,7 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
 ) -> None:
     scaling, limits, waits = drill_profile.autoscaling, drill_profile.thresholds, drill.spec.waits
     serving = replicas_ready(shop) & endpoints_listed(shop)
-    users_ok = traffic_healthy(
-        traffic.recorder,
-        max_error_ratio=limits.error_ratio,
-        max_p95_ms=limits.p95_latency_s * 1000,
-        window_s=2.0,
-        clock=drill.clock,
-    )
+    users_ok = traffic.users_ok(drill, limits)
     baseline = shop.desired_replicas()
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     shape = spike_shape(drill_profile, waits)
@@ -128,17 +120,10 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
     with drill.step("Scale-in after the spike (stabilisation window)"):
         _await_scale_in(drill, shop, traffic, spike, baseline, scaling)
 
-    _record_user_side_figures(drill, traffic, fault_at)
+    traffic.record_user_side(drill, since_s=fault_at)
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    verified = verify_ledger(
-        traffic.ledger.writes(),
-        database,
-        fault_at_s=fault_at,
-        clock=drill.clock,
-        expected_extra=existing,
-    )
-    drill.assert_rpo(verified.report)
+    drill.assert_rpo(traffic.verify_writes(drill, database, existing=existing).report)
     hpa_timeline.stop()
     _assert_hpa_followed_the_rule(drill, hpa_timeline.samples(), scaling)
     _assert_ramp_within_thresholds(limits, ramp.p95_ms, ramp.error_ratio)
@@ -320,9 +305,3 @@ def _leave_as_found(
         timeout_s=scaling.scale_in_within_s,
         poll_s=drill.spec.waits.poll_s,
     )
-
-
-def _record_user_side_figures(drill: Drill, traffic: Traffic, fault_at: float) -> None:
-    window = traffic.recorder.window(fault_at, drill.clock.now())
-    drill.record_figure("error ratio after the spike began", window.error_ratio, "ratio")
-    drill.record_figure("p95 latency after the spike began", window.p95_ms, "ms")
