@@ -34,18 +34,28 @@ from drills.core.errors import (
 from drills.core.events import DrillEvents
 from drills.core.journal import DrillRecord, RunJournal
 from drills.core.objectives import Objective, ObjectiveKind, ObjectiveResult, Verdict
-from drills.core.profile import Endpoints, Profile, load_profile, resolve_endpoints
+from drills.core.profile import (
+    AutoscalingSettings,
+    Endpoints,
+    PoolSettings,
+    Profile,
+    load_profile,
+    resolve_endpoints,
+)
 from drills.core.safety import BlastRadius, RollbackEntry, RollbackLedger, RollbackRegistry
 from drills.core.waiting import Waited, wait_until
 from drills.faults.data import DestructiveStatement, drop_table, mass_delete
 from drills.faults.pods import BadRelease, KillPods
 from drills.faults.pool import PoolExhaustion, leak_application_name
 from drills.load.ledger import WriteLedger
+from drills.probes.autoscaling import hpa_present, replicas_above, replicas_settled_at
 from drills.probes.kube import endpoints_listed, no_pod_waiting, replicas_ready
+from drills.probes.rollout import RestartWatch, crash_looping, rollout_complete
 from drills.probes.sql import connections_below, connections_refused, sql_reachable
 from drills.recovery.pitr import judge_pitr, pitr_summary, promote_replica, recover_to_point
+from drills.recovery.repoint import Repointed, repoint
 from drills.recovery.restore_snapshot import restore_snapshot
-from drills.recovery.terminate_idle import IdleRule, terminate_idle
+from drills.recovery.terminate_idle import IdleRule, TerminationResult, terminate_idle
 from drills.targets.ports import (
     Database,
     LoadGenerator,
@@ -54,10 +64,15 @@ from drills.targets.ports import (
     Workload,
     WorkloadEvent,
 )
+from drills.targets.ports.autoscaling import Autoscaler, HpaStatus
+from drills.targets.ports.config import ServiceConfig
+from drills.targets.ports.rollout import Rollout
 
 __all__ = [
     "ORDERS_TABLE_DDL",
     "AcknowledgedWrite",
+    "Autoscaler",
+    "AutoscalingSettings",
     "BadRelease",
     "BlastRadius",
     "Condition",
@@ -79,6 +94,7 @@ __all__ = [
     "Endpoints",
     "FakeClock",
     "Fault",
+    "HpaStatus",
     "IdleRule",
     "InjectionFailed",
     "KillPods",
@@ -89,19 +105,25 @@ __all__ = [
     "Observation",
     "PodState",
     "PoolExhaustion",
+    "PoolSettings",
     "Profile",
     "RecoveryStepMissing",
+    "Repointed",
+    "RestartWatch",
     "RollbackEntry",
     "RollbackFailed",
     "RollbackLedger",
     "RollbackRegistry",
+    "Rollout",
     "RpoBreached",
     "RtoBreached",
     "RunJournal",
     "SafetyViolation",
+    "ServiceConfig",
     "SnapshotStore",
     "SteadyStateNotMet",
     "SystemClock",
+    "TerminationResult",
     "Verdict",
     "Waited",
     "Workload",
@@ -111,10 +133,12 @@ __all__ = [
     "compare_ledger",
     "connections_below",
     "connections_refused",
+    "crash_looping",
     "desired_replicas",
     "drop_table",
     "endpoints_listed",
     "format_duration",
+    "hpa_present",
     "judge_pitr",
     "leak_application_name",
     "load_profile",
@@ -125,9 +149,13 @@ __all__ = [
     "pitr_summary",
     "promote_replica",
     "recover_to_point",
+    "replicas_above",
     "replicas_ready",
+    "replicas_settled_at",
+    "repoint",
     "resolve_endpoints",
     "restore_snapshot",
+    "rollout_complete",
     "sql_reachable",
     "terminate_idle",
     "verify_ledger",
