@@ -20,8 +20,10 @@ lint: venv
 	$(BIN)/ruff check drills fixtures scenarios tests conftest.py
 	$(BIN)/ruff format --check drills fixtures scenarios tests conftest.py
 
+# The harness's own tests too (tests/plugin/examples are toy projects pytester copies elsewhere).
 typecheck: venv
 	$(BIN)/mypy drills fixtures scenarios
+	$(BIN)/mypy tests --exclude 'tests/plugin/examples/'
 
 imports: venv
 	$(BIN)/lint-imports

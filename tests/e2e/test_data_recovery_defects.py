@@ -11,50 +11,33 @@ reinstate must have left the shop on the primary, with no restored instance behi
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.sandbox.sandbox_root import sandbox_in_temp_root
+from tests.e2e.drill_cli import figures, objective, run_drill, sandboxed_project
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
-    parts = ("scenarios", "fixtures/environments", "fixtures/shop")
-    files = {"pyproject.toml": "", "conftest.py": (REPO / "conftest.py").read_text()}
-    with sandbox_in_temp_root(parts, files=files, prefix="drills-e2e-data-") as root:
+    with sandboxed_project("drills-e2e-data-") as root:
         yield root
 
 
 def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", *args]
-    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300)
-    journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
-    [scenario] = journal["scenarios"]
+    run = run_drill(root, *args, env=env)
+    scenario = run.scenario
     if scenario["verdict"] == "ERROR":
-        print(done.stdout[-4000:], done.stderr[-4000:])  # noqa: T201 - why the harness broke
+        print(run.output[-8000:])  # noqa: T201 - why the harness broke
         print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
     for item in (*scenario["objectives"], *scenario["figures"]):  # the figures the issue asks for
         print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201
-    return done.returncode, scenario
-
-
-def _objective(scenario: dict[str, Any], name: str) -> dict[str, Any]:
-    [found] = [o for o in scenario["objectives"] if o["name"] == name]
-    return found
-
-
-def _figures(scenario: dict[str, Any]) -> dict[str, Any]:
-    return {f["name"]: f for f in scenario["figures"]}
+    return run.code, scenario
 
 
 def _assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:
@@ -70,13 +53,13 @@ def _assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:
 def test_healthy_snapshot_restore_passes(project: Path) -> None:
     code, scenario = _drill(project, "snapshot-restore")
     assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
-    rto, rpo = _objective(scenario, "RTO"), _objective(scenario, "RPO")
+    rto, rpo = objective(scenario, "RTO"), objective(scenario, "RPO")
     assert (rto["target_s"], rpo["target_s"]) == (3600.0, 900.0)
     assert 0 < rto["measured_s"] < 3600.0
     assert 0 < rpo["measured_s"] < 900.0  # writes after the snapshot are honestly lost
-    figures = _figures(scenario)
-    assert {"restore duration", "time to detect", "snapshot age at the fault"} <= set(figures)
-    assert figures["acknowledged writes lost"]["value"] > 0
+    seen = figures(scenario)
+    assert {"restore duration", "time to detect", "snapshot age at the fault"} <= set(seen)
+    assert seen["acknowledged writes lost"]["value"] > 0
     _assert_reinstated(project, scenario)
 
 
@@ -89,12 +72,12 @@ def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
         env={"DRILLS_SNAPSHOT_LEAD": "7s"},
     )
     assert (code, scenario["verdict"]) == (1, "FAIL")
-    rpo = _objective(scenario, "RPO")
+    rpo = objective(scenario, "RPO")
     assert rpo["target_s"] == 4.0
     assert rpo["measured_s"] > 4.0
     assert "database RPO: measured" in scenario["reason"]
     assert "vs target 4s -> FAIL" in scenario["reason"]
-    age = _figures(scenario)["snapshot age at the fault"]
+    age = figures(scenario)["snapshot age at the fault"]
     assert age["value"] > age["target"] == 4.0
     _assert_reinstated(project, scenario)
 
@@ -102,13 +85,13 @@ def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
 def test_healthy_pitr_passes(project: Path) -> None:
     code, scenario = _drill(project, "pitr")
     assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
-    rto, rpo = _objective(scenario, "RTO"), _objective(scenario, "RPO")
+    rto, rpo = objective(scenario, "RTO"), objective(scenario, "RPO")
     assert 0 < rto["measured_s"] < rto["target_s"] == 3600.0
     assert rpo["measured_s"] == 0.0  # stopping right before the DROP keeps every write
-    figures = _figures(scenario)
-    assert figures["recovery point found in the WAL"]["value"] == 1.0
-    assert abs(figures["reached - requested recovery point"]["value"]) < 900.0
-    assert figures["writes lost before the recovery point"]["value"] == 0.0
+    seen = figures(scenario)
+    assert seen["recovery point found in the WAL"]["value"] == 1.0
+    assert abs(seen["reached - requested recovery point"]["value"]) < 900.0
+    assert seen["writes lost before the recovery point"]["value"] == 0.0
     _assert_reinstated(project, scenario)
 
 
@@ -117,7 +100,7 @@ def test_an_archive_missing_segments_fails_the_pitr(project: Path) -> None:
     assert (code, scenario["verdict"]) == (1, "FAIL")
     assert "recovery target not reached" in scenario["reason"]
     assert "acknowledged before the recovery point are lost" in scenario["reason"]
-    figures = _figures(scenario)
-    assert figures["recovery point found in the WAL"]["value"] == 0.0
-    assert figures["writes lost before the recovery point"]["value"] > 0
+    seen = figures(scenario)
+    assert seen["recovery point found in the WAL"]["value"] == 0.0
+    assert seen["writes lost before the recovery point"]["value"] > 0
     _assert_reinstated(project, scenario)

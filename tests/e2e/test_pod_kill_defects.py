@@ -6,50 +6,30 @@ and the shop fixture. Each test runs the real CLI in a subprocess and reads the 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.sandbox.sandbox_root import sandbox_in_temp_root
+from tests.e2e.drill_cli import kubectl, objective, run_drill, sandboxed_project
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
-    parts = ("scenarios", "fixtures/environments", "fixtures/shop")
-    files = {"pyproject.toml": "", "conftest.py": (REPO / "conftest.py").read_text()}
-    with sandbox_in_temp_root(parts, files=files, prefix="drills-e2e-") as root:
+    with sandboxed_project("drills-e2e-") as root:
         yield root
 
 
-def _kubectl(root: Path, *args: str) -> None:
-    config = ["--kubeconfig", str(root / ".drills" / "sandbox" / "kubeconfig")]
-    kubectl = REPO / ".drills" / "bin" / "kubectl"
-    if not kubectl.exists():
-        pytest.skip("kubectl missing: run `make .drills/bin/kubectl` (make test does)")
-    subprocess.run([str(kubectl), *config, *args], check=True, capture_output=True, timeout=30)
-
-
 def _drill(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
-    [scenario] = journal["scenarios"]
-    return done.returncode, scenario
+    run = run_drill(root, *args)
+    return run.code, run.scenario
 
 
 def _rto(scenario: dict[str, Any]) -> dict[str, Any]:
-    [rto] = [o for o in scenario["objectives"] if o["name"] == "RTO"]
-    return rto
+    return objective(scenario, "RTO")
 
 
 def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
@@ -74,12 +54,12 @@ def test_a_tighter_objective_turns_the_pass_into_a_fail(project: Path) -> None:
 def test_replacements_that_cannot_schedule_fail_the_drill(project: Path) -> None:
     nodes = [f"sandbox-node-{n}" for n in (1, 2, 3)]
     for node in nodes:  # no room anywhere: the ReplicaSet's replacement stays Pending
-        _kubectl(project, "cordon", node)
+        kubectl(project, "cordon", node)
     try:
         code, scenario = _drill(project, "pod-kill-under-load", "--objective", "shop.rto=20s")
     finally:
         for node in nodes:
-            _kubectl(project, "uncordon", node)
+            kubectl(project, "uncordon", node)
     assert (code, scenario["verdict"]) == (1, "FAIL")
     rto = _rto(scenario)
     assert rto["measured_s"] >= 20.0

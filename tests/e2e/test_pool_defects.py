@@ -9,10 +9,6 @@ runbook's idle rule never matches them.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,40 +16,23 @@ from typing import Any
 import pytest
 
 from fixtures.pool import DEFECT_BUSY, DEFECT_ENV
-from tests.sandbox.sandbox_root import sandbox_in_temp_root
+from tests.e2e.drill_cli import figures, objective, run_drill, sandboxed_project
 
-REPO = Path(__file__).resolve().parents[2]
 DRILL = "db-pool-exhaustion"
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
-    parts = ("scenarios", "fixtures/environments", "fixtures/shop")
-    files = {"pyproject.toml": "", "conftest.py": (REPO / "conftest.py").read_text()}
-    with sandbox_in_temp_root(parts, files=files, prefix="drills-e2e-pool-") as root:
+    with sandboxed_project("drills-e2e-pool-") as root:
         yield root
 
 
 def _drill(root: Path, *args: str, defect: str = "") -> tuple[int, dict[str, Any], str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop(DEFECT_ENV, None)
-    if defect:
-        env[DEFECT_ENV] = defect
-    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", DRILL, *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
-    [scenario] = journal["scenarios"]
-    return done.returncode, scenario, done.stdout + done.stderr
-
-
-def _objective(scenario: dict[str, Any], name: str) -> dict[str, Any]:
-    [found] = [o for o in scenario["objectives"] if o["name"] == name]
-    return found
-
-
-def _figures(scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["name"]: f for f in scenario["figures"]}
+    run = run_drill(
+        root, DRILL, *args, env={DEFECT_ENV: defect} if defect else None, unset=[DEFECT_ENV]
+    )
+    return run.code, run.scenario, run.output
 
 
 def _no_leak_left(scenario: dict[str, Any]) -> None:
@@ -61,21 +40,21 @@ def _no_leak_left(scenario: dict[str, Any]) -> None:
     assert all(r["outcome"] == "done" for r in scenario["rollbacks"])
 
 
-def test_healthy_sandbox_passes_with_the_runbook_figures(project: Path) -> None:
+def test_healthy_sandbox_passes_with_the_runbookfigures(project: Path) -> None:
     code, scenario, output = _drill(project)
     assert (code, scenario["verdict"]) == (0, "PASS"), f"{scenario['reason']}\n{output[-3000:]}"
-    rto = _objective(scenario, "RTO")
+    rto = objective(scenario, "RTO")
     assert rto["target_s"] == 900.0
     assert 0 < rto["measured_s"] < 900.0
-    assert _objective(scenario, "RPO")["measured_s"] == 0.0
-    figures = _figures(scenario)
-    assert figures["time to saturation"]["value"] > 0
-    assert figures["time to detect"]["value"] is not None
-    assert figures["sessions terminated"]["value"] >= 1
-    assert "drills-leak-" in figures["sessions terminated"]["detail"]
-    assert figures["active sessions terminated"]["value"] == 0
-    assert figures["free connection slots"]["value"] >= figures["free connection slots"]["target"]
-    assert figures["acknowledged writes lost"]["value"] == 0
+    assert objective(scenario, "RPO")["measured_s"] == 0.0
+    seen = figures(scenario)
+    assert seen["time to saturation"]["value"] > 0
+    assert seen["time to detect"]["value"] is not None
+    assert seen["sessions terminated"]["value"] >= 1
+    assert "drills-leak-" in seen["sessions terminated"]["detail"]
+    assert seen["active sessions terminated"]["value"] == 0
+    assert seen["free connection slots"]["value"] >= seen["free connection slots"]["target"]
+    assert seen["acknowledged writes lost"]["value"] == 0
     steps = [s["name"] for s in scenario["steps"]]
     assert any(s.startswith("Terminate idle backends") for s in steps)
     assert all(s["outcome"] == "ok" for s in scenario["steps"])
@@ -85,7 +64,7 @@ def test_healthy_sandbox_passes_with_the_runbook_figures(project: Path) -> None:
 def test_a_tighter_objective_turns_the_pass_into_a_fail(project: Path) -> None:
     code, scenario, output = _drill(project, "--objective", "shop.rto=1s")
     assert (code, scenario["verdict"]) == (1, "FAIL"), output[-3000:]
-    rto = _objective(scenario, "RTO")
+    rto = objective(scenario, "RTO")
     assert rto["target_s"] == 1.0
     assert rto["measured_s"] > 1.0  # the rule's age alone is longer: shown, not hidden
     assert f"{rto['measured_s']:.1f} s" in rto["detail"]
@@ -98,12 +77,12 @@ def test_a_leak_the_idle_rule_cannot_match_fails_because_the_pool_never_drains(
 ) -> None:
     code, scenario, output = _drill(project, "--objective", "shop.rto=15s", defect=DEFECT_BUSY)
     assert (code, scenario["verdict"]) == (1, "FAIL"), output[-3000:]
-    rto = _objective(scenario, "RTO")
+    rto = objective(scenario, "RTO")
     assert rto["measured_s"] >= 15.0
     assert "not recovered after" in rto["detail"]
     assert "the pool never drained" in rto["detail"]
     assert "new connections refused" in rto["detail"]
     assert "the pool never drained" in scenario["reason"]
-    figures = _figures(scenario)
-    assert "drills-leak-" not in figures["sessions terminated"]["detail"]
+    seen = figures(scenario)
+    assert "drills-leak-" not in seen["sessions terminated"]["detail"]
     _no_leak_left(scenario)

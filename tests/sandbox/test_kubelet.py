@@ -202,7 +202,7 @@ def test_leaking_pod_is_oom_killed(node: Node) -> None:
         except OSError:
             pass
         last = node.container_status("shop-leak").get("lastState", {})
-        return last.get("terminated", {}).get("reason") == "OOMKilled"
+        return bool(last.get("terminated", {}).get("reason") == "OOMKilled")
 
     assert wait_until(leak_until_killed, clock=CLOCK, timeout_s=60, poll_s=0.01).met
     assert node.container_status("shop-leak")["lastState"]["terminated"]["exitCode"] == 137

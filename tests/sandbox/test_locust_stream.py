@@ -33,7 +33,8 @@ def _line(**fields: object) -> bytes:
 
 
 def test_lines_become_records_acks_and_user_counts_and_drain_to_eof() -> None:
-    recorder, ledger = TrafficRecorder(), []
+    recorder = TrafficRecorder()
+    ledger: list[AcknowledgedWrite] = []
     server = StreamServer(recorder.add, ledger.append)
     host, port = server.address.split(":")
     first = socket.create_connection((host, int(port)))

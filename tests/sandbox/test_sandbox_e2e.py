@@ -146,7 +146,7 @@ def test_kubectl_scale_up_and_back(sandbox_root: Path, core: client.CoreV1Api) -
         # The HPA (min 3) may move replicas again; the pods must follow whatever spec says.
         wanted = apps.read_namespaced_deployment("shop", "default").spec.replicas
         pods = core.list_namespaced_pod("default", label_selector="app=shop").items
-        return wanted >= 3 and len(pods) == wanted and len(ready_pods(core)) == wanted
+        return bool(wanted >= 3 and len(pods) == wanted and len(ready_pods(core)) == wanted)
 
     assert wait_until(settled, clock=CLOCK, timeout_s=30, poll_s=0.05).met
 

@@ -15,7 +15,7 @@ from drills.sandbox.aws import DUMMY_CREDENTIALS
 from drills.targets.adapters.aws import S3ObjectStore
 from drills.targets.adapters.localdb import LocalSnapshotStore
 from drills.targets.adapters.postgres import insert_order
-from drills.targets.ports.data import verify_fingerprints
+from drills.targets.ports.data import SnapshotKind, verify_fingerprints
 from tests.sandbox.pgkit import PgKit, local_postgres, moto_endpoint
 
 pytestmark = pytest.mark.sandbox
@@ -51,7 +51,9 @@ def _write(kit: PgKit, ledger: WriteLedger, prefix: str, count: int) -> None:
 
 
 @pytest.mark.parametrize("kind", ["dump", "base"])
-def test_snapshot_destroy_restore_verify(kit: PgKit, store: LocalSnapshotStore, kind: str) -> None:
+def test_snapshot_destroy_restore_verify(
+    kit: PgKit, store: LocalSnapshotStore, kind: SnapshotKind
+) -> None:
     kit.app.ensure_orders_table()
     kit.app.execute("TRUNCATE orders")
     kit.app.execute("CREATE TABLE IF NOT EXISTS customers (id int PRIMARY KEY, name text)")

@@ -31,7 +31,7 @@ def test_parse_duration_rejects_with_examples(text: str) -> None:
 
 def test_parse_duration_rejects_bool() -> None:
     with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(True)  # type: ignore[arg-type]
+        parse_duration(True)
 
 
 @pytest.mark.parametrize(

@@ -69,4 +69,4 @@ def test_conditions_compose_with_and_or() -> None:
 @pytest.mark.parametrize("kwargs", [{"timeout_s": -1}, {"timeout_s": 1, "poll_s": 0}])
 def test_invalid_bounds_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="poll_s"):
-        wait_until(lambda: True, clock=FakeClock(), **kwargs)
+        wait_until(lambda: True, clock=FakeClock(), **kwargs)  # type: ignore[arg-type]

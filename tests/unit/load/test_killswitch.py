@@ -25,7 +25,8 @@ def _switch(recorder: TrafficRecorder, clock: FakeClock, trips: list[str]) -> Ki
 
 
 def test_trips_once_after_errors_outlast_the_allowance() -> None:
-    clock, recorder, trips = FakeClock(0.0), TrafficRecorder(), []
+    clock, recorder = FakeClock(0.0), TrafficRecorder()
+    trips: list[str] = []
     switch = _switch(recorder, clock, trips)
     _traffic(recorder, clock, ok=True, seconds=5)
     assert not switch.poll()
@@ -41,7 +42,8 @@ def test_trips_once_after_errors_outlast_the_allowance() -> None:
 
 
 def test_a_short_burst_below_the_allowance_resets() -> None:
-    clock, recorder, trips = FakeClock(0.0), TrafficRecorder(), []
+    clock, recorder = FakeClock(0.0), TrafficRecorder()
+    trips: list[str] = []
     switch = _switch(recorder, clock, trips)
     for _ in range(3):
         for _ in range(6):
@@ -55,7 +57,8 @@ def test_a_short_burst_below_the_allowance_resets() -> None:
 
 
 def test_no_traffic_does_not_trip_and_bad_limits_are_refused() -> None:
-    clock, recorder, trips = FakeClock(0.0), TrafficRecorder(), []
+    clock, recorder = FakeClock(0.0), TrafficRecorder()
+    trips: list[str] = []
     switch = _switch(recorder, clock, trips)
     clock.advance(100.0)
     assert not switch.poll()

@@ -13,7 +13,7 @@ from drills.targets.adapters.stream_wire import (
 )
 
 
-def _round_trip(line: str) -> Decoded | int | None:
+def _round_trip(line: str) -> Decoded | int | str | None:
     return decode((line + "\n").encode())
 
 

@@ -1,0 +1,84 @@
+"""What the end-to-end drill tests share: a project root with its own sandbox, and the real CLI.
+
+Each defect module brings one sandbox up in a temporary copy of the project (scenarios,
+profiles, the shop), runs `drills run` there in a subprocess as a user would, and reads the
+run's `reports/latest/journal.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox.sandbox_root import sandbox_in_temp_root
+
+REPO = Path(__file__).resolve().parents[2]
+PARTS = ("scenarios", "fixtures/environments", "fixtures/shop")
+
+
+@contextmanager
+def sandboxed_project(prefix: str) -> Iterator[Path]:
+    """A temporary project root with the scenarios, profiles and shop, and its sandbox up."""
+    files = {"pyproject.toml": "", "conftest.py": (REPO / "conftest.py").read_text()}
+    with sandbox_in_temp_root(PARTS, files=files, prefix=prefix) as root:
+        yield root
+
+
+@dataclass(frozen=True)
+class DrillRun:
+    """One `drills run` of a single drill: exit code, its journal entry, what it printed."""
+
+    code: int
+    scenario: dict[str, Any]
+    output: str
+
+
+def run_drill(
+    root: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    unset: Iterable[str] = (),
+    timeout_s: float = 300,
+) -> DrillRun:
+    """`drills --root ROOT run ARGS` with `env` added and `unset` removed from the environment."""
+    environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    for name in unset:
+        environ.pop(name, None)
+    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", *args]
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=timeout_s)
+    journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
+    [scenario] = journal["scenarios"]
+    return DrillRun(done.returncode, scenario, done.stdout + done.stderr)
+
+
+def kubectl(root: Path, *args: str, timeout_s: float = 30) -> str:
+    """Run the extracted kubectl against the project's sandbox; its stdout."""
+    binary = REPO / ".drills" / "bin" / "kubectl"
+    if not binary.exists():
+        pytest.skip("kubectl missing: run `make .drills/bin/kubectl` (make test does)")
+    config = ["--kubeconfig", str(root / ".drills" / "sandbox" / "kubeconfig")]
+    done = subprocess.run(
+        [str(binary), *config, *args], check=True, capture_output=True, text=True, timeout=timeout_s
+    )
+    return done.stdout
+
+
+def objective(scenario: dict[str, Any], name: str) -> dict[str, Any]:
+    """The one objective `name` (RTO or RPO) of a journal entry."""
+    found: list[dict[str, Any]] = [o for o in scenario["objectives"] if o["name"] == name]
+    assert len(found) == 1, f"expected one {name} objective, got {found}"
+    return found[0]
+
+
+def figures(scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A journal entry's figures by name."""
+    return {f["name"]: f for f in scenario["figures"]}
