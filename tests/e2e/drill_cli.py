@@ -50,9 +50,8 @@ def run_drill(
     timeout_s: float = 300,
 ) -> DrillRun:
     """`drills --root ROOT run ARGS` with `env` added and `unset` removed from the environment."""
-    environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    for name in unset:
-        environ.pop(name, None)
+    environ = {name: value for name, value in os.environ.items() if name not in set(unset)}
+    environ.update({"PYTHONPATH": str(REPO), **(env or {})})
     command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", *args]
     done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=timeout_s)
     journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())

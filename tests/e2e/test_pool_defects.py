@@ -40,7 +40,7 @@ def _no_leak_left(scenario: dict[str, Any]) -> None:
     assert all(r["outcome"] == "done" for r in scenario["rollbacks"])
 
 
-def test_healthy_sandbox_passes_with_the_runbookfigures(project: Path) -> None:
+def test_healthy_sandbox_passes_with_the_runbook_figures(project: Path) -> None:
     code, scenario, output = _drill(project)
     assert (code, scenario["verdict"]) == (0, "PASS"), f"{scenario['reason']}\n{output[-3000:]}"
     rto = objective(scenario, "RTO")
