@@ -12,34 +12,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 from drills.core.errors import InjectionFailed
 from drills.core.safety import RollbackEntry, RollbackRegistry
+from drills.core.secrets import without_password
 from drills.targets.ports.data import Database, SessionHolder
 
 __all__ = [
     "POOL_EXHAUSTION",
     "PoolExhaustion",
     "leak_application_name",
-    "redact_dsn",
     "register_pool_rollback",
     "rollback_pool_exhaustion",
 ]
 
 POOL_EXHAUSTION = "db-pool-exhaustion"
-
-
-def redact_dsn(dsn: str) -> str:
-    """The DSN without its password (libpq reads PGPASSWORD or ~/.pgpass on replay)."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def leak_application_name() -> str:
@@ -83,7 +70,7 @@ class PoolExhaustion:
             self.target,
             {
                 "application_name": self.holder.application_name,
-                "dsn": redact_dsn(self.admin.dsn()),
+                "dsn": without_password(self.admin.dsn()),
             },
         )
 

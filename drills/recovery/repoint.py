@@ -3,33 +3,20 @@
 `repoint()` does what an SRE does on a cluster: store the new database URL where the service
 reads it (a Secret), `rollout restart` the Deployment and wait until the rollout has finished.
 The URLs carry credentials on real environments, so everything this module says shows them
-through `redact_url()` only.
+through `masked_password()` only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from drills.core.clock import DrillClock
 from drills.core.conditions import Observation
+from drills.core.secrets import masked_password
 from drills.core.waiting import wait_until
 from drills.targets.ports.config import ServiceConfig
 
-__all__ = ["Repointed", "redact_url", "repoint", "rollout_finished"]
-
-
-def redact_url(url: str | None) -> str:
-    """The URL with any password replaced by `***` (for logs and reports)."""
-    if url is None:
-        return "(none set)"
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname or ''}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+__all__ = ["Repointed", "repoint", "rollout_finished"]
 
 
 @dataclass(frozen=True)
@@ -80,13 +67,13 @@ def repoint(
         clock=clock,
         timeout_s=timeout_s,
         poll_s=poll_s,
-        description=f"rollout after pointing {config.where} at {redact_url(url)}",
+        description=f"rollout after pointing {config.where} at {masked_password(url)}",
     )
     done = clock.now()
     return Repointed(
         where=config.where,
-        previous=redact_url(previous),
-        current=redact_url(url),
+        previous=masked_password(previous),
+        current=masked_password(url),
         restarted_at=stamp,
         rollout_s=done - restarted,
         total_s=done - started,

@@ -14,7 +14,8 @@ from typing import Any
 from drills.core.clock import DrillClock, SystemClock
 from drills.core.errors import DrillError
 from drills.targets.adapters.kube import KubeApi, _call
-from drills.targets.ports.config import ConfigRollout
+from drills.targets.adapters.kube_rollout import rollout_status_from
+from drills.targets.ports.rollout import RolloutStatus
 
 __all__ = ["RESTARTED_AT", "KubeServiceConfig"]
 
@@ -95,18 +96,10 @@ class KubeServiceConfig:
         )
         return stamp
 
-    def rollout(self) -> ConfigRollout:
-        """Generation, observed generation and replica counts of the Deployment."""
+    def rollout(self) -> RolloutStatus:
+        """The Deployment's generation, replica counts, revision and template image."""
         deployment = _call(
             f"read deployment/{self.deployment}",
             lambda: self.api.apps.read_namespaced_deployment(self.deployment, self.namespace),
         )
-        status = deployment.status
-        return ConfigRollout(
-            generation=int(deployment.metadata.generation or 0),
-            observed_generation=int(status.observed_generation or 0),
-            replicas=int(deployment.spec.replicas or 0),
-            updated=int(status.updated_replicas or 0),
-            total=int(status.replicas or 0),
-            available=int(status.available_replicas or 0),
-        )
+        return rollout_status_from(deployment)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from drills.core.clock import DrillClock
 from drills.core.conditions import Observation
@@ -36,21 +35,9 @@ __all__ = [
     "ReinstatePlan",
     "Reinstated",
     "reinstate",
-    "without_password",
 ]
 
 REINSTATE_KIND = "data-reinstate"
-
-
-def without_password(url: str) -> str:
-    """The URL with its password removed (safe to store in the rollback ledger)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}@{parts.hostname or ''}" if parts.username else parts.hostname
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc or ""))
 
 
 @dataclass(frozen=True)

@@ -9,42 +9,11 @@ vocabulary (`drills.recovery.repoint`) sees only this Protocol; the Kubernetes a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ConfigRollout", "ServiceConfig"]
+from drills.targets.ports.rollout import RolloutStatus
 
-
-@dataclass(frozen=True)
-class ConfigRollout:
-    """One reading of the Deployment's rollout, enough to say whether a restart has finished."""
-
-    generation: int
-    observed_generation: int
-    replicas: int  # spec.replicas
-    updated: int  # status.updatedReplicas: pods of the current template
-    total: int  # status.replicas: pods of every ReplicaSet, old ones included
-    available: int  # status.availableReplicas
-
-    @property
-    def complete(self) -> bool:
-        """True when `kubectl rollout status` would say the rollout finished."""
-        return (
-            self.observed_generation >= self.generation
-            and self.updated == self.replicas
-            and self.total == self.updated
-            and self.available >= self.updated
-        )
-
-    def describe(self) -> str:
-        """`2/3 updated, 4 total, 3 available` style, plus an unobserved generation."""
-        text = (
-            f"{self.updated}/{self.replicas} updated, {self.total} total, "
-            f"{self.available} available"
-        )
-        if self.observed_generation < self.generation:
-            text += f", generation {self.generation} not yet observed"
-        return text
+__all__ = ["ServiceConfig"]
 
 
 class ServiceConfig(Protocol):
@@ -67,6 +36,6 @@ class ServiceConfig(Protocol):
         """Restart every pod with a rolling update (`rollout restart`); return the stamp used."""
         ...
 
-    def rollout(self) -> ConfigRollout:
+    def rollout(self) -> RolloutStatus:
         """The rollout as it stands now."""
         ...

@@ -9,8 +9,9 @@ import pytest
 from drills.core.clock import FakeClock
 from drills.core.errors import InjectionFailed
 from drills.core.safety import RollbackRegistry
+from drills.core.secrets import without_password
 from drills.faults.data import DATA_DESTROYED, drop_table, mass_delete, register_data_rollback
-from drills.faults.pool import PoolExhaustion, redact_dsn, rollback_pool_exhaustion
+from drills.faults.pool import PoolExhaustion, rollback_pool_exhaustion
 from drills.targets.ports.data import ConnectionLimits, RecoveryPoint
 
 
@@ -100,5 +101,5 @@ def test_destructive_statement_marks_a_point_then_acts() -> None:
 
 
 def test_redact_dsn_keeps_everything_but_the_password() -> None:
-    assert redact_dsn("postgresql://a:b@h:1/d?x=1") == "postgresql://a@h:1/d?x=1"
-    assert redact_dsn("postgresql://a@h/d") == "postgresql://a@h/d"
+    assert without_password("postgresql://a:b@h:1/d?x=1") == "postgresql://a@h:1/d?x=1"
+    assert without_password("postgresql://a@h/d") == "postgresql://a@h/d"

@@ -8,8 +8,9 @@ import pytest
 
 from drills.core.clock import FakeClock
 from drills.core.errors import WaitTimeout
-from drills.recovery.repoint import redact_url, repoint, rollout_finished
-from drills.targets.ports.config import ConfigRollout
+from drills.core.secrets import masked_password
+from drills.recovery.repoint import repoint, rollout_finished
+from drills.targets.ports.rollout import RolloutStatus
 
 
 @dataclass
@@ -40,17 +41,19 @@ class FakeConfig:
         self.restarts.append(stamp)
         return stamp
 
-    def rollout(self) -> ConfigRollout:
+    def rollout(self) -> RolloutStatus:
         self.polls_since_restart += 1
         done = self.polls_since_restart > self.polls_to_finish
         observed = self.generation if self.polls_since_restart > 1 else self.generation - 1
-        return ConfigRollout(
+        return RolloutStatus(
             generation=self.generation,
             observed_generation=observed,
             replicas=3,
             updated=3 if done else 1,
             total=3 if done else 4,
             available=3,
+            revision=self.generation,
+            image="shop:1.0.0",
         )
 
 
@@ -83,7 +86,8 @@ def test_rollout_reading_names_an_unobserved_generation() -> None:
 
 def test_redact_url_hides_only_the_password() -> None:
     assert (
-        redact_url("postgresql://app@127.0.0.1:5432/shop") == "postgresql://app@127.0.0.1:5432/shop"
+        masked_password("postgresql://app@127.0.0.1:5432/shop")
+        == "postgresql://app@127.0.0.1:5432/shop"
     )
-    assert redact_url("postgresql://u:pw@db/shop") == "postgresql://u:***@db/shop"
-    assert redact_url(None) == "(none set)"
+    assert masked_password("postgresql://u:pw@db/shop") == "postgresql://u:***@db/shop"
+    assert masked_password(None) == "(none set)"

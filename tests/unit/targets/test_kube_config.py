@@ -42,10 +42,22 @@ class FakeApps:
 
     def read_namespaced_deployment(self, name: str, namespace: str) -> Any:
         return SimpleNamespace(
-            metadata=SimpleNamespace(generation=4),
-            spec=SimpleNamespace(replicas=3),
+            metadata=SimpleNamespace(
+                generation=4, annotations={"deployment.kubernetes.io/revision": "2"}
+            ),
+            spec=SimpleNamespace(
+                replicas=3,
+                paused=None,
+                template=SimpleNamespace(
+                    spec=SimpleNamespace(containers=[SimpleNamespace(image="shop:1.0.0")])
+                ),
+            ),
             status=SimpleNamespace(
-                observed_generation=3, updated_replicas=1, replicas=4, available_replicas=3
+                observed_generation=3,
+                updated_replicas=1,
+                replicas=4,
+                available_replicas=3,
+                conditions=None,
             ),
         )
 
@@ -86,3 +98,4 @@ def test_rollout_reads_generation_and_replica_counts() -> None:
     assert not state.complete
     assert "1/3 updated, 4 total, 3 available" in state.describe()
     assert "generation 4 not yet observed" in state.describe()
+    assert (state.revision, state.image) == (2, "shop:1.0.0")

@@ -10,11 +10,11 @@ import pytest
 
 from drills.core.clock import FakeClock
 from drills.core.errors import DrillError
+from drills.core.secrets import without_password
 from drills.targets.adapters.reinstate import (
     Reinstated,
     ReinstatePlan,
     reinstate,
-    without_password,
 )
 from tests.unit.recovery.test_repoint import FakeConfig
 
