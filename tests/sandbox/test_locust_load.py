@@ -175,3 +175,46 @@ def test_a_worker_started_elsewhere_streams_wall_time_onto_the_harness_clock(
     assert abs(outage[0] - start_s) <= 0.1
     assert abs(outage[1] - end_s) <= 0.1
     assert load.acknowledged()
+
+
+_HARNESS = """
+import sys, time
+from pathlib import Path
+from drills.load.shapes import Steady
+from drills.load.traffic import TrafficRecorder
+from drills.targets.adapters.locust_load import LocustLoad
+out, recorder = Path(sys.argv[3]), TrafficRecorder()
+load = LocustLoad(Path(sys.argv[1]), sys.argv[2], sink=recorder.add, log_dir=out)
+load.start(Steady(users=2, spawn_rate=10.0))
+for _ in range(300):  # until users are really making requests, at most 30 s
+    if len(recorder):
+        break
+    time.sleep(0.1)
+(out / "pids").write_text(" ".join(map(str, load.pids)))
+time.sleep(600)
+"""
+
+
+def test_locust_ends_when_the_harness_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL gives the harness no chance to stop Locust: the kernel must end it instead."""
+    pids_file = tmp_path / "pids"
+    with OutageService() as service:
+        harness = subprocess.Popen(
+            [sys.executable, "-c", _HARNESS, str(LOCUSTFILE), service.url, str(tmp_path)]
+        )
+        try:
+            _wait(lambda: pids_file.exists() and pids_file.read_text() != "", "Locust started")
+        finally:
+            harness.kill()
+            harness.wait()
+        pids = [int(pid) for pid in pids_file.read_text().split()]
+        _wait(lambda: not any(_running(pid) for pid in pids), "Locust gone", timeout_s=20.0)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit status may wait for a reaper)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

@@ -23,6 +23,8 @@ connection until EOF so the last second of traffic is kept.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -313,9 +315,37 @@ class LocustLoad:
         command = [sys.executable, "-m", "locust", *args]
         self._procs.append(
             subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         )
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that has the kernel SIGTERM the child when the harness dies.
+
+    Locust runs in its own session (so a Ctrl-C reaches the harness first, which stops it in
+    order); without this a harness killed outright (SIGKILL, OOM) would leave users hammering
+    the service. The signal comes when the thread that started Locust ends, so start it from a
+    thread that lives as long as the drill. Linux only (prctl PR_SET_PDEATHSIG); elsewhere
+    None, and `stop()` remains the only way Locust ends.
+    """
+    name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+    if name is None:
+        return None
+    prctl = ctypes.CDLL(name, use_errno=True).prctl  # looked up here, not in the child
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
 
 
 def _terminate(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
