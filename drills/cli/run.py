@@ -15,7 +15,6 @@ from rich.table import Table
 from drills.cli.collect import collect_drills
 from drills.cli.output import verdict_table
 from drills.cli.paths import ProjectPaths
-from drills.cli.sandbox import sandbox_control
 from drills.core.catalogue import new_run_id
 from drills.core.clock import SystemClock
 from drills.core.durations import format_duration
@@ -188,13 +187,8 @@ def ensure_sandbox(paths: ProjectPaths, profile: Profile, console: Console) -> N
     endpoints = paths.root / (profile.targets.endpoints_file or ".drills/sandbox/endpoints.json")
     if endpoints.exists():
         return
-    control = sandbox_control()
-    if control is None:
-        console.print(
-            "[yellow]note:[/] the sandbox is not built yet (issue #4), so drills that need it "
-            "cannot reach a cluster; running the scenarios anyway."
-        )
-        return
+    from drills.sandbox import control  # imported only when it must start (0.5 s)
+
     console.print("bringing the sandbox up (`drills sandbox down` stops it) ...")
     control.up(paths.root)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import drills.cli.sandbox as sandbox_cli
 from drills.cli import build_parser, main
 from drills.cli.paths import ProjectPaths, find_root
 from drills.cli.rollback import replay
@@ -104,12 +103,12 @@ def test_find_root_walks_up(tmp_path: Path) -> None:
     assert ProjectPaths(tmp_path).ledger == tmp_path / ".drills" / "rollbacks.jsonl"
 
 
-def test_sandbox_not_built_yet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+def test_sandbox_status_of_a_project_without_one_says_so(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(sandbox_cli, "sandbox_control", lambda: None)
-    assert main(["--root", str(tmp_path), "sandbox", "up"]) == 2
-    assert "not built yet (issue #4)" in capfd.readouterr().out
+    (tmp_path / "pyproject.toml").write_text("")
+    assert main(["--root", str(tmp_path), "sandbox", "status"]) == 0
+    assert "sandbox: not running" in capfd.readouterr().out
 
 
 def test_replay_undoes_pending_entries_oldest_first(tmp_path: Path) -> None:
