@@ -60,7 +60,9 @@ def test_user_side_outage_matches_the_true_window_within_100_ms(tmp_path: Path) 
     assert recorder.records()[-1].at_s >= stopping_at_s - 0.5  # the last second reached us
     acks = load.acknowledged()
     assert acks
-    assert all(not (start_s < a.at_s < end_s) for a in acks)
+    # No write is acknowledged inside the outage. A write that reached the service just before
+    # the window opened may complete a moment after: the same 100 ms allowance as above.
+    assert all(not (start_s + 0.1 < a.at_s < end_s) for a in acks)
     assert not any(_alive(pid) for pid in load.pids)
 
 
