@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import socket
@@ -328,6 +329,7 @@ class LocustLoad:
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+@functools.cache  # find_library runs ldconfig: once per process, not once per Locust
 def _die_with_parent() -> Callable[[], None] | None:
     """A pre-exec hook that has the kernel SIGTERM the child when the harness dies.
 
