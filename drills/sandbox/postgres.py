@@ -14,11 +14,14 @@ Each instance lives in `<root>/<name>/`:
 and the WAL archive of the primary in `<root>/archive/` (shared by every instance under the same
 root so a restore target or a replica can read it with `restore_command`).
 
-Network and authentication: the server listens on 127.0.0.1 only (no Unix socket) on a free port,
-and `pg_hba.conf` trusts 127.0.0.1/32 for every role (the superuser `postgres` and the
-application role `app`), normal connections and replication. That is acceptable because it
-is a loopback-only test double; a profile for a real environment brings its own DSN with
-credentials.
+Network and authentication: the server listens on 127.0.0.1 (no Unix socket) on a free port,
+and also on the sandbox's pod-network gateway address when ``<root>/listen-host`` names one (the
+sandbox daemon writes it, so that pods in their own network namespaces reach the database, and
+every instance under the root, restored ones included, does the same). `pg_hba.conf` trusts
+127.0.0.1/32 and that address's /24 for every role (the superuser `postgres` and the application
+role `app`), normal connections and replication. That is acceptable because it is a test double
+reachable only from this machine and the sandbox's own namespaces; a profile for a real
+environment brings its own DSN with credentials. DSNs name the listen host.
 
 Settings that matter to the drills: `max_connections` (low, default 30, so pool exhaustion is
 quick; `superuser_reserved_connections` is 3, so 27 ordinary slots), `wal_level=replica`,
@@ -283,6 +286,13 @@ class LocalPostgres:
         return self._runner
 
     @property
+    def host(self) -> str:
+        """The address clients use: the root's ``listen-host`` if written, else 127.0.0.1."""
+        path = self.root / "listen-host"
+        text = path.read_text().strip() if path.exists() else ""
+        return text or "127.0.0.1"
+
+    @property
     def port(self) -> int | None:
         """TCP port of the last start, None before the first."""
         path = self.home / "port"
@@ -296,7 +306,7 @@ class LocalPostgres:
         """
         if self.port is None:
             raise DrillError(f"PostgreSQL '{self.name}' was never started; call start() first")
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname or self.dbname}"
+        return f"postgresql://{user}@{self.host}:{self.port}/{dbname or self.dbname}"
 
     def admin_dsn(self, dbname: str | None = None) -> str:
         """URI for the superuser `postgres` (uses the reserved slots when the server is full)."""
@@ -331,11 +341,20 @@ class LocalPostgres:
         conf = self.data_dir / "postgresql.conf"
         with conf.open("a") as handle:
             handle.write("\ninclude_if_exists = 'drills.conf'\n")
-        (self.data_dir / "pg_hba.conf").write_text(
-            "host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n"
-        )
+        self._write_hba()
         self.runner.own(self.data_dir)
         (self.home / ".needs-db").touch()
+
+    def _write_hba(self) -> None:
+        networks = ["127.0.0.1/32"]
+        if self.host != "127.0.0.1":
+            networks.append(f"{self.host.rsplit('.', 1)[0]}.0/24")
+        lines = [
+            f"host {db} all {net} trust\n" for net in networks for db in ("all", "replication")
+        ]
+        path = self.data_dir / "pg_hba.conf"
+        path.write_text("".join(lines))
+        self.runner.own(path)
 
     def settings(self, port: int) -> dict[str, str]:
         """postgresql.conf settings written on every start."""
@@ -344,7 +363,7 @@ class LocalPostgres:
             f"&& mv {self.archive_dir}/%f.part {self.archive_dir}/%f"
         )
         values = {
-            "listen_addresses": "'127.0.0.1'",
+            "listen_addresses": f"'{','.join(sorted({'127.0.0.1', self.host}))}'",
             "port": str(port),
             "unix_socket_directories": "''",
             "max_connections": str(self.max_connections),
@@ -364,6 +383,7 @@ class LocalPostgres:
 
     def _write_settings(self, port: int) -> None:
         text = "".join(f"{key} = {value}\n" for key, value in self.settings(port).items())
+        self._write_hba()
         path = self.data_dir / "drills.conf"
         path.write_text(text)
         self.runner.own(path)
