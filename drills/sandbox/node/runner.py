@@ -1,69 +1,75 @@
 """One container of a sandbox pod as a real OS process, supervised the way a kubelet does it.
 
-`ContainerRunner` knows nothing of the API server: the process kubelet builds a `ContainerSpec`
-from a pod's spec, starts a runner, and copies `runner.snapshot()` (shaped like one entry of a
-pod's ``status.containerStatuses``) into the pod's status whenever ``on_change`` fires.
+`ContainerRunner` knows nothing of the API server: the node agent builds a `ContainerSpec` from
+a pod's spec, starts a runner, and copies `runner.snapshot()` (shaped like one entry of a pod's
+``status.containerStatuses``) into the pod's status whenever ``on_change`` fires.
 
 What it does, and the Kubernetes behaviour it follows:
 
-- **Process**: ``argv`` runs in its own session and process group (``setsid``) with the spec's
-  environment plus ``HOST=<pod IP>``; stdout and stderr append to one log file. Stopping a
-  container signals the whole group, so nothing it forked is left behind.
+- **Process**: ``[*exec_prefix, *argv]`` runs in its own session and process group
+  (``setsid``) with the spec's environment plus ``HOST=<pod IP>``. The pod network gives a
+  prefix such as ``nsenter --net=/run/netns/<ns> --``; nsenter execs, so the pid is the
+  program's own. Stopping a container signals the whole group, so nothing it forked is left.
+- **Logs**: stdout and stderr come back through pipes and are written line by line, with a
+  timestamp, to the run's log file (`drills.sandbox.node.logs.ContainerLog`); at a restart the
+  finished run's file is kept as the previous log (``kubectl logs --previous``).
 - **Probes**: HTTP GET on ``<pod IP>:<port><path>``; a status in 200-399 is a success, anything
   else (or no answer within ``timeout_s``) a failure. Readiness flips ``ready`` after
   ``success_threshold`` successes / ``failure_threshold`` failures in a row. Liveness kills the
   container after ``failure_threshold`` failures (it is then restarted). Periods are plain
   seconds, so sub-second periods are allowed (Kubernetes' minimum is 1 s).
-- **Restart policy Always** with exponential back-off: after the n-th failed start in a row the
-  runner waits ``min(cap_s, base_s * 2**(n-1))`` in the waiting state ``CrashLoopBackOff``.
-  A real kubelet uses base 10 s doubling up to a cap of 5 min, and forgets the back-off once a
-  container ran 10 min without trouble; `BackOff()` has those defaults (`KUBERNETES_BACKOFF`)
-  and the sandbox passes shorter ones so drills finish in seconds.
-- **OOMKilled**: the kernel's memory cgroup is not available here, so the runner samples
-  ``VmRSS`` in ``/proc/<pid>/status`` every ``memory_poll_s`` and SIGKILLs the group when it
-  exceeds the limit; the container terminates with reason ``OOMKilled`` and exit code 137.
-- **Graceful stop**: SIGTERM to the group, up to the grace period, then SIGKILL.
-
-Pod IPs come from `PodIPs`: distinct loopback addresses 127.0.x.y (Linux routes the whole of
-127.0.0.0/8 to ``lo``), so every pod listens on its own address and the same container port,
-and Endpoints list real, distinct addresses as on a cluster.
+- **Restart policy** (``Always``, ``OnFailure``, ``Never``) with exponential back-off: after
+  the n-th failed start in a row the runner waits ``min(cap_s, base_s * 2**(n-1))`` in the
+  waiting state ``CrashLoopBackOff``. A real kubelet uses base 10 s doubling up to a cap of
+  5 min, and forgets the back-off once a container ran 10 min without trouble; `BackOff()` has
+  those defaults (`KUBERNETES_BACKOFF`) and the sandbox passes shorter ones.
+- **OOMKilled**: the kernel's memory cgroup is not used here, so the runner samples ``VmRSS``
+  in ``/proc/<pid>/status`` every ``memory_poll_s`` and SIGKILLs the group when it exceeds the
+  limit; the container terminates with reason ``OOMKilled`` and exit code 137.
+- **Graceful stop**: SIGTERM to the group, up to the grace period, then SIGKILL (at once when
+  the grace period is 0).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
+import hashlib
 import os
 import re
 import signal
-import socket
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 
 from drills.core.clock import DrillClock, SystemClock
 from drills.core.errors import ConfigError
+from drills.sandbox.node.logs import ContainerLog
 
 __all__ = [
+    "CONTAINER_ID_SCHEME",
     "KUBERNETES_BACKOFF",
     "OOM_EXIT_CODE",
-    "AddressBlock",
     "BackOff",
     "ContainerRunner",
     "ContainerSpec",
-    "PodIPs",
     "Probe",
+    "image_id",
     "parse_memory",
     "rss_bytes",
 ]
 
 OOM_EXIT_CODE = 137
+CONTAINER_ID_SCHEME = "drills-process"
+"""Container IDs read ``drills-process://<pid>``, as containerd's read ``containerd://<id>``."""
+
 _GROUP_KILL_WAIT_S = 5.0
+_PIPE_DRAIN_S = 2.0
+_READ_CHUNK = 64 * 1024
 
 EventSink = Callable[[str, str, str], None]
 """on_event(type, reason, message): type is "Normal" or "Warning", as in a Kubernetes Event."""
@@ -114,6 +120,7 @@ class ContainerSpec:
     readiness: Probe | None = None
     liveness: Probe | None = None
     termination_grace_s: float = 30.0
+    restart_policy: str = "Always"
 
 
 _MEMORY_UNITS = {
@@ -154,87 +161,11 @@ def rss_bytes(pid: int) -> int | None:
     return None
 
 
-class AddressBlock:
-    """A loopback block 127.0.<n>.0/24 that one sandbox's pods use and no other sandbox does.
-
-    Two sandboxes on one machine (a developer's and a test's) must never hand out the same pod
-    address: a crash-looping pod keeps its address without listening on it, so another
-    sandbox's pod listening there would answer its readiness probe. Claiming takes an exclusive
-    `flock` on `<lock_dir>/127.0.<n>.lock`; the kernel drops it when the process ends, so a
-    killed sandbox never keeps its block.
-    """
-
-    def __init__(self, third_octet: int, handle: IO[str]) -> None:
-        self.third_octet = third_octet
-        self._handle: IO[str] | None = handle
-
-    @classmethod
-    def claim(
-        cls, lock_dir: Path | None = None, *, first: int = 1, last: int = 127
-    ) -> AddressBlock:
-        """The first free block between 127.0.<first>.0 and 127.0.<last>.0."""
-        folder = lock_dir or Path(tempfile.gettempdir()) / "drills-pod-addresses"
-        folder.mkdir(parents=True, exist_ok=True)
-        for third in range(first, last + 1):
-            handle = (folder / f"127.0.{third}.lock").open("a", encoding="utf-8")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            return cls(third, handle)
-        raise ConfigError(
-            f"every pod address block 127.0.{first}-{last}.0/24 is held by a running sandbox; "
-            "stop one (`drills sandbox down` in its project)"
-        )
-
-    def release(self) -> None:
-        """Give the block back (also happens when the process ends); idempotent."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
-class PodIPs:
-    """Distinct loopback addresses 127.0.x.y for pods, one per live pod.
-
-    Addresses are handed out in a rotating order (a released one comes back only after the
-    others), and an address whose `port` another socket already holds is skipped.
-    """
-
-    def __init__(self, *, first_third_octet: int = 1, last_third_octet: int = 255) -> None:
-        """Hand out 127.0.<first_third_octet>.1 to 127.0.<last_third_octet>.254."""
-        self._order = [
-            f"127.0.{third}.{fourth}"
-            for third in range(first_third_octet, last_third_octet + 1)
-            for fourth in range(1, 255)
-        ]
-        self._cursor = 0
-        self._taken: set[str] = set()
-
-    def allocate(self, port: int | None = None) -> str:
-        """A free address (free on `port` too, when given)."""
-        for _ in range(len(self._order)):
-            ip = self._order[self._cursor]
-            self._cursor = (self._cursor + 1) % len(self._order)
-            if ip not in self._taken and (port is None or _bindable(ip, port)):
-                self._taken.add(ip)
-                return ip
-        raise ConfigError("every sandbox pod address is taken; delete pods or restart the sandbox")
-
-    def release(self, ip: str) -> None:
-        """Give an address back."""
-        self._taken.discard(ip)
-
-
-def _bindable(ip: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            return False
-    return True
+def image_id(image: str) -> str:
+    """A stable stand-in for an image digest: ``<repository>@sha256:<hash of the name>``."""
+    repository = image.split("@", 1)[0].rsplit(":", 1)[0] if image else ""
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return f"{repository}@sha256:{digest}" if image else ""
 
 
 def _signal_group(pid: int, signum: int) -> None:
@@ -260,15 +191,16 @@ class _Exit:
             "reason": self.reason,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
-            "containerID": container_id,
         }
+        if container_id:
+            block["containerID"] = container_id
         if self.message:
             block["message"] = self.message
         return block
 
 
 class ContainerRunner:
-    """Runs one container with restart policy Always until `stop()`."""
+    """Runs one container under its restart policy until `stop()`."""
 
     def __init__(  # noqa: PLR0913 - keyword-only collaborators of one container
         self,
@@ -276,6 +208,7 @@ class ContainerRunner:
         *,
         pod_ip: str,
         log_path: Path,
+        exec_prefix: Sequence[str] = (),
         backoff: BackOff = KUBERNETES_BACKOFF,
         memory_poll_s: float = 0.2,
         clock: DrillClock | None = None,
@@ -285,14 +218,16 @@ class ContainerRunner:
         """Prepare (not start) the container; call `start()` inside the event loop."""
         self.spec = spec
         self.pod_ip = pod_ip
-        self.log_path = log_path
+        self.exec_prefix = tuple(exec_prefix)
         self.backoff = backoff
         self.memory_poll_s = memory_poll_s
         self.clock = clock or SystemClock()
+        self.log = ContainerLog(log_path, wall=self.clock.wall)
         self._on_change = on_change or (lambda: None)
         self._on_event = on_event or (lambda _type, _reason, _message: None)
         self.restart_count = 0
         self.ready = False
+        self.started_wall: datetime | None = None
         self._state: dict[str, Any] = {"waiting": {"reason": "ContainerCreating"}}
         self._last_state: dict[str, Any] = {}
         self._process: asyncio.subprocess.Process | None = None
@@ -304,6 +239,11 @@ class ContainerRunner:
         self._session: aiohttp.ClientSession | None = None
 
     # -- public -------------------------------------------------------------------------------
+
+    @property
+    def log_path(self) -> Path:
+        """The current run's log file."""
+        return self.log.path
 
     @property
     def pid(self) -> int | None:
@@ -329,10 +269,11 @@ class ContainerRunner:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        self.log.end_run()
 
     @property
     def done(self) -> bool:
-        """True once the runner has stopped for good."""
+        """True once the runner has stopped for good (stopped, or its policy ended it)."""
         return self._task is not None and self._task.done()
 
     def snapshot(self) -> dict[str, Any]:
@@ -340,14 +281,15 @@ class ContainerRunner:
         status: dict[str, Any] = {
             "name": self.spec.name,
             "image": self.spec.image,
-            "imageID": "",
-            "containerID": self._container_id,
+            "imageID": image_id(self.spec.image),
             "ready": self.ready,
             "started": "running" in self._state,
             "restartCount": self.restart_count,
             "state": {key: dict(value) for key, value in self._state.items()},
             "lastState": {key: dict(value) for key, value in self._last_state.items()},
         }
+        if self._container_id:
+            status["containerID"] = self._container_id
         return status
 
     # -- supervision --------------------------------------------------------------------------
@@ -356,21 +298,20 @@ class ContainerRunner:
         while not self._stopping.is_set():
             ended = await self._run_once()
             self._record_exit(ended)
-            if self._stopping.is_set():
+            if self._stopping.is_set() or not self._restarts_after(ended):
                 break
             delay_s = self._next_delay(ended)
             self.restart_count += 1
-            self._set_state(
-                "waiting",
-                {
-                    "reason": "CrashLoopBackOff",
-                    "message": f"back-off {delay_s:g}s restarting failed "
-                    f"container={self.spec.name}",
-                },
-            )
+            message = f"back-off {delay_s:g}s restarting failed container={self.spec.name}"
+            self._set_state("waiting", {"reason": "CrashLoopBackOff", "message": message})
             self._event("Warning", "BackOff", "Back-off restarting failed container")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay_s)
+
+    def _restarts_after(self, ended: _Exit) -> bool:
+        if self.spec.restart_policy == "Never":
+            return False
+        return self.spec.restart_policy != "OnFailure" or ended.exit_code != 0
 
     def _next_delay(self, ended: _Exit) -> float:
         if ended.ran_s >= self.backoff.reset_after_s:
@@ -380,6 +321,7 @@ class ContainerRunner:
 
     def _record_exit(self, ended: _Exit) -> None:
         self.ready = False
+        self.log.end_run()
         block = ended.terminated(self._container_id)
         if not self._stopping.is_set():
             self._last_state = {"terminated": block}
@@ -389,6 +331,7 @@ class ContainerRunner:
         started_s = self.clock.now()
         started_at = self._timestamp()
         self._kill_reason = ""
+        self._announce_run()
         try:
             process = await self._spawn()
         except OSError as exc:
@@ -397,16 +340,41 @@ class ContainerRunner:
         self._process = process
         if self._stopping.is_set():  # stop() came while the process was being created
             await self._terminate(process, self.spec.termination_grace_s)
-        self._container_id = f"sandbox://{process.pid}"
+        self._container_id = f"{CONTAINER_ID_SCHEME}://{process.pid}"
+        self.started_wall = self.clock.wall()
         self._set_state("running", {"startedAt": started_at})
         self._event("Normal", "Started", f"Started container {self.spec.name}")
+        code = await self._wait_and_reap(process)
+        return self._exit_of(code, started_at, self.clock.now() - started_s)
+
+    def _announce_run(self) -> None:
+        if self.spec.image:
+            message = f'Container image "{self.spec.image}" already present on machine'
+            self._event("Normal", "Pulled", message)
+        self._event("Normal", "Created", f"Created container {self.spec.name}")
+
+    async def _wait_and_reap(self, process: asyncio.subprocess.Process) -> int:
+        loop = asyncio.get_running_loop()
+        pumps = [
+            loop.create_task(self._pump(process.stdout, "stdout")),
+            loop.create_task(self._pump(process.stderr, "stderr")),
+        ]
         watchers = self._watchers(process)
         code = await process.wait()
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
         _signal_group(process.pid, signal.SIGKILL)
-        return self._exit_of(code, started_at, self.clock.now() - started_s)
+        _done, late = await asyncio.wait(pumps, timeout=_PIPE_DRAIN_S)
+        for pump in late:  # a grandchild that left the group still holds the pipe
+            pump.cancel()
+        return code
+
+    async def _pump(self, reader: asyncio.StreamReader | None, stream: str) -> None:
+        if reader is None:
+            return
+        while chunk := await reader.read(_READ_CHUNK):
+            self.log.write(stream, chunk)
 
     def _exit_of(self, code: int, started_at: str, ran_s: float) -> _Exit:
         exit_code = 128 - code if code < 0 else code
@@ -432,25 +400,26 @@ class ContainerRunner:
         env["HOST"] = self.pod_ip
         if self.spec.image:
             env.setdefault("IMAGE", self.spec.image)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            return await asyncio.create_subprocess_exec(
-                *self.spec.argv,
-                env=env,
-                cwd=self.spec.cwd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+        self.log.begin_run()
+        return await asyncio.create_subprocess_exec(
+            *self.exec_prefix,
+            *self.spec.argv,
+            env=env,
+            cwd=self.spec.cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
 
     async def _terminate(self, process: asyncio.subprocess.Process, grace_s: float) -> None:
-        _signal_group(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(asyncio.shield(process.wait()), timeout=max(0.0, grace_s))
-        except TimeoutError:
+        if grace_s > 0:
+            _signal_group(process.pid, signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(process.wait()), timeout=grace_s)
+        if process.returncode is None:
             _signal_group(process.pid, signal.SIGKILL)
-            await asyncio.wait_for(process.wait(), timeout=_GROUP_KILL_WAIT_S)
+            await asyncio.wait_for(asyncio.shield(process.wait()), timeout=_GROUP_KILL_WAIT_S)
 
     # -- watchers -----------------------------------------------------------------------------
 
