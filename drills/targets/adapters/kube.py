@@ -30,6 +30,7 @@ __all__ = ["KubeApi", "KubeWorkload", "connect"]
 
 T = TypeVar("T")
 _REVISION = "deployment.kubernetes.io/revision"
+_SERVICE_NAME = "kubernetes.io/service-name"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class KubeApi:
     apps: Any
     autoscaling: Any
     context: str
+    discovery: Any = None
 
 
 def connect(kubeconfig: Path, *, allowlist: Allowlist, context: str | None = None) -> KubeApi:
@@ -58,6 +60,7 @@ def connect(kubeconfig: Path, *, allowlist: Allowlist, context: str | None = Non
         apps=client.AppsV1Api(api_client),
         autoscaling=client.AutoscalingV2Api(api_client),
         context=chosen,
+        discovery=client.DiscoveryV1Api(api_client),
     )
 
 
@@ -121,12 +124,31 @@ def _pod_state(pod: Any) -> PodState:
     )
 
 
+def _selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
+    """True when a Service's (non-empty) selector matches pod `labels`."""
+    return bool(selector) and all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+def _ready_addresses(slices: list[Any]) -> set[str]:
+    """Addresses of the endpoints that are ready (an absent condition means ready)."""
+    return {
+        endpoint.addresses[0]
+        for endpoint_slice in slices
+        for endpoint in endpoint_slice.endpoints or []
+        if endpoint.addresses
+        and (endpoint.conditions is None or endpoint.conditions.ready is not False)
+    }
+
+
 class KubeWorkload:
-    """A Deployment and its pods in one namespace, through the official client."""
+    """A Deployment and its pods in one namespace, through the official client.
+
+    The Service in front of it is `service` when given, else found by its selector.
+    """
 
     def __init__(self, api: KubeApi, namespace: str, name: str, *, service: str | None = None):
         self.api, self.namespace, self.name = api, namespace, name
-        self.service = service or name
+        self.service = service
 
     def _deployment(self) -> Any:
         return _call(
@@ -155,13 +177,40 @@ class KubeWorkload:
         """status.readyReplicas, 0 when absent."""
         return int(self._deployment().status.ready_replicas or 0)
 
+    def service_name(self) -> str:
+        """The Service in front of the pods: the one given, else the one selecting them.
+
+        Among several Services selecting the pods, the one named like the Deployment wins,
+        else the first by name. Raises DrillError when no Service selects them.
+        """
+        if self.service is None:
+            labels = self._deployment().spec.template.metadata.labels or {}
+            listed = _call(
+                "list services",
+                lambda: self.api.core.list_namespaced_service(self.namespace),
+            )
+            names = sorted(
+                s.metadata.name for s in listed.items if _selects(s.spec.selector, labels)
+            )
+            if not names:
+                raise DrillError(
+                    f"no Service in namespace {self.namespace} selects the pods of "
+                    f"deployment/{self.name} ({labels}); create one or name it in the profile"
+                )
+            self.service = self.name if self.name in names else names[0]
+        return self.service
+
     def ready_endpoints(self) -> int:
-        """Ready addresses in the Service's Endpoints object."""
-        endpoints = _call(
-            f"read endpoints/{self.service}",
-            lambda: self.api.core.read_namespaced_endpoints(self.service, self.namespace),
+        """Ready endpoint addresses in the Service's EndpointSlices (discovery.k8s.io/v1)."""
+        service = self.service_name()
+        selector = f"{_SERVICE_NAME}={service}"
+        listed = _call(
+            f"list endpointslices of service/{service}",
+            lambda: self.api.discovery.list_namespaced_endpoint_slice(
+                self.namespace, label_selector=selector
+            ),
         )
-        return sum(len(s.addresses or []) for s in endpoints.subsets or [])
+        return len(_ready_addresses(listed.items))
 
     def delete_pod(self, name: str, *, grace_period_s: int | None = None) -> None:
         """Delete a pod; grace 0 forces it."""
