@@ -1,4 +1,4 @@
-"""The service proxy with real HTTP backends: 503 without endpoints, ready-only round-robin."""
+"""The service proxy with real HTTP backends: 503 without endpoints, round-robin, 502."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from drills.sandbox.apiserver.store import ObjectStore
-from drills.sandbox.proxy import Backend, ServiceProxy, store_endpoints
+from drills.sandbox.node.proxy import Backend, ServiceProxy
 
 pytestmark = pytest.mark.sandbox
 
@@ -81,48 +80,3 @@ def test_round_robin_over_ready_endpoints_only_and_502_for_a_dying_backend() -> 
     assert counts[("default", "a")] == 3
     assert counts[("default", "b")] == 3
     assert dying_status == 502
-
-
-def test_store_endpoints_prefers_the_endpoints_object_then_ready_pods() -> None:
-    store = ObjectStore()
-    store.create("namespaces", {"metadata": {"name": "default"}})
-    store.create(
-        "services",
-        {
-            "metadata": {"name": "shop"},
-            "spec": {"selector": {"app": "shop"}, "ports": [{"port": 80, "targetPort": "http"}]},
-        },
-        "default",
-    )
-    pod = {
-        "metadata": {"name": "shop-1", "labels": {"app": "shop"}},
-        "spec": {
-            "containers": [{"name": "shop", "ports": [{"name": "http", "containerPort": 8080}]}]
-        },
-    }
-    store.create("pods", pod, "default")
-    store.update_status(
-        "pods",
-        "default",
-        "shop-1",
-        {"podIP": "127.0.1.7", "conditions": [{"type": "Ready", "status": "True"}]},
-    )
-    source = store_endpoints(store, "default", "shop")
-    assert source() == [Backend("default", "shop-1", "127.0.1.7", 8080)]
-    store.create(
-        "endpoints",
-        {
-            "metadata": {"name": "shop"},
-            "subsets": [
-                {
-                    "addresses": [
-                        {"ip": "127.0.1.8", "targetRef": {"kind": "Pod", "name": "shop-2"}}
-                    ],
-                    "notReadyAddresses": [{"ip": "127.0.1.7"}],
-                    "ports": [{"port": 8080}],
-                }
-            ],
-        },
-        "default",
-    )
-    assert source() == [Backend("default", "shop-2", "127.0.1.8", 8080)]
