@@ -271,6 +271,11 @@ class ContainerRunner:
             self._session = None
         self.log.end_run()
 
+    async def wait(self) -> None:
+        """Return once the runner has stopped for good (by `stop()` or its restart policy)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
     @property
     def done(self) -> bool:
         """True once the runner has stopped for good (stopped, or its policy ended it)."""
