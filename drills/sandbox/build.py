@@ -516,6 +516,11 @@ class _Reporter:
             if self._done >= self._total:
                 self._progress.update(self._task, description=f"{self._label} (linking)")
 
+    def complete(self) -> None:
+        """The binary is built: fill the bar (cached packages are never named by `go build -v`)."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=self._total, description=self._label)
+
     def tick(self) -> None:
         """Called every sample: a plain line when one is due."""
         now = self._clock.now()
@@ -716,6 +721,8 @@ def _build_module(module: GoModule, session: _Session) -> _Step:
     reporter.begin(module.binary, total)
     try:
         run = _run_measured(argv, module.directory, session, on_line)
+        if run.returncode == 0:
+            reporter.complete()
     finally:
         reporter.close()
     what = f"`go build` of {module.binary}"
