@@ -33,14 +33,9 @@ from drills.sandbox.node.logs import ContainerLog
 from drills.sandbox.node.nodestatus import DEFAULT_CAPACITY, NodeIdentity
 from drills.sandbox.node.podspec import MARKER_ENV, SANDBOX_BACKOFF, ProbeScale
 from drills.sandbox.node.podwatch import SYNC, PodWatcher
-from drills.sandbox.node.podworker import (
-    NodeServices,
-    PodInterface,
-    PodNetworkPort,
-    PodWorker,
-    WorkerSettings,
-)
+from drills.sandbox.node.podworker import PodWorker
 from drills.sandbox.node.runner import BackOff
+from drills.sandbox.node.services import NodeServices, PodInterface, PodNetworkPort, WorkerSettings
 from drills.sandbox.node.usage import ContainerUsage, Usage, group_usage, machine_usage
 
 __all__ = ["MARKER_ENV", "Kubelet", "KubeletConfig", "PodInterface", "PodNetworkPort"]

@@ -5,19 +5,14 @@ status, gives the pod its network namespace and address (`PodNetworkPort.add_pod
 image to a command (``ErrImagePull`` for an image the sandbox lacks), resolves the environment
 (``CreateContainerConfigError`` while a referenced Secret or key is missing, retried with
 back-off as the kubelet retries), and starts a `ContainerRunner` inside the namespace. Every
-change of the runner marks the status dirty; a writer task builds the status after a short
-pause (so a burst of changes becomes one write), compares it with what it wrote last, and
-merge-patches ``pods/<name>/status`` only when it differs, with the pod's UID as precondition.
+change of the runner marks the status dirty, and `drills.sandbox.node.statussync.StatusSync`
+writes it (only when changed, a burst of changes as one write, the pod's UID as precondition).
 
 Termination, when the pod gets a deletionTimestamp: stop the container (SIGTERM, the deletion
 grace period, SIGKILL), write the final status (``Succeeded``/``Failed``), remove the network
 namespace, then delete the object with gracePeriodSeconds=0 and a UID precondition, as the
 kubelet's status manager does. When the object is gone already (``--force --grace-period=0``)
 the process is killed at once and nothing is written.
-
-While the node's heartbeats run, a status that someone else changed (the node lifecycle
-controller marking pods NotReady) is written again, since the kubelet is the source of truth of
-pod status; while they are paused, the worker does not fight back.
 """
 
 from __future__ import annotations
@@ -26,115 +21,31 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from drills.core.clock import DrillClock
-from drills.sandbox.node.apiclient import ApiError, Json, NodeApi
-from drills.sandbox.node.events import EventRecorder, ObjectRef
+from drills.sandbox.node.apiclient import ApiError, Json
+from drills.sandbox.node.events import ObjectRef
 from drills.sandbox.node.podenv import ContainerConfigError, PodFacts, resolve_env
 from drills.sandbox.node.podspec import (
     MARKER_ENV,
-    ProbeScale,
     command_for_image,
     container_spec,
     first_container,
 )
 from drills.sandbox.node.podstatus import PodView, Transitions, pod_status, waiting_status
-from drills.sandbox.node.runner import BackOff, ContainerRunner
+from drills.sandbox.node.runner import ContainerRunner
+from drills.sandbox.node.services import NodeServices, PodInterface
+from drills.sandbox.node.statussync import KUBELET_CONDITIONS, StatusSync
 
-__all__ = ["NodeServices", "PodInterface", "PodNetworkPort", "PodWorker", "WorkerSettings"]
+__all__ = ["PodWorker"]
 
 _log = logging.getLogger(__name__)
-_KUBELET_CONDITIONS = {
-    "PodReadyToStartContainers",
-    "Initialized",
-    "Ready",
-    "ContainersReady",
-    "PodScheduled",
-}
 _DELETE_ATTEMPTS = 5
-_WRITE_RETRY_S = 1.0
-
-
-class PodInterface(Protocol):
-    """A pod's place on the network."""
-
-    @property
-    def netns(self) -> str:
-        """Name of its network namespace."""
-        ...
-
-    @property
-    def ip(self) -> str:
-        """Its pod IP."""
-        ...
-
-
-class PodNetworkPort(Protocol):
-    """The pod network as the kubelet uses it (`drills.sandbox.node.network.PodNetwork`)."""
-
-    @property
-    def gateway(self) -> str:
-        """The host's address on the pod network: the node's InternalIP."""
-        ...
-
-    def add_pod(self, key: str) -> PodInterface:
-        """Give pod `key` a namespace and an address (blocking)."""
-        ...
-
-    def remove_pod(self, key: str) -> None:
-        """Remove pod `key`'s namespace (blocking); a no-op when unknown."""
-        ...
-
-    def exec_prefix(self, pod: Any) -> list[str]:
-        """The argv prefix that runs a command inside `pod`'s namespace."""
-        ...
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """The node-wide settings every pod worker uses."""
-
-    node_name: str
-    host_ip: str
-    repo_root: Path
-    pods_dir: Path
-    backoff: BackOff
-    scale: ProbeScale
-    memory_poll_s: float = 0.2
-    status_coalesce_s: float = 0.05
-
-
-@dataclass(frozen=True)
-class NodeServices:
-    """What pod workers share: the API, the network, events, the clock and the settings."""
-
-    api: NodeApi
-    network: PodNetworkPort
-    events: EventRecorder
-    clock: DrillClock
-    settings: WorkerSettings
-    reconcile: Callable[[], bool]
-    """True while the node's heartbeats run (only then are foreign status changes undone)."""
 
 
 def _stamp(services: NodeServices) -> str:
     return services.clock.wall().strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _fingerprint(status: Json | None) -> tuple[Any, ...]:
-    status = status or {}
-    conditions = sorted(
-        (str(c.get("type")), str(c.get("status")))
-        for c in status.get("conditions") or []
-        if c.get("type") in _KUBELET_CONDITIONS
-    )
-    containers = [
-        (c.get("ready"), c.get("restartCount")) for c in status.get("containerStatuses") or []
-    ]
-    return (status.get("phase"), tuple(conditions), status.get("podIP"), tuple(containers))
 
 
 class PodWorker:
@@ -158,12 +69,16 @@ class PodWorker:
         self._transitions = Transitions((pod.get("status") or {}).get("conditions"))
         self._start_time = _stamp(services)
         self._stop = asyncio.Event()
-        self._dirty = asyncio.Event()
-        self._write_lock = asyncio.Lock()
-        self._written: dict[str, Any] | None = None
-        self._written_version = 0
-        self._tasks: list[asyncio.Task[None]] = []
+        self.sync = StatusSync(
+            services.api,
+            (self.namespace, self.name, self.uid),
+            self.build_status,
+            coalesce_s=services.settings.status_coalesce_s,
+            reconcile=services.reconcile,
+        )
+        self._main: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._kill: asyncio.Task[None] | None = None
 
     @property
     def key(self) -> str:
@@ -177,12 +92,8 @@ class PodWorker:
 
     def start(self) -> None:
         """Admit the pod: start its main task and its status writer."""
-        loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._run(), name=f"pod {self.key}"),
-            loop.create_task(self._write_loop(), name=f"status {self.key}"),
-        ]
-        self._mark()
+        self._main = asyncio.get_running_loop().create_task(self._run(), name=f"pod {self.key}")
+        self.sync.start()
 
     # -- what the watch says ----------------------------------------------------------------------
 
@@ -194,20 +105,19 @@ class PodWorker:
             default = float(pod["spec"].get("terminationGracePeriodSeconds", 30))
             grace = float(meta.get("deletionGracePeriodSeconds", default))
             self._close(grace, delete_object=True)
-        elif self._drifted(pod):
-            self.rewrite_status()
+        else:
+            self.sync.observe(pod)
 
     def object_gone(self) -> None:
         """The pod object was removed: kill the process at once, write nothing."""
         if self._closing is None:
             self._close(0.0, delete_object=False)
-        elif self.runner is not None:
-            asyncio.get_running_loop().create_task(self.runner.stop(0.0))
+        elif self.runner is not None and self._kill is None:  # cut a graceful stop short
+            self._kill = asyncio.get_running_loop().create_task(self.runner.stop(0.0))
 
     def rewrite_status(self) -> None:
         """Write the status again even if it looks unchanged (it was changed by others)."""
-        self._written = None
-        self._mark()
+        self.sync.rewrite()
 
     async def shutdown(self) -> None:
         """Stop the pod for the node's own shutdown: the object is left as it is."""
@@ -317,12 +227,12 @@ class PodWorker:
         self._stop.set()
         if self.runner is not None:
             await self.runner.stop(grace_s)
-        await asyncio.gather(self._tasks[0], return_exceptions=True)
+        if self._main is not None:
+            await asyncio.gather(self._main, return_exceptions=True)
         self.terminal = True
         if report:
-            await self._write_once()
-        self._tasks[1].cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.sync.flush()
+        await self.sync.close()
         await self._detach_network()
         self._pid_file.unlink(missing_ok=True)
         if delete_object:
@@ -363,15 +273,7 @@ class PodWorker:
         self._mark()
 
     def _mark(self) -> None:
-        self._dirty.set()
-
-    def _drifted(self, pod: Json) -> bool:
-        if self._written is None or not self.services.reconcile():
-            return False
-        version = int(pod["metadata"].get("resourceVersion") or 0)
-        if version <= self._written_version:
-            return False  # an older write of ours, seen late
-        return _fingerprint(pod.get("status")) != _fingerprint(self._written)
+        self.sync.mark()
 
     def build_status(self) -> dict[str, Any]:
         """The status this node would write now."""
@@ -390,42 +292,15 @@ class PodWorker:
         foreign = [
             c
             for c in (self.pod.get("status") or {}).get("conditions") or []
-            if c.get("type") not in _KUBELET_CONDITIONS
+            if c.get("type") not in KUBELET_CONDITIONS
         ]
         status["conditions"] += foreign
         return status
 
-    async def _write_loop(self) -> None:
-        while True:
-            await self._dirty.wait()
-            await asyncio.sleep(self.services.settings.status_coalesce_s)
-            self._dirty.clear()
-            await self._write_once()
-
-    async def _write_once(self) -> None:
-        async with self._write_lock:
-            status = self.build_status()
-            if status == self._written:
-                return
-            patch = {"metadata": {"uid": self.uid}, "status": status}
-            api = self.services.api
-            try:
-                answer = await asyncio.to_thread(
-                    api.patch_pod_status, self.namespace, self.name, patch
-                )
-            except ApiError as exc:
-                if not exc.not_found:
-                    _log.warning("pod %s: status write failed: %s", self.key, exc)
-                    asyncio.get_running_loop().call_later(_WRITE_RETRY_S, self._dirty.set)
-                return
-            self._written = status
-            self._written_version = int(answer.get("metadata", {}).get("resourceVersion") or 0)
-
     # -- events ---------------------------------------------------------------------------------
 
     def _event(self, kind: str, reason: str, message: str) -> None:
-        path = f"spec.containers{{{self.container_name}}}"
-        if reason in ("FailedCreatePodSandBox",):
-            path = ""
+        pod_level = reason == "FailedCreatePodSandBox"  # the others concern the container
+        path = "" if pod_level else f"spec.containers{{{self.container_name}}}"
         ref = ObjectRef("Pod", self.namespace, self.name, self.uid, field_path=path)
         self.services.events.record(ref, kind, reason, message)
