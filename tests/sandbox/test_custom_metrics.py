@@ -1,23 +1,46 @@
-"""The custom.metrics.k8s.io server over HTTPS: front-proxy authentication, discovery, values."""
+"""The custom.metrics.k8s.io server over HTTPS: front-proxy authentication, discovery, values.
+
+The last test registers it with the upstream API server (APIService, selector-less Service,
+EndpointSlice on the gateway address) and reads the values back with `kubectl get --raw`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import ssl
+import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
-from drills.core.clock import FakeClock
+from drills.core.clock import FakeClock, SystemClock
+from drills.core.conditions import Observation
+from drills.core.waiting import wait_until
+from drills.sandbox import build
 from drills.sandbox.certs import CertPair, Pki
-from drills.sandbox.node.custom_metrics import CustomMetricsServer, SelectorError, ServingTls
-from drills.sandbox.node.custom_metrics_registration import serving_dns_names
+from drills.sandbox.node.custom_metrics import (
+    CustomMetricsServer,
+    SelectorError,
+    ServingTls,
+    kube_pod_lister,
+)
+from drills.sandbox.node.custom_metrics_registration import (
+    aggregation_objects,
+    apply_objects,
+    serving_dns_names,
+)
+from drills.sandbox.node.network import PodNetwork
 from drills.sandbox.node.request_rates import PodKey
 from tests.sandbox.aioloop import loop_thread
+from tests.sandbox.cluster import Cluster, control_plane
 
 pytestmark = pytest.mark.sandbox
 
@@ -177,3 +200,91 @@ def test_only_the_front_proxy_certificate_is_let_in_but_health_is_open(
     assert get(metrics, identities, BASE, identities.stranger)[0] == 403
     assert get(metrics, identities, "/healthz", None) == (200, "ok")
     assert get(metrics, identities, "/readyz", None)[0] == 200
+
+
+# ---------------------------------------------------------------- through the upstream API server
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with control_plane() as running:
+        yield running
+
+
+def _create_pod(core: Any, name: str, app: str) -> Observation:
+    body = {
+        "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {"containers": [{"name": "app", "image": "drills/shop:1.0.0"}]},
+    }
+    try:
+        core.create_namespaced_pod("default", body)
+    except ApiException as exc:  # the default ServiceAccount may not exist yet
+        return Observation(ok=exc.status == 409, detail=f"{exc.status} {exc.reason}")
+    return Observation(ok=True, detail="created")
+
+
+def _available(registration: Any, name: str) -> Observation:
+    conditions = registration.read_api_service(name).status.conditions or []
+    seen = {c.type: (c.status, c.message) for c in conditions}
+    return Observation(ok=seen.get("Available", ("",))[0] == "True", detail=str(seen))
+
+
+def _kubectl_raw(kubeconfig: Path, path: str) -> Any:
+    kubectl = build.binaries(progress=False).kubectl
+    done = subprocess.run(
+        [str(kubectl), f"--kubeconfig={kubeconfig}", "get", "--raw", path],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_api_server_serves_our_values_once_registered(cluster: Cluster) -> None:
+    api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    core, registration = client.CoreV1Api(api), client.ApiregistrationV1Api(api)
+    clock = SystemClock()
+    for name, app in (("shop-a", "shop"), ("shop-b", "shop"), ("billing-a", "billing")):
+        create = functools.partial(_create_pod, core, name, app)
+        wait_until(create, clock=clock, timeout_s=30, poll_s=0.2)
+    gateway = cast(PodNetwork, cluster.network).gateway
+    pair = cluster.plane.serving_cert("custom-metrics", ips=(gateway,), dns=serving_dns_names())
+    ca = cluster.plane.pki_dir / "ca.crt"
+    rates = FixedRates(
+        {("default", "shop-a"): 73.5, ("default", "shop-b"): 0.0, ("default", "billing-a"): 9.0}
+    )
+    tls = ServingTls(pair.cert, pair.key, client_ca=ca)
+    server = CustomMetricsServer(rates, kube_pod_lister(api), tls, host=gateway)
+    with loop_thread() as loop:
+        loop.run(server.start())
+        try:
+            objects = aggregation_objects(
+                gateway=gateway, port=server.port, ca_bundle=ca.read_bytes()
+            )
+            apply_objects(api, objects)
+            apply_objects(api, objects)  # idempotent
+            wait_until(
+                lambda: _available(registration, "v1beta2.custom.metrics.k8s.io"),
+                clock=clock,
+                timeout_s=60,
+                poll_s=0.2,
+                description="APIService v1beta2.custom.metrics.k8s.io Available",
+            )
+            path = f"{BASE}/namespaces/default/pods/*/http_requests_per_second"
+            body = _kubectl_raw(cluster.kubeconfig, path + "?labelSelector=app%3Dshop")
+            every = _kubectl_raw(cluster.kubeconfig, path)
+            resources = _kubectl_raw(cluster.kubeconfig, BASE)
+        finally:
+            registration.delete_api_service("v1beta2.custom.metrics.k8s.io")
+            loop.run(server.stop())
+    assert [(i["describedObject"]["name"], i["value"]) for i in body["items"]] == [
+        ("shop-a", "73500m"),
+        ("shop-b", "0"),
+    ]
+    assert [i["describedObject"]["name"] for i in every["items"]] == [
+        "billing-a",
+        "shop-a",
+        "shop-b",
+    ]
+    assert resources["resources"][0]["name"] == "pods/http_requests_per_second"

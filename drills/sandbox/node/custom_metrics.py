@@ -193,7 +193,9 @@ class CustomMetricsServer:
         await site.start()
         if self.port == 0:
             server = getattr(site, "_server", None)
-            self.port = int(server.sockets[0].getsockname()[1]) if server else 0
+            if server is None or not server.sockets:
+                raise RuntimeError("the custom-metrics server's socket is missing after start")
+            self.port = int(server.sockets[0].getsockname()[1])
         return self.url
 
     async def stop(self) -> None:
