@@ -12,8 +12,10 @@ import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from kubernetes import client, config
 
 from drills.core.clock import SystemClock
 from drills.core.waiting import wait_until
+from drills.sandbox import controlplane
 from drills.sandbox.controlplane import free_port
 from drills.sandbox.node.kubelet import MARKER_ENV, Kubelet, KubeletConfig
 from drills.sandbox.node.runner import BackOff
@@ -268,6 +271,25 @@ def test_pod_runs_gets_ready_with_its_pod_ip_and_logs_through_the_api_server(
     assert agent.kubectl("logs", "shop-a", "--limit-bytes=5").stdout == logs.stdout[:5]
     reasons = {event["reason"] for event in agent.events("shop-a")}
     assert {"Scheduled", "Pulled", "Created", "Started"} <= reasons
+    writes = status_writes(agent, "shop-a")
+    record_property("status_writes_create_to_ready", writes)
+    assert writes <= 6  # Pending, network, running, ready: changes only, bursts coalesced
+
+
+def status_writes(agent: Agent, pod: str) -> int:
+    """How many times the node patched the pod's status, from the API server's audit log."""
+    count = 0
+    for line in agent.cluster.plane.audit_log.read_text().splitlines():
+        event = json.loads(line)
+        ref = event.get("objectRef") or {}
+        if (
+            event.get("stage") == "ResponseComplete"
+            and event.get("verb") == "patch"
+            and (ref.get("subresource"), ref.get("name")) == ("status", pod)
+            and event["user"]["username"] == f"system:node:{NODE}"
+        ):
+            count += 1
+    return count
 
 
 def test_crash_loop_backs_off_and_shows_the_previous_run(agent: Agent) -> None:
@@ -341,8 +363,8 @@ def test_force_delete_kills_at_once(agent: Agent) -> None:
     assert agent.pod("shop-c") is None
 
 
-def test_missing_secret_key_waits_as_create_container_config_error(agent: Agent) -> None:
-    create(agent, shop_pod("shop-d", secret_key="nope"))
+def test_missing_secret_key_waits_until_the_key_exists(agent: Agent) -> None:
+    create(agent, shop_pod("shop-d", secret_key="later"))
 
     def waiting_reason() -> str:
         return str(
@@ -351,8 +373,11 @@ def test_missing_secret_key_waits_as_create_container_config_error(agent: Agent)
 
     until(lambda: waiting_reason() == "CreateContainerConfigError", "CreateContainerConfigError")
     message = agent.container("shop-d")["state"]["waiting"]["message"]
-    assert message == "couldn't find key nope in Secret default/shop-database"
+    assert message == "couldn't find key later in Secret default/shop-database"
     assert (agent.pod("shop-d") or {})["status"]["phase"] == "Pending"
+    later = {"data": {"later": base64.b64encode(agent.dsn.encode()).decode()}}
+    agent.core.patch_namespaced_secret("shop-database", "default", later)
+    until(lambda: ready(agent, "shop-d"), "shop-d Ready once the key exists")
     agent.core.delete_namespaced_pod("shop-d", "default")
     until(lambda: agent.pod("shop-d") is None, "shop-d gone")
 
@@ -370,7 +395,38 @@ def test_unknown_image_is_err_image_pull(agent: Agent) -> None:
     until(lambda: agent.pod("nginx-e") is None, "nginx-e gone")
 
 
-def test_resource_metrics_through_the_api_servers_node_proxy(agent: Agent) -> None:
+def metrics_server_get(agent: Agent, path: str) -> dict[str, Any] | None:
+    """GET from metrics-server itself (no APIService here), as the admin."""
+    plane = agent.cluster.plane
+    assert plane.pki is not None
+    context = ssl.create_default_context(cafile=str(plane.pki.ca))
+    # What is checked here is what metrics-server made of the kubelet's figures, not its serving
+    # certificate (the control plane's PKI is tested on its own).
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.load_cert_chain(str(plane.pki_dir / "admin.crt"), str(plane.pki_dir / "admin.key"))
+    url = f"https://{plane.gateway}:{plane.metrics_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=context) as answer:
+            found: dict[str, Any] = json.loads(answer.read())
+            return found
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _request_timeout_below_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """metrics-server v0.8.0 panics unless --metric-resolution > --kubelet-request-timeout."""
+    if any("kubelet-request-timeout" in t.flag for t in controlplane.SANDBOX_TIMINGS):
+        return
+    extra = controlplane.Timing(
+        "metrics-server", "--kubelet-request-timeout", "5s", "10s", "below --metric-resolution"
+    )
+    monkeypatch.setattr(controlplane, "SANDBOX_TIMINGS", (*controlplane.SANDBOX_TIMINGS, extra))
+
+
+def test_resource_metrics_reach_metrics_server(
+    agent: Agent, record_property: Callable[[str, object], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     create(agent, shop_pod("shop-m"))
     until(lambda: ready(agent, "shop-m"), "shop-m Ready")
     path = f"/api/v1/nodes/{NODE}/proxy/metrics/resource"
@@ -382,6 +438,21 @@ def test_resource_metrics_through_the_api_servers_node_proxy(agent: Agent) -> No
     assert "node_memory_working_set_bytes " in text
     health = agent.kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/healthz")
     assert health.stdout == "ok"
+    _request_timeout_below_resolution(monkeypatch)
+    agent.cluster.plane.start_metrics_server()
+    pod_path = "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/shop-m"
+    waited_s = until(
+        lambda: metrics_server_get(agent, pod_path) is not None, "pod metrics", timeout_s=90
+    )
+    record_property("metrics_server_first_pod_metrics_s", round(waited_s, 1))
+    metrics = metrics_server_get(agent, pod_path) or {}
+    usage = metrics["containers"][0]["usage"]
+    assert metrics["containers"][0]["name"] == "shop"
+    assert usage["memory"].endswith("Ki")
+    assert int(usage["memory"][:-2]) > 10_000  # a Python app holds well over 10 MiB
+    node = metrics_server_get(agent, f"/apis/metrics.k8s.io/v1beta1/nodes/{NODE}")
+    assert node is not None
+    assert node["usage"]["memory"].endswith("Ki")
     agent.core.delete_namespaced_pod("shop-m", "default")
     until(lambda: agent.pod("shop-m") is None, "shop-m gone")
 
