@@ -15,19 +15,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from drills.sandbox.node.apiclient import ApiError, Json, NodeApi
+from drills.sandbox.node.apiclient import ApiError, Json
 
-__all__ = ["KUBELET_CONDITIONS", "StatusSync"]
+__all__ = ["KUBELET_CONDITIONS", "StatusApi", "StatusSync", "fingerprint"]
 
 KUBELET_CONDITIONS = frozenset(
     {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}
 )
 """The pod conditions the kubelet owns; others (DisruptionTarget...) are kept as they are."""
 
-_RETRY_S = 1.0
 _log = logging.getLogger(__name__)
+
+
+class StatusApi(Protocol):
+    """Where statuses go (`drills.sandbox.node.apiclient.NodeApi` fits)."""
+
+    def patch_pod_status(self, namespace: str, name: str, patch: Json) -> Json:
+        """Merge-patch ``pods/<name>/status``; ApiError when it fails."""
+        ...
 
 
 def fingerprint(status: Json | None) -> tuple[Any, ...]:
@@ -47,19 +54,21 @@ def fingerprint(status: Json | None) -> tuple[Any, ...]:
 class StatusSync:
     """Keeps one pod's status on the API server equal to what `build()` says."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only settings of one writer
         self,
-        api: NodeApi,
+        api: StatusApi,
         pod: tuple[str, str, str],
         build: Callable[[], dict[str, Any]],
         *,
         coalesce_s: float,
         reconcile: Callable[[], bool],
+        retry_s: float = 1.0,
     ) -> None:
         """Write the status of `pod` = (namespace, name, uid); call `start()` in the loop."""
         self.api = api
         self.namespace, self.name, self.uid = pod
         self._build, self._coalesce_s, self._reconcile = build, coalesce_s, reconcile
+        self._retry_s = retry_s
         self._dirty = asyncio.Event()
         self._lock = asyncio.Lock()
         self._written: dict[str, Any] | None = None
@@ -125,7 +134,7 @@ class StatusSync:
                     _log.warning(
                         "pod %s/%s: status write failed: %s", self.namespace, self.name, exc
                     )
-                    asyncio.get_running_loop().call_later(_RETRY_S, self._dirty.set)
+                    asyncio.get_running_loop().call_later(self._retry_s, self._dirty.set)
                 return
             self._written = status
             self._written_version = int(answer.get("metadata", {}).get("resourceVersion") or 0)
