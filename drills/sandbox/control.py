@@ -1,21 +1,28 @@
 """`drills sandbox up|down|status`: start the sandbox daemon detached, inspect it, stop it.
 
-`up(root)` spawns ``python -m drills.sandbox --root ROOT`` in its own session, waits (with
-`drills.core.waiting.wait_until`) for ``.drills/sandbox/endpoints.json`` and the kubeconfig,
-and for the shop Deployment to have 3 ready replicas; it is idempotent when a live daemon is
-already up. `down(root)` sends SIGTERM, waits, SIGKILLs what is left (the daemon, any pod
-process found through the pid files in ``pods/`` or the `MARKER_ENV` variable in /proc, and
-the postgres/moto children under the state directory), verifies that no process remains and
-removes the state. `status(root)` reports what runs.
+`up(root)` first makes sure the pinned upstream binaries are built (in the foreground, with
+progress: a cold build takes minutes), then spawns ``python -m drills.sandbox --root ROOT`` in
+its own session and waits (with `drills.core.waiting.wait_until`) for
+``.drills/sandbox/endpoints.json`` and the kubeconfig, and for 3 ready shop pods; it is
+idempotent when a live daemon is already up. `down(root)` sends SIGTERM, waits, SIGKILLs what is
+left (the daemon, the control plane's processes and the postgres/moto children, all found by the
+state directory in their command line, and any pod process found through the `MARKER_ENV`
+variable in /proc), removes the pod network a dead sandbox left (network namespaces, veths,
+bridge), verifies that no process remains and removes the state. `status(root)` reports what
+runs. `set_heartbeats(root, node, enabled)` stops or resumes a node's heartbeats through the
+daemon's control socket.
 
 Each returns a `SandboxState` and prints nothing; the CLI prints `SandboxState.lines()`.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -28,10 +35,12 @@ from drills.core.clock import DrillClock, SystemClock
 from drills.core.conditions import Observation
 from drills.core.errors import DrillError
 from drills.core.waiting import wait_until
+from drills.sandbox.build import binaries
 from drills.sandbox.daemon import NAMESPACE, SandboxPaths
-from drills.sandbox.kubelet import MARKER_ENV
+from drills.sandbox.node.kubelet import MARKER_ENV
+from drills.sandbox.node.network import cleanup_stale
 
-__all__ = ["SandboxState", "down", "leftover_pids", "status", "up"]
+__all__ = ["SandboxState", "down", "leftover_pids", "set_heartbeats", "status", "up"]
 
 _READY_REPLICAS = 3
 
@@ -87,16 +96,26 @@ def _daemon_pid(paths: SandboxPaths) -> int | None:
     return pid if _alive(pid) else None
 
 
-def _get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=5) as answer:
+def _tls(kubeconfig: Path) -> ssl.SSLContext:
+    """TLS settings from the sandbox's own kubeconfig (JSON: CA file, client cert and key)."""
+    config = json.loads(kubeconfig.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    user = config["users"][0]["user"]
+    context = ssl.create_default_context(cafile=cluster["certificate-authority"])
+    context.load_cert_chain(user["client-certificate"], user["client-key"])
+    return context
+
+
+def _get_json(url: str, kubeconfig: Path) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5, context=_tls(kubeconfig)) as answer:
         data: dict[str, Any] = json.loads(answer.read())
         return data
 
 
 def _pods(endpoints: dict[str, Any]) -> list[dict[str, Any]]:
-    url = f"{endpoints['kube_api']}/api/v1/namespaces/{NAMESPACE}/pods"
+    url = f"{endpoints['kube_api']}/api/v1/namespaces/{NAMESPACE}/pods?labelSelector=app%3Dshop"
     pods = []
-    for item in _get_json(url).get("items", []):
+    for item in _get_json(url, Path(endpoints["kubeconfig"])).get("items", []):
         status = item.get("status", {})
         container = (status.get("containerStatuses") or [{}])[0]
         pods.append(
@@ -129,7 +148,7 @@ def status(root: Path) -> SandboxState:
     endpoints = _read_endpoints(paths)
     try:
         pods = _pods(endpoints) if endpoints else []
-    except (urllib.error.URLError, OSError, KeyError):
+    except (urllib.error.URLError, OSError, KeyError, ValueError):
         pods = []
     return SandboxState(running=True, pid=pid, endpoints=endpoints, pods=pods)
 
@@ -144,17 +163,18 @@ def _ready_observation(paths: SandboxPaths, daemon: subprocess.Popen[bytes]) -> 
         return Observation(ok=False, detail="endpoints.json not written yet")
     try:
         ready = sum(1 for pod in _pods(endpoints) if pod["ready"])
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, KeyError, ValueError):
         return Observation(ok=False, detail="API server not answering yet")
     return Observation(ok=ready >= _READY_REPLICAS, detail=f"{ready} ready shop pods")
 
 
 def up(root: Path, *, timeout_s: float = 60.0, clock: DrillClock | None = None) -> SandboxState:
-    """Start the sandbox daemon detached (idempotent) and wait for 3 ready shop pods."""
+    """Build the binaries if needed, start the daemon detached (idempotent), await 3 ready pods."""
     paths = SandboxPaths(root.resolve())
     if _daemon_pid(paths) is not None:
         return status(root)
     down(root)
+    binaries(progress=True)
     paths.state.mkdir(parents=True, exist_ok=True)
     with paths.log.open("ab") as log:
         daemon = subprocess.Popen(
@@ -236,7 +256,41 @@ def down(root: Path, *, timeout_s: float = 30.0, clock: DrillClock | None = None
         raise_on_timeout=False,
     )
     left = leftover_pids(paths)
+    cleanup_stale()
     if not left:
-        for name in ("endpoints.json", "daemon.pid", "kubeconfig"):
+        for name in ("endpoints.json", "daemon.pid", "kubeconfig", "control.sock"):
             (paths.state / name).unlink(missing_ok=True)
     return SandboxState(running=False, pid=pid, leftovers=left)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the daemon's Unix control socket."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__("sandbox", timeout=10)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        sock.connect(str(self._path))
+        self.sock = sock
+
+
+def set_heartbeats(root: Path, node: str, *, enabled: bool) -> dict[str, Any]:
+    """Stop or resume a sandbox node's heartbeats (Lease and status), as when a node dies."""
+    paths = SandboxPaths(root.resolve())
+    if _daemon_pid(paths) is None or not paths.control_socket.exists():
+        raise DrillError("the sandbox is not running; start it with `drills sandbox up`")
+    connection = _UnixConnection(paths.control_socket)
+    try:
+        body = json.dumps({"enabled": enabled})
+        connection.request("POST", f"/nodes/{node}/heartbeats", body=body)
+        answer = connection.getresponse()
+        text = answer.read().decode()
+    finally:
+        connection.close()
+    if answer.status != 200:
+        raise DrillError(f"node {node}: {text.strip()}")
+    data: dict[str, Any] = json.loads(text)
+    return data

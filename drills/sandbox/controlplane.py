@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -163,6 +164,13 @@ SANDBOX_TIMINGS: tuple[Timing, ...] = (
         "1m0s",
         "fresh CPU and memory figures for the HPA and kubectl top",
     ),
+    Timing(
+        "metrics-server",
+        "--kubelet-request-timeout",
+        "5s",
+        "10s",
+        "metrics-server requires it below the metric resolution",
+    ),
 )
 """Every flag value the sandbox sets that differs from upstream, for the report."""
 
@@ -291,7 +299,7 @@ class ControlPlane:
     ) -> Path:
         """A kubeconfig at ``pki/<name>.kubeconfig`` for `user` in `groups`."""
         pki = self._require_pki()
-        pair = pki.client(name, user, groups)
+        pair = pki.client(f"{name}-client", user, groups)
         return write_kubeconfig(
             self.pki_dir / f"{name}.kubeconfig",
             server=self.url,
@@ -314,6 +322,9 @@ class ControlPlane:
         """Make the PKI, start etcd and the API server, then the controllers and scheduler."""
         for folder in (self.state, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
+        # Every start is a new cluster: a dead sandbox's objects must not come back.
+        for stale in (self.state / "etcd", self.pki_dir):
+            shutil.rmtree(stale, ignore_errors=True)
         self.pki = Pki.create(self.pki_dir)
         self.api_port = free_port(self.gateway)
         etcd_url = self._start_etcd()
@@ -327,9 +338,10 @@ class ControlPlane:
         """metrics-server, serving ``metrics.k8s.io`` on the gateway address."""
         pki = self._require_pki()
         port = free_port(self.gateway)
-        serving = pki.serving("metrics-server", ips=(self.gateway,), dns=("metrics-server",))
+        names = ("metrics-server.kube-system.svc", "metrics-server")
+        serving = pki.serving("metrics-server", ips=(self.gateway,), dns=names)
         config = self.kubeconfig_for("metrics-server", "drills-metrics-server", ("system:masters",))
-        self._spawn(
+        process = self._spawn(
             "metrics-server",
             [
                 str(self.binaries.metrics_server),
@@ -347,6 +359,7 @@ class ControlPlane:
             ],
         )
         self.metrics_port = port
+        self._wait_https(process, f"https://{self.gateway}:{port}/readyz", "metrics-server")
 
     def stop(self) -> None:
         """Stop every component, newest first; never raises for one already gone."""
@@ -445,7 +458,7 @@ class ControlPlane:
                 *_flags("kube-apiserver"),
             ],
         )
-        self._wait_https(process, "/readyz", "kube-apiserver")
+        self._wait_https(process, f"{self.url}/readyz", "kube-apiserver")
 
     def _start_controllers(self) -> None:
         pki = self._require_pki()
@@ -513,12 +526,11 @@ class ControlPlane:
             description=f"{what} answering",
         )
 
-    def _wait_https(self, process: _Process, path: str, what: str) -> None:
+    def _wait_https(self, process: _Process, url: str, what: str) -> None:
         pki = self._require_pki()
         admin = pki.client("readiness-probe", "drills-readiness", ("system:masters",))
         context = ssl.create_default_context(cafile=str(pki.ca))
         context.load_cert_chain(str(admin.cert), str(admin.key))
-        url = f"{self.url}{path}"
 
         def probe() -> Observation:
             self._alive_or_raise(process)

@@ -1,23 +1,29 @@
-"""The sandbox daemon: one process, one event loop, the whole local cluster.
+"""The sandbox daemon: upstream Kubernetes plus what a node provides, in one supervising process.
 
 ``python -m drills.sandbox --root <repo-root>`` runs, in this order:
 
-1. PostgreSQL (`drills.sandbox.postgres.LocalPostgres`, WAL archiving on) and ``moto_server``
-   (`drills.sandbox.aws.MotoServer`), child processes of this daemon;
-2. the API server with its controllers (`drills.sandbox.apiserver.server.SandboxApi`), which
-   creates the namespaces and the nodes ``sandbox-node-1..3``;
-3. one process kubelet per node (`drills.sandbox.kubelet.Kubelet`), pods as real processes;
-4. the service proxy (`drills.sandbox.proxy.ServiceProxy`) for Service ``default/shop``;
-5. the shop's Deployment, Service and HPA from ``fixtures/shop/k8s/*.yaml``.
+1. the pinned upstream binaries (`drills.sandbox.build`, built once into the user's cache);
+2. the pod network (`drills.sandbox.node.network.PodNetwork`): a bridge whose address (the
+   *gateway*) is the only address the sandbox adds outside its pod network namespaces;
+3. PostgreSQL (WAL archiving on, listening on loopback and the gateway, so pods reach it) and
+   ``moto_server``;
+4. the control plane (`drills.sandbox.controlplane.ControlPlane`): etcd, kube-apiserver,
+   kube-controller-manager, kube-scheduler;
+5. one process kubelet per node (`drills.sandbox.node.kubelet.Kubelet`), each with its own
+   identity, Lease and kubelet API; pods are processes in their own network namespaces;
+6. the shop's database Secret and ``fixtures/shop/k8s/`` applied with kubectl (validation on);
+7. metrics-server (``metrics.k8s.io``) and the service proxy with its ``custom.metrics.k8s.io``
+   API (the shop HPA's request-rate metric), registered as aggregated APIs;
+8. a control socket (``control.sock``) through which tests and drills stop or resume a node's
+   heartbeats, the way a node dies.
 
-It then writes, under ``<root>/.drills/sandbox/``: ``kubeconfig``, ``endpoints.json``
-(``kube_api``, ``service_url``, ``database_dsn``, ``admin_dsn``, ``postgres_root``,
-``namespace``, ``aws_endpoint``, ``s3_endpoint``, ``kubeconfig``, ``pid``) and ``daemon.pid``.
-Pod logs and pid files live in ``pods/``. Every second it folds the kubelets' CPU/RSS samples
-and the proxy's request counts into the metrics registry the HPA reads.
+It then writes, under ``<root>/.drills/sandbox/``: ``kubeconfig`` (context ``drills-sandbox``),
+``endpoints.json`` (``kube_api``, ``service_url``, ``database_dsn``, ``admin_dsn``,
+``postgres_root``, ``namespace``, ``aws_endpoint``, ``s3_endpoint``, ``kubeconfig``, ``pid``,
+``kubernetes_version``, ``timings``: every flag that differs from upstream) and ``daemon.pid``.
+``audit.log`` is the API server's audit log.
 
-SIGTERM or SIGINT stops everything it started, in reverse order (pods get SIGTERM, their grace
-period, then SIGKILL), removes ``daemon.pid`` and ``endpoints.json`` and exits 0.
+SIGTERM or SIGINT stops everything it started, newest first, removes the network, and exits 0.
 """
 
 from __future__ import annotations
@@ -28,29 +34,27 @@ import contextlib
 import json
 import os
 import signal
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from aiohttp import web
 
-from drills.sandbox.apiserver.server import ApiConfig, SandboxApi
+from drills.sandbox import addons
 from drills.sandbox.aws import MotoServer
-from drills.sandbox.kubelet import Kubelet, KubeletConfig
-from drills.sandbox.pods import AddressBlock, PodIPs
+from drills.sandbox.build import Binaries, binaries
+from drills.sandbox.controlplane import ControlPlane, free_port
+from drills.sandbox.node.custom_metrics import CustomMetricsServer, ServingTls, kube_pod_lister
+from drills.sandbox.node.custom_metrics_registration import serving_dns_names
+from drills.sandbox.node.kubelet import Kubelet, KubeletConfig
+from drills.sandbox.node.network import PodNetwork
+from drills.sandbox.node.proxy import ServiceProxy, SliceSource, connect, slice_source
 from drills.sandbox.postgres import LocalPostgres
-from drills.sandbox.proxy import ServiceProxy, store_endpoints
 
 __all__ = ["NAMESPACE", "SandboxDaemon", "SandboxPaths", "main"]
 
 NAMESPACE = "default"
-_MANIFESTS = ("deployment.yaml", "service.yaml", "hpa.yaml")
-_KINDS = {
-    "Deployment": "deployments",
-    "Service": "services",
-    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-}
+SERVICE = "shop"
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class SandboxPaths:
 
     @property
     def kubeconfig(self) -> Path:
-        """The kubeconfig for kubectl and the official client."""
+        """The admin kubeconfig for kubectl and the official client."""
         return self.state / "kubeconfig"
 
     @property
@@ -81,7 +85,7 @@ class SandboxPaths:
 
     @property
     def pods(self) -> Path:
-        """Pod logs and pid files."""
+        """Pod logs."""
         return self.state / "pods"
 
     @property
@@ -89,23 +93,34 @@ class SandboxPaths:
         """The daemon's own log."""
         return self.state / "daemon.log"
 
+    @property
+    def control_socket(self) -> Path:
+        """The daemon's control socket (node heartbeats)."""
+        return self.state / "control.sock"
+
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log."""
+        return self.state / "audit.log"
+
 
 @dataclass
 class SandboxDaemon:
-    """Starts, serves and stops the whole sandbox inside one event loop."""
+    """Starts, serves and stops the whole sandbox."""
 
     paths: SandboxPaths
     node_count: int = 3
     probe_time_scale: float = 0.25
     readiness_time_scale: float = 0.05
-    api: SandboxApi | None = None
+    network: PodNetwork | None = None
     postgres: LocalPostgres | None = None
     moto: MotoServer | None = None
+    plane: ControlPlane | None = None
     proxy: ServiceProxy | None = None
+    slices: SliceSource | None = None
+    custom_metrics: CustomMetricsServer | None = None
     kubelets: list[Kubelet] = field(default_factory=list)
-    addresses: AddressBlock | None = None
-    _usage: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
-    _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _control: web.AppRunner | None = None
 
     async def run(self) -> None:
         """Start everything, serve until SIGTERM/SIGINT, stop everything."""
@@ -115,17 +130,30 @@ class SandboxDaemon:
             loop.add_signal_handler(signum, stop.set)
         try:
             await self.start()
-            metrics = loop.create_task(self._fold_metrics())
             await stop.wait()
-            metrics.cancel()
         finally:
             await self.stop()
 
     async def start(self) -> dict[str, Any]:
-        """Start the children, the cluster and the shop; returns what endpoints.json holds."""
+        """Start every part; returns what endpoints.json holds."""
         self.paths.pods.mkdir(parents=True, exist_ok=True)
         self.paths.pid_file.write_text(f"{os.getpid()}\n")
-        self.postgres = LocalPostgres(self.paths.state / "postgres", max_connections=60)
+        built = await asyncio.to_thread(binaries, progress=False)
+        self.network = await asyncio.to_thread(PodNetwork.create, self.paths.state)
+        dsn, aws = await self._start_data(self.network.gateway)
+        self.plane = ControlPlane(self.paths.state, built, gateway=self.network.gateway)
+        await asyncio.to_thread(self.plane.start, namespace=NAMESPACE)
+        await self._start_kubelets()
+        await asyncio.to_thread(self._deploy, built, dsn)
+        service_url = await self._start_traffic(built)
+        await self._start_control()
+        return self._write_endpoints(built, dsn, aws, service_url)
+
+    async def _start_data(self, gateway: str) -> tuple[str, str]:
+        root = self.paths.state / "postgres"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "listen-host").write_text(f"{gateway}\n")
+        self.postgres = LocalPostgres(root, max_connections=60)
         self.moto = MotoServer(log_path=self.paths.state / "moto.log")
         # Both must finish (or fail) before going on, so stop() never misses a late child.
         started = await asyncio.gather(
@@ -136,17 +164,85 @@ class SandboxDaemon:
         for outcome in started:
             if isinstance(outcome, BaseException):
                 raise outcome
-        dsn, aws = str(started[0]), str(started[1])
-        self.api = SandboxApi(ApiConfig(node_count=self.node_count))
-        await self.api.start()
-        self.api.store.log_reader = self._read_log
-        await self._start_kubelets(dsn)
-        self.proxy = ServiceProxy(store_endpoints(self.api.store, NAMESPACE, "shop"))
+        return str(started[0]), str(started[1])
+
+    async def _start_kubelets(self) -> None:
+        assert self.plane is not None  # start() built it
+        assert self.network is not None
+        gateway = self.network.gateway
+        for index in range(1, self.node_count + 1):
+            name = f"sandbox-node-{index}"
+            serving = self.plane.serving_cert(f"kubelet-{name}", ips=[gateway], dns=[name])
+            config = KubeletConfig(
+                node_name=name,
+                kubeconfig=self.plane.node_kubeconfig(name),
+                repo_root=self.paths.root,
+                state_dir=self.paths.state,
+                kubelet_port=free_port(gateway),
+                serving_cert=serving.cert,
+                serving_key=serving.key,
+                client_ca=self.plane.pki_dir / "ca.crt",
+                probe_time_scale=self.probe_time_scale,
+                readiness_time_scale=self.readiness_time_scale,
+            )
+            kubelet = Kubelet(config, self.network)
+            self.kubelets.append(kubelet)
+            await kubelet.start()
+
+    def _deploy(self, built: Binaries, dsn: str) -> None:
+        assert self.plane is not None  # start() built it
+        kubeconfig = self.plane.admin_kubeconfig
+        addons.apply(built.kubectl, kubeconfig, [addons.database_secret(dsn, namespace=NAMESPACE)])
+        folder = self.paths.root / "fixtures" / "shop" / "k8s"
+        addons.apply_files(built.kubectl, kubeconfig, folder, NAMESPACE)
+
+    async def _start_traffic(self, built: Binaries) -> str:
+        assert self.plane is not None  # start() built it
+        assert self.network is not None
+        gateway, ca = self.network.gateway, self.plane.pki_dir / "ca.crt"
+        await asyncio.to_thread(self.plane.start_metrics_server)
+        identity = ("drills-service-proxy", ("system:masters",))
+        api_client = connect(self.plane.kubeconfig_for("service-proxy", *identity))
+        self.slices = slice_source(api_client, NAMESPACE, SERVICE)
+        self.slices.start()
+        self.proxy = ServiceProxy(self.slices, name=f"{NAMESPACE}/{SERVICE}")
         service_url = await self.proxy.start()
-        self._apply_manifests()
-        self.api.write_kubeconfig(self.paths.kubeconfig, namespace=NAMESPACE)
+        serving = self.plane.serving_cert("custom-metrics", ips=[gateway], dns=serving_dns_names())
+        self.custom_metrics = CustomMetricsServer(
+            self.proxy,
+            kube_pod_lister(api_client),
+            ServingTls(serving.cert, serving.key, client_ca=ca),
+            host=gateway,
+        )
+        await self.custom_metrics.start()
+        apis = [
+            *addons.aggregated_api(
+                group="metrics.k8s.io",
+                version="v1beta1",
+                service="metrics-server",
+                address=gateway,
+                port=self.plane.metrics_port,
+                ca=ca,
+            ),
+            *addons.aggregated_api(
+                group="custom.metrics.k8s.io",
+                version="v1beta2",
+                service="custom-metrics-apiserver",
+                address=gateway,
+                port=self.custom_metrics.port,
+                ca=ca,
+            ),
+        ]
+        await asyncio.to_thread(addons.apply, built.kubectl, self.plane.admin_kubeconfig, apis)
+        return service_url
+
+    def _write_endpoints(
+        self, built: Binaries, dsn: str, aws: str, service_url: str
+    ) -> dict[str, Any]:
+        assert self.plane is not None  # start() built it
+        assert self.postgres is not None
         endpoints = {
-            "kube_api": self.api.url,
+            "kube_api": self.plane.url,
             "service_url": service_url,
             "database_dsn": dsn,
             "admin_dsn": self.postgres.admin_dsn(),
@@ -155,6 +251,10 @@ class SandboxDaemon:
             "aws_endpoint": aws,
             "s3_endpoint": aws,
             "kubeconfig": str(self.paths.kubeconfig),
+            "audit_log": str(self.paths.audit_log),
+            "control_socket": str(self.paths.control_socket),
+            "kubernetes_version": built.version,
+            "timings": self.plane.timings(),
             "pid": os.getpid(),
         }
         temporary = self.paths.endpoints.with_suffix(".tmp")
@@ -162,85 +262,57 @@ class SandboxDaemon:
         temporary.replace(self.paths.endpoints)
         return endpoints
 
-    async def _start_kubelets(self, dsn: str) -> None:
-        assert self.api is not None  # start() built it
-        self.addresses = AddressBlock.claim()
-        block = self.addresses.third_octet
-        ips = PodIPs(first_third_octet=block, last_third_octet=block)
-        for index in range(1, self.node_count + 1):
-            config = KubeletConfig(
-                node_name=f"sandbox-node-{index}",
-                repo_root=self.paths.root,
-                state_dir=self.paths.state,
-                probe_time_scale=self.probe_time_scale,
-                readiness_time_scale=self.readiness_time_scale,
-                default_env={"DATABASE_URL": dsn},
-            )
-            kubelet = Kubelet(self.api.store, config, ips=ips, usage_sink=self._record_usage)
-            await kubelet.start()
-            self.kubelets.append(kubelet)
+    # ------------------------------------------------------------------ control socket
+    async def _start_control(self) -> None:
+        app = web.Application()
+        app.router.add_get("/nodes", self._nodes)
+        app.router.add_post("/nodes/{node}/heartbeats", self._heartbeats)
+        self._control = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._control.setup()
+        self.paths.control_socket.unlink(missing_ok=True)
+        await web.UnixSite(self._control, str(self.paths.control_socket)).start()
 
-    def _apply_manifests(self) -> None:
-        assert self.api is not None  # start() built it
-        folder = self.paths.root / "fixtures" / "shop" / "k8s"
-        for filename in _MANIFESTS:
-            for document in yaml.safe_load_all((folder / filename).read_text()):
-                if not document:
-                    continue
-                resource = _KINDS[document["kind"]]
-                name = document["metadata"]["name"]
-                if self.api.store.try_get(resource, NAMESPACE, name) is None:
-                    self.api.store.create(resource, document, NAMESPACE)
+    def _kubelet(self, node: str) -> Kubelet:
+        for kubelet in self.kubelets:
+            if kubelet.node_name == node:
+                return kubelet
+        names = ", ".join(k.node_name for k in self.kubelets)
+        raise web.HTTPNotFound(text=f"no node {node!r} in this sandbox (nodes: {names})\n")
 
-    def _read_log(self, namespace: str, name: str, _container: str | None = None) -> str:
-        path = self.paths.pods / f"{namespace}_{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+    async def _nodes(self, _request: web.Request) -> web.Response:
+        listing = {k.node_name: {"heartbeats": _beating(k)} for k in self.kubelets}
+        return web.json_response(listing)
 
-    def _record_usage(self, namespace: str, name: str, millicores: float, rss: int) -> None:
-        self._usage[(namespace, name)] = (millicores, rss)
+    async def _heartbeats(self, request: web.Request) -> web.Response:
+        kubelet = self._kubelet(request.match_info["node"])
+        body = await request.json()
+        if body.get("enabled"):
+            kubelet.resume_heartbeats()
+        else:
+            kubelet.stop_heartbeats()
+        return web.json_response({"node": kubelet.node_name, "heartbeats": body["enabled"]})
 
-    async def _fold_metrics(self) -> None:
-        period_s = 1.0
-        while True:
-            await asyncio.sleep(period_s)
-            self.fold_metrics_once(period_s)
-
-    def fold_metrics_once(self, period_s: float) -> None:
-        """Merge CPU/RSS samples and proxy request rates into the metrics registry."""
-        if self.api is None or self.proxy is None:
-            return
-        counts = Counter(self.proxy.requests)
-        for key in set(self._usage) | set(counts):
-            millicores, rss = self._usage.get(key, (0.0, 0))
-            rate = (counts[key] - self._seen[key]) / period_s
-            self.api.metrics.record(
-                key[0],
-                key[1],
-                cpu_millicores=millicores,
-                memory_bytes=rss,
-                requests_per_second=rate,
-            )
-        self._seen = counts
-        live = {(run.namespace, run.name) for k in self.kubelets for run in k.runs.values()}
-        for key in set(self._usage) - live:
-            self._usage.pop(key, None)
-            self.api.metrics.forget(*key)
-
+    # ------------------------------------------------------------------ stop
     async def stop(self) -> None:
         """Stop what was started, newest first; never raises for an already-stopped part."""
+        if self._control is not None:
+            await self._control.cleanup()
+            self.paths.control_socket.unlink(missing_ok=True)
+        if self.custom_metrics is not None:
+            await self.custom_metrics.stop()
         if self.proxy is not None:
             await self.proxy.stop()
+        if self.slices is not None:
+            await asyncio.to_thread(self.slices.stop)
         await asyncio.gather(*(k.stop() for k in self.kubelets), return_exceptions=True)
-        if self.api is not None:
-            await self.api.stop()
-        if self.moto is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.moto.stop)
-        if self.postgres is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.postgres.stop)
-        if self.addresses is not None:
-            self.addresses.release()
+        if self.plane is not None:
+            await asyncio.to_thread(self.plane.stop)
+        for stopper in (self.moto, self.postgres):
+            if stopper is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(stopper.stop)
+        if self.network is not None:
+            await asyncio.to_thread(self.network.destroy)
         self.paths.endpoints.unlink(missing_ok=True)
         self.paths.pid_file.unlink(missing_ok=True)
 
@@ -254,3 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     daemon = SandboxDaemon(SandboxPaths(args.root.resolve()), node_count=args.nodes)
     asyncio.run(daemon.run())
     return 0
+
+
+def _beating(kubelet: Kubelet) -> bool:
+    return kubelet.heartbeat is not None and kubelet.heartbeat.beating

@@ -21,17 +21,25 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import Callable
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
+from kubernetes import config
 
 from drills.core.clock import DrillClock
 from drills.sandbox.node.endpoints import Backend
 from drills.sandbox.node.request_rates import PodKey, RequestRates
 from drills.sandbox.node.slices import SliceSource, slice_source
 
-__all__ = ["Backend", "EndpointSource", "ServiceProxy", "SliceSource", "slice_source"]
+__all__ = ["Backend", "EndpointSource", "ServiceProxy", "SliceSource", "connect", "slice_source"]
+
+
+def connect(kubeconfig: Path) -> Any:
+    """An official-client API client for the proxy's own identity (from its kubeconfig)."""
+    return config.new_client_from_config(config_file=str(kubeconfig))
+
 
 EndpointSource = Callable[[], list[Backend]]
 
