@@ -28,7 +28,6 @@ from kubernetes import client, config
 
 from drills.core.clock import SystemClock
 from drills.core.waiting import wait_until
-from drills.sandbox import controlplane
 from drills.sandbox.controlplane import free_port
 from drills.sandbox.node.kubelet import MARKER_ENV, Kubelet, KubeletConfig
 from drills.sandbox.node.runner import BackOff
@@ -400,11 +399,8 @@ def metrics_server_get(agent: Agent, path: str) -> dict[str, Any] | None:
     plane = agent.cluster.plane
     assert plane.pki is not None
     context = ssl.create_default_context(cafile=str(plane.pki.ca))
-    # What is checked here is what metrics-server made of the kubelet's figures, not its serving
-    # certificate (the control plane's PKI is tested on its own).
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.load_cert_chain(str(plane.pki_dir / "admin.crt"), str(plane.pki_dir / "admin.key"))
+    user = json.loads(plane.admin_kubeconfig.read_text())["users"][0]["user"]
+    context.load_cert_chain(user["client-certificate"], user["client-key"])
     url = f"https://{plane.gateway}:{plane.metrics_port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=5, context=context) as answer:
@@ -414,18 +410,8 @@ def metrics_server_get(agent: Agent, path: str) -> dict[str, Any] | None:
         return None
 
 
-def _request_timeout_below_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
-    """metrics-server v0.8.0 panics unless --metric-resolution > --kubelet-request-timeout."""
-    if any("kubelet-request-timeout" in t.flag for t in controlplane.SANDBOX_TIMINGS):
-        return
-    extra = controlplane.Timing(
-        "metrics-server", "--kubelet-request-timeout", "5s", "10s", "below --metric-resolution"
-    )
-    monkeypatch.setattr(controlplane, "SANDBOX_TIMINGS", (*controlplane.SANDBOX_TIMINGS, extra))
-
-
 def test_resource_metrics_reach_metrics_server(
-    agent: Agent, record_property: Callable[[str, object], None], monkeypatch: pytest.MonkeyPatch
+    agent: Agent, record_property: Callable[[str, object], None]
 ) -> None:
     create(agent, shop_pod("shop-m"))
     until(lambda: ready(agent, "shop-m"), "shop-m Ready")
@@ -438,7 +424,6 @@ def test_resource_metrics_reach_metrics_server(
     assert "node_memory_working_set_bytes " in text
     health = agent.kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/healthz")
     assert health.stdout == "ok"
-    _request_timeout_below_resolution(monkeypatch)
     agent.cluster.plane.start_metrics_server()
     pod_path = "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/shop-m"
     waited_s = until(

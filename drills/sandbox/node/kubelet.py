@@ -163,6 +163,11 @@ class Kubelet:
         if self._api is not None:
             self._api.close()
 
+    @property
+    def heartbeats_enabled(self) -> bool:
+        """False between `stop_heartbeats()` and `resume_heartbeats()`."""
+        return self.heartbeat is not None and self.heartbeat.beating
+
     def stop_heartbeats(self) -> None:
         """Stop renewing the Lease and posting node status (the node goes silent)."""
         if self.heartbeat is not None:
@@ -200,7 +205,7 @@ class Kubelet:
             events=self._events,
             clock=self.clock,
             settings=settings,
-            reconcile=lambda: self.heartbeat is not None and self.heartbeat.beating,
+            reconcile=lambda: self.heartbeats_enabled,
         )
 
     def _deliver(self, kind: str, pods: list[Json]) -> None:

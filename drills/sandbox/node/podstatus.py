@@ -17,7 +17,7 @@ object. The rules follow the kubelet's (``generateAPIPodStatus`` and ``getPhase`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ Json = Mapping[str, Any]
 class Transitions:
     """The lastTransitionTime of each condition: kept while its status stays the same."""
 
-    def __init__(self, existing: list[Json] | None = None) -> None:
+    def __init__(self, existing: Sequence[Json] | None = None) -> None:
         """Start from the conditions the pod already has (the scheduler's PodScheduled...)."""
         self._seen: dict[str, tuple[str, str]] = {}
         for condition in existing or []:

@@ -42,7 +42,9 @@ def running(*, ready: bool, restarts: int = 0) -> dict[str, Any]:
     }
 
 
-def view(container: dict[str, Any], *, terminal: bool = False, ip: str | None = "10.244.3.7"):
+def view(
+    container: dict[str, Any], *, terminal: bool = False, ip: str | None = "10.244.3.7"
+) -> PodView:
     return PodView(
         pod=POD,
         container=container,
@@ -97,7 +99,7 @@ def test_transition_times_move_only_when_a_condition_flips() -> None:
     flipped = pod_status(view(running(ready=True)), transitions, T2)
 
     def since(status: dict[str, Any], kind: str) -> str:
-        return next(c["lastTransitionTime"] for c in status["conditions"] if c["type"] == kind)
+        return str(next(c["lastTransitionTime"] for c in status["conditions"] if c["type"] == kind))
 
     assert since(first, "PodScheduled") == T0  # the scheduler's time is kept
     assert since(first, "Ready") == since(again, "Ready") == T1
