@@ -92,7 +92,8 @@ def test_nodes_and_pods_wide(root: Path) -> None:
     assert nodes.count(" Ready ") == 3, nodes
     pods = get(root, "pods", "-l", "app=shop")["items"]
     ips = {p["status"]["podIP"] for p in pods}
-    assert len(ips) == 3 and all(ip.startswith("10.244.") for ip in ips), ips
+    assert len(ips) == 3, ips
+    assert all(ip.startswith("10.244.") for ip in ips), ips
     wide = kubectl(root, "get", "pods", "-o", "wide")
     assert all(ip in wide for ip in ips)
 
@@ -100,8 +101,8 @@ def test_nodes_and_pods_wide(root: Path) -> None:
 def test_describe_pod_shows_events_from_scheduler_and_kubelet(root: Path) -> None:
     name = get(root, "pods", "-l", "app=shop")["items"][0]["metadata"]["name"]
     text = kubectl(root, "describe", "pod", name)
-    assert "Scheduled" in text and "default-scheduler" in text
-    assert "Started" in text and "kubelet" in text
+    for expected in ("Scheduled", "default-scheduler", "Started", "kubelet"):
+        assert expected in text, text
 
 
 def test_apply_with_validation_is_unchanged(root: Path) -> None:
@@ -142,7 +143,8 @@ _EDITOR = """
 import sys
 path = sys.argv[-1]
 text = open(path).read()
-open(path, "w").write(text.replace("\\n  labels:\\n", "\\n  labels:\\n    edited: by-kube-editor\\n", 1))
+label = "\\n  labels:\\n"
+open(path, "w").write(text.replace(label, label + "    edited: by-kube-editor\\n", 1))
 """
 
 
