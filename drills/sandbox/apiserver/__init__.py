@@ -1,1 +1,0 @@
-"""The sandbox Kubernetes API server: object store, REST routes, discovery, tables."""

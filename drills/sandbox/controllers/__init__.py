@@ -1,1 +1,0 @@
-"""Level-triggered controllers of the sandbox: each `sync()` reconciles the whole store once."""
