@@ -67,7 +67,7 @@ def test_a_deleted_hpa_fails_the_drill_because_nothing_scaled(project: Path) -> 
     try:
         code, scenario = _drill(project, "hpa-spike")
     finally:
-        kubectl(project, "apply", "--validate=false", "-f", str(manifest))
+        kubectl(project, "apply", "-f", str(manifest))
     assert (code, scenario["verdict"]) == (1, "FAIL")
     assert "did not scale within 30 s" in scenario["reason"]
     assert "no HorizontalPodAutoscaler 'shop'" in scenario["reason"]
