@@ -1,4 +1,4 @@
-"""The HorizontalPodAutoscaler's replica rule, shared by the sandbox controller and the HPA drill.
+"""The HorizontalPodAutoscaler's replica rule, by which the HPA drill judges the controller.
 
 Kubernetes documents it as desiredReplicas = ceil(currentReplicas * currentMetric / target),
 skipped when the ratio is within the tolerance (default 0.1) of 1.0.

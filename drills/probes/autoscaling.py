@@ -204,8 +204,9 @@ def judge_rule(
     """Check every sample taken after the pods stayed settled for `settle_s` against the rule.
 
     A new pod is Ready before the metrics pipeline reports it, and until then the HPA decides
-    over fewer pods than it counts as current; `settle_s` (a few seconds on the sandbox, about
-    a minute behind metrics-server) skips those moments.
+    over fewer pods than it counts as current; `settle_s` (seconds on the sandbox, whose
+    metrics-server scrapes every 10 s; about a minute at metrics-server's default resolution)
+    skips those moments.
     """
     checks = []
     since: tuple[float, int] | None = None  # (settled since, at this many replicas)

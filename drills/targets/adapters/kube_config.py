@@ -1,9 +1,8 @@
 """ServiceConfig port over Kubernetes: a Secret holds the database URL, the Deployment restarts.
 
-The Secret's key is written base64-encoded under `data`, as `kubectl create secret` stores it,
-so the sandbox kubelet and a real cluster read it the same way. `restart()` stamps the pod
-template with `kubectl.kubernetes.io/restartedAt`, exactly what `kubectl rollout restart` does,
-and `rollout()` reads what `kubectl rollout status` reads.
+The Secret's key is written base64-encoded under `data`, as `kubectl create secret` stores it.
+`restart()` stamps the pod template with `kubectl.kubernetes.io/restartedAt`, exactly what
+`kubectl rollout restart` does, and `rollout()` reads what `kubectl rollout status` reads.
 """
 
 from __future__ import annotations
