@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import threading
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,34 +80,12 @@ def test_deleted_pod_is_replaced_by_a_ready_one(core: client.CoreV1Api) -> None:
     ).met
 
 
-def test_kubectl_gets_pods(sandbox_root: Path) -> None:
-    kubectl = shutil.which("kubectl") or str(
-        Path(__file__).resolve().parents[2] / ".drills/bin/kubectl"
-    )
-    if not Path(kubectl).exists():
-        pytest.skip("no kubectl; run `make .drills/bin/kubectl`")
-    kube_api = control.status(sandbox_root).endpoints["kube_api"]
-    try:
-        urllib.request.urlopen(kube_api + "/api", timeout=5).close()
-    except urllib.error.HTTPError:
-        pytest.skip("the sandbox API server does not serve discovery (/api) yet")
-    kubeconfig = str(SandboxPaths(sandbox_root).kubeconfig)
-    result = subprocess.run(
-        [kubectl, "--kubeconfig", kubeconfig, "get", "pods", "-o", "wide"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Running" in result.stdout
-
-
 def kubectl_runner(sandbox_root: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """A `kubectl ARGS...` runner against the sandbox, or skip when kubectl is unusable."""
-    kubectl = shutil.which("kubectl") or str(
-        Path(__file__).resolve().parents[2] / ".drills/bin/kubectl"
-    )
+    """A `kubectl ARGS...` runner against the sandbox, or skip when kubectl is missing.
+
+    It is the kubectl built with the sandbox's API server (the same release), not one on PATH.
+    """
+    kubectl = str(Path(__file__).resolve().parents[2] / ".drills/bin/kubectl")
     if not Path(kubectl).exists():
         pytest.skip("no kubectl; run `make .drills/bin/kubectl`")
     kubeconfig = str(SandboxPaths(sandbox_root).kubeconfig)
@@ -124,6 +100,12 @@ def kubectl_runner(sandbox_root: Path) -> Callable[..., subprocess.CompletedProc
         )
 
     return run
+
+
+def test_kubectl_gets_pods(sandbox_root: Path) -> None:
+    result = kubectl_runner(sandbox_root)("get", "pods", "-o", "wide")
+    assert result.returncode == 0, result.stderr
+    assert "Running" in result.stdout
 
 
 def test_kubectl_scale_up_and_back(sandbox_root: Path, core: client.CoreV1Api) -> None:
