@@ -7,6 +7,7 @@ with `id`, `runbook`, `verdict`, `objectives[]`, `steps[]`, `rollbacks[]`. Extra
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -169,15 +170,21 @@ class RunJournal:
     environment: str
     started_at: str
     scenarios: tuple[DrillRecord, ...] = field(default_factory=tuple)
+    cluster: Mapping[str, Any] = field(default_factory=dict)
+    """What the cluster reported: ``kubernetes_version`` and ``settings`` (each flag the
+    environment sets away from the upstream default: component, flag, value, upstream_default,
+    why). Empty when unknown."""
 
     def to_json(self) -> str:
         """Serialise to the journal.json contract."""
-        data = {
+        data: dict[str, Any] = {
             "run_id": self.run_id,
             "environment": self.environment,
             "started_at": self.started_at,
             "scenarios": [s.to_dict() for s in self.scenarios],
         }
+        if self.cluster:
+            data["cluster"] = dict(self.cluster)
         return json.dumps(data, indent=2, sort_keys=False)
 
     @classmethod
@@ -189,4 +196,5 @@ class RunJournal:
             environment=data["environment"],
             started_at=data["started_at"],
             scenarios=tuple(DrillRecord.from_dict(s) for s in data.get("scenarios", [])),
+            cluster=data.get("cluster") or {},
         )

@@ -123,6 +123,8 @@ class Endpoints:
     kubeconfig: Path | None
     kube_context: str | None
     admin_dsn: str | None = None  # a superuser's DSN, for drills that manage sessions or WAL
+    kubernetes_version: str | None = None  # what the environment reports running, when known
+    cluster_settings: tuple[Mapping[str, str], ...] = ()  # flags set away from upstream defaults
 
 
 def resolve_endpoints(
@@ -154,6 +156,8 @@ def resolve_endpoints(
         kubeconfig=kubeconfig,
         kube_context=targets.kube_context,
         admin_dsn=admin,
+        kubernetes_version=data.get("kubernetes_version"),
+        cluster_settings=tuple(data.get("timings") or ()),
     )
 
 

@@ -12,9 +12,11 @@ from drills.core.drill import Drill, DrillSpec
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
 from drills.core.profile import Endpoints, Profile, parse_objective_override, resolve_endpoints
+from drills.pytest_plugin.bridge import JOURNAL_PLUGIN
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import drill_marker
 from drills.pytest_plugin.session import CONTEXT_KEY, DRILL_KEY, PLAN_KEY
+from drills.reporting.journal_json import JournalJsonWriter
 
 __all__ = [
     "drill",
@@ -42,10 +44,12 @@ def drill_profile(drill_context: DrillContext) -> Profile:
 
 
 @pytest.fixture(scope="session")
-def drill_endpoints(drill_context: DrillContext, drill_profile: Profile) -> Endpoints:
+def drill_endpoints(
+    request: pytest.FixtureRequest, drill_context: DrillContext, drill_profile: Profile
+) -> Endpoints:
     """Where the profile's environment answers; fails with how to bring it up if it is down."""
     try:
-        return resolve_endpoints(
+        endpoints = resolve_endpoints(
             drill_profile.targets,
             drill_context.root,
             os.environ,
@@ -53,6 +57,10 @@ def drill_endpoints(drill_context: DrillContext, drill_profile: Profile) -> Endp
         )
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
+    writer = request.config.pluginmanager.get_plugin(JOURNAL_PLUGIN)
+    if isinstance(writer, JournalJsonWriter):
+        writer.set_cluster(endpoints.kubernetes_version, endpoints.cluster_settings)
+    return endpoints
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,10 @@ rewritten atomically after every drill, so a run cut short still leaves a valid 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from drills.core.journal import DrillRecord, RunJournal
 
@@ -29,6 +31,16 @@ class JournalJsonWriter:
     def journal(self) -> RunJournal:
         """Everything recorded so far."""
         return self._journal
+
+    def set_cluster(
+        self, kubernetes_version: str | None, settings: Sequence[Mapping[str, str]]
+    ) -> None:
+        """Record what the cluster runs and which flags differ from upstream; rewrite the file."""
+        cluster: dict[str, Any] = {"settings": [dict(s) for s in settings]}
+        if kubernetes_version:
+            cluster["kubernetes_version"] = kubernetes_version
+        self._journal = replace(self._journal, cluster=cluster)
+        self.write()
 
     def pytest_drills_drill_finished(self, record: DrillRecord) -> None:
         """Hook implementation: add the record and rewrite the file."""

@@ -52,3 +52,21 @@ def test_json_follows_the_design_contract() -> None:
     }
     assert set(scenario["steps"][0]) >= {"name", "started_at", "ended_at", "outcome"}
     assert scenario["steps"][0]["outcome"] == "ok"
+
+
+_SETTING = {
+    "component": "kube-controller-manager",
+    "flag": "--horizontal-pod-autoscaler-sync-period",
+    "value": "2s",
+    "upstream_default": "15s",
+    "why": "fast",
+}
+
+
+def test_cluster_settings_round_trip_and_stay_optional() -> None:
+    bare = json.loads(RunJournal("run-1", "sandbox", "t0").to_json())
+    assert "cluster" not in bare
+    cluster = {"kubernetes_version": "v1.37.2", "settings": [_SETTING]}
+    journal = RunJournal("run-1", "sandbox", "t0", (_record(),), cluster=cluster)
+    again = RunJournal.from_json(journal.to_json())
+    assert again.cluster == cluster

@@ -95,3 +95,19 @@ def test_timelines_round_trip_through_the_collector(tmp_path: Path) -> None:
         "b": [Sample("replicas ready", 2.0, 1.0)],
     }
     assert load_timelines(tmp_path / "absent.json") == {}
+
+
+def test_report_lists_settings_that_differ_from_upstream(tmp_path: Path) -> None:
+    setting = {
+        "component": "kube-apiserver",
+        "flag": "--default-not-ready-toleration-seconds",
+        "value": "10",
+        "upstream_default": "300",
+        "why": "evict within a drill",
+    }
+    cluster = {"kubernetes_version": "v1.37.2", "settings": [setting]}
+    journal = RunJournal("run-1", "sandbox", "2026-01-01T00:00:00+00:00", cluster=cluster)
+    html = render_report(journal, {}, tmp_path / "report.html").read_text()
+    assert "Kubernetes <b>v1.37.2</b>" in html
+    assert "--default-not-ready-toleration-seconds" in html
+    assert ">300<" in html
