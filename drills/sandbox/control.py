@@ -63,7 +63,11 @@ class SandboxState:
                 return [f"sandbox: not running{stopped}; processes LEFT: {self.leftovers}"]
             return [f"sandbox: not running{stopped}; no sandbox process left"]
         out = [f"sandbox: running (daemon pid {self.pid})"]
-        out += [f"  {key}: {value}" for key, value in sorted(self.endpoints.items())]
+        shown = {key: value for key, value in self.endpoints.items() if key != "timings"}
+        out += [f"  {key}: {value}" for key, value in sorted(shown.items())]
+        if self.endpoints.get("timings"):
+            count = len(self.endpoints["timings"])
+            out.append(f"  settings away from upstream defaults: {count} (see endpoints.json)")
         for pod in self.pods:
             out.append(
                 f"  pod {pod['name']}: {pod['phase']} ready={pod['ready']} "
