@@ -295,15 +295,7 @@ class SandboxDaemon:
     # ------------------------------------------------------------------ stop
     async def stop(self) -> None:
         """Stop what was started, newest first; never raises for an already-stopped part."""
-        if self._control is not None:
-            await self._control.cleanup()
-            self.paths.control_socket.unlink(missing_ok=True)
-        if self.custom_metrics is not None:
-            await self.custom_metrics.stop()
-        if self.proxy is not None:
-            await self.proxy.stop()
-        if self.slices is not None:
-            await asyncio.to_thread(self.slices.stop)
+        await self._stop_serving()
         await asyncio.gather(*(k.stop() for k in self.kubelets), return_exceptions=True)
         if self.plane is not None:
             await asyncio.to_thread(self.plane.stop)
@@ -315,6 +307,18 @@ class SandboxDaemon:
             await asyncio.to_thread(self.network.destroy)
         self.paths.endpoints.unlink(missing_ok=True)
         self.paths.pid_file.unlink(missing_ok=True)
+
+    async def _stop_serving(self) -> None:
+        """The control socket, the custom-metrics API, the service proxy and its slice watch."""
+        if self._control is not None:
+            await self._control.cleanup()
+            self.paths.control_socket.unlink(missing_ok=True)
+        if self.custom_metrics is not None:
+            await self.custom_metrics.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
+        if self.slices is not None:
+            await asyncio.to_thread(self.slices.stop)
 
 
 def main(argv: list[str] | None = None) -> int:
