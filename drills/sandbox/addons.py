@@ -3,10 +3,23 @@
 - The shop's database Secret (``shop-database``, key ``url``), as a real cluster would hold it:
   the shop's Deployment reads its DSN from it unchanged.
 - Aggregated APIs served by processes on the sandbox's bridge address (metrics-server's
-  ``metrics.k8s.io`` and the proxy's ``custom.metrics.k8s.io``): an APIService, a Service with
-  no selector, and an EndpointSlice that names the address and port by hand, the way an
-  external endpoint is registered on any cluster. The API server routes to the slice's address
-  (``--enable-aggregator-routing``).
+  ``metrics.k8s.io`` and the proxy's ``custom.metrics.k8s.io``), registered the way an
+  external endpoint is on any cluster (`aggregated_api`):
+
+  - an ``APIService`` ``<version>.<group>`` pointing at the Service's port 443 and trusting
+    the sandbox CA (``caBundle``);
+  - that Service, of type ClusterIP (the aggregator refuses other types) and without a
+    selector, whose port is *named* ``https``: the aggregator matches the slice's port by name;
+  - one EndpointSlice labelled ``kubernetes.io/service-name`` with the same port name, the
+    server's real port and one ready endpoint, the bridge address (loopback is invalid in a
+    slice). Its ``endpointslice.kubernetes.io/managed-by: drills-sandbox`` label keeps the
+    EndpointSlice controllers off it.
+
+  With ``--enable-aggregator-routing`` the API server resolves the Service through
+  EndpointSlices only, never core Endpoints (``k8s.io/apiserver/pkg/util/proxy.ResolveEndpoint``
+  over an informer indexed by ``kubernetes.io/service-name``; the availability controller reads
+  the same slices). It checks the server's certificate for ``<service>.<namespace>.svc``, so the
+  serving certificate must carry the names `serving_dns_names` gives.
 
 Each function returns plain manifests; `apply` sends them with the pinned kubectl, with
 validation on.
@@ -23,10 +36,12 @@ from typing import Any
 
 from drills.core.errors import DrillError
 
-__all__ = ["aggregated_api", "apply", "database_secret"]
+__all__ = ["aggregated_api", "apply", "apply_files", "database_secret", "serving_dns_names"]
 
 Manifest = dict[str, Any]
 _MANAGED_BY = "drills-sandbox"
+_PORT_NAME = "https"
+_SERVICE_PORT = 443
 
 
 def database_secret(dsn: str, *, namespace: str, name: str = "shop-database") -> Manifest:
@@ -50,14 +65,28 @@ def aggregated_api(  # noqa: PLR0913 - the coordinates of one aggregated API
     ca: Path,
     namespace: str = "kube-system",
 ) -> list[Manifest]:
-    """APIService + selector-less Service + EndpointSlice for an API served at address:port."""
+    """Service, EndpointSlice and APIService for an API served at `address`:`port`.
+
+    `ca` is the PEM file of the CA that signed the server's certificate. Apply them in the
+    order given: the APIService turns Available once its Service resolves.
+    """
     labels = {"app.kubernetes.io/managed-by": _MANAGED_BY}
     return [
         {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": service, "namespace": namespace, "labels": labels},
-            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port}]},
+            "spec": {
+                "type": "ClusterIP",
+                "ports": [
+                    {
+                        "name": _PORT_NAME,
+                        "port": _SERVICE_PORT,
+                        "protocol": "TCP",
+                        "targetPort": port,
+                    }
+                ],
+            },
         },
         {
             "apiVersion": "discovery.k8s.io/v1",
@@ -72,7 +101,7 @@ def aggregated_api(  # noqa: PLR0913 - the coordinates of one aggregated API
             },
             "addressType": "IPv4",
             "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
-            "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+            "ports": [{"name": _PORT_NAME, "port": port, "protocol": "TCP"}],
         },
         {
             "apiVersion": "apiregistration.k8s.io/v1",
@@ -81,13 +110,18 @@ def aggregated_api(  # noqa: PLR0913 - the coordinates of one aggregated API
             "spec": {
                 "group": group,
                 "version": version,
-                "service": {"name": service, "namespace": namespace, "port": 443},
+                "service": {"name": service, "namespace": namespace, "port": _SERVICE_PORT},
                 "caBundle": base64.b64encode(ca.read_bytes()).decode(),
                 "groupPriorityMinimum": 100,
                 "versionPriority": 100,
             },
         },
     ]
+
+
+def serving_dns_names(service: str, namespace: str = "kube-system") -> tuple[str, ...]:
+    """The names an aggregated server's certificate needs (the aggregator dials the .svc name)."""
+    return (f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local", service)
 
 
 def apply(kubectl: Path, kubeconfig: Path, manifests: Sequence[Manifest]) -> None:

@@ -45,7 +45,6 @@ from drills.sandbox.aws import MotoServer
 from drills.sandbox.build import Binaries, binaries
 from drills.sandbox.controlplane import ControlPlane, free_port
 from drills.sandbox.node.custom_metrics import CustomMetricsServer, ServingTls, kube_pod_lister
-from drills.sandbox.node.custom_metrics_registration import serving_dns_names
 from drills.sandbox.node.kubelet import Kubelet, KubeletConfig
 from drills.sandbox.node.network import PodNetwork
 from drills.sandbox.node.proxy import ServiceProxy, SliceSource, connect, slice_source
@@ -55,6 +54,7 @@ __all__ = ["NAMESPACE", "SandboxDaemon", "SandboxPaths", "main"]
 
 NAMESPACE = "default"
 SERVICE = "shop"
+CUSTOM_METRICS_SERVICE = "custom-metrics-apiserver"  # prometheus-adapter's usual name
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,8 @@ class SandboxDaemon:
         self.slices.start()
         self.proxy = ServiceProxy(self.slices, name=f"{NAMESPACE}/{SERVICE}")
         service_url = await self.proxy.start()
-        serving = self.plane.serving_cert("custom-metrics", ips=[gateway], dns=serving_dns_names())
+        dns = addons.serving_dns_names(CUSTOM_METRICS_SERVICE)
+        serving = self.plane.serving_cert("custom-metrics", ips=[gateway], dns=dns)
         self.custom_metrics = CustomMetricsServer(
             self.proxy,
             kube_pod_lister(api_client),
@@ -227,7 +228,7 @@ class SandboxDaemon:
             *addons.aggregated_api(
                 group="custom.metrics.k8s.io",
                 version="v1beta2",
-                service="custom-metrics-apiserver",
+                service=CUSTOM_METRICS_SERVICE,
                 address=gateway,
                 port=self.custom_metrics.port,
                 ca=ca,

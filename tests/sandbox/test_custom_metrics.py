@@ -24,18 +24,13 @@ from kubernetes.client.rest import ApiException
 from drills.core.clock import FakeClock, SystemClock
 from drills.core.conditions import Observation
 from drills.core.waiting import wait_until
-from drills.sandbox import build
+from drills.sandbox import addons, build
 from drills.sandbox.certs import CertPair, Pki
 from drills.sandbox.node.custom_metrics import (
     CustomMetricsServer,
     SelectorError,
     ServingTls,
     kube_pod_lister,
-)
-from drills.sandbox.node.custom_metrics_registration import (
-    aggregation_objects,
-    apply_objects,
-    serving_dns_names,
 )
 from drills.sandbox.node.network import PodNetwork
 from drills.sandbox.node.request_rates import PodKey
@@ -45,6 +40,7 @@ from tests.sandbox.cluster import Cluster, control_plane
 pytestmark = pytest.mark.sandbox
 
 BASE = "/apis/custom.metrics.k8s.io/v1beta2"
+SERVICE = "custom-metrics-apiserver"
 SHOP = {"shop-a": {"app": "shop"}, "shop-b": {"app": "shop"}, "shop-new": {"app": "shop"}}
 
 
@@ -81,7 +77,8 @@ class Identities:
 @pytest.fixture(scope="module")
 def identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
     pki = Pki.create(tmp_path_factory.mktemp("pki"))
-    serving = pki.serving("custom-metrics", ips=("127.0.0.1",), dns=serving_dns_names())
+    names = addons.serving_dns_names(SERVICE)
+    serving = pki.serving("custom-metrics", ips=("127.0.0.1",), dns=names)
     return Identities(
         pki.ca,
         serving,
@@ -229,10 +226,13 @@ def _available(registration: Any, name: str) -> Observation:
     return Observation(ok=seen.get("Available", ("",))[0] == "True", detail=str(seen))
 
 
+def _kubectl() -> Path:
+    return build.binaries(progress=False).kubectl
+
+
 def _kubectl_raw(kubeconfig: Path, path: str) -> Any:
-    kubectl = build.binaries(progress=False).kubectl
     done = subprocess.run(
-        [str(kubectl), f"--kubeconfig={kubeconfig}", "get", "--raw", path],
+        [str(_kubectl()), f"--kubeconfig={kubeconfig}", "get", "--raw", path],
         capture_output=True,
         text=True,
         timeout=30,
@@ -249,7 +249,8 @@ def test_the_api_server_serves_our_values_once_registered(cluster: Cluster) -> N
         create = functools.partial(_create_pod, core, name, app)
         wait_until(create, clock=clock, timeout_s=30, poll_s=0.2)
     gateway = cast(PodNetwork, cluster.network).gateway
-    pair = cluster.plane.serving_cert("custom-metrics", ips=(gateway,), dns=serving_dns_names())
+    names = addons.serving_dns_names(SERVICE)
+    pair = cluster.plane.serving_cert("custom-metrics", ips=(gateway,), dns=names)
     ca = cluster.plane.pki_dir / "ca.crt"
     rates = FixedRates(
         {("default", "shop-a"): 73.5, ("default", "shop-b"): 0.0, ("default", "billing-a"): 9.0}
@@ -259,11 +260,16 @@ def test_the_api_server_serves_our_values_once_registered(cluster: Cluster) -> N
     with loop_thread() as loop:
         loop.run(server.start())
         try:
-            objects = aggregation_objects(
-                gateway=gateway, port=server.port, ca_bundle=ca.read_bytes()
+            objects = addons.aggregated_api(
+                group="custom.metrics.k8s.io",
+                version="v1beta2",
+                service=SERVICE,
+                address=gateway,
+                port=server.port,
+                ca=ca,
             )
-            apply_objects(api, objects)
-            apply_objects(api, objects)  # idempotent
+            addons.apply(_kubectl(), cluster.kubeconfig, objects)
+            addons.apply(_kubectl(), cluster.kubeconfig, objects)  # idempotent
             wait_until(
                 lambda: _available(registration, "v1beta2.custom.metrics.k8s.io"),
                 clock=clock,

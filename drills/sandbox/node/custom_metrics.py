@@ -3,7 +3,7 @@
 It stands where prometheus-adapter stands on a real cluster, so the shop HPA's Pods metric
 ``http_requests_per_second`` is real to the upstream HPA controller (which will not scale in
 while any of its metrics is missing). The API server reaches it through the APIService that
-`drills.sandbox.node.custom_metrics_registration` describes and proxies every request with its
+the daemon registers (`drills.sandbox.addons.aggregated_api`) and proxies every request with its
 front-proxy client certificate.
 
 ``GET /apis/custom.metrics.k8s.io/{v1beta2|v1beta1}/namespaces/{ns}/pods/{name|*}/<metric>

@@ -1,15 +1,13 @@
-"""custom.metrics.k8s.io documents and registration objects, checked field by field."""
+"""custom.metrics.k8s.io documents, checked field by field."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 import pytest
 
 from drills.sandbox.node import custom_metrics_documents as docs
 from drills.sandbox.node.custom_metrics import select_rates
-from drills.sandbox.node.custom_metrics_registration import aggregation_objects, serving_dns_names
 
 AT = datetime(2026, 1, 1, 12, 30, 5, 250000, tzinfo=UTC)
 
@@ -111,40 +109,3 @@ def test_only_listed_pods_with_a_rate_are_reported() -> None:
     ]
     assert select_rates(rates, "default", listed, "b") == [docs.PodRate("default", "b", 0.0)]
     assert select_rates(rates, "default", listed, "not-an-endpoint") == []
-
-
-def test_registration_objects_match_what_the_aggregator_resolves() -> None:
-    service, endpoint_slice, api_service = aggregation_objects(
-        gateway="10.244.7.1", port=42001, ca_bundle=b"-----BEGIN CERTIFICATE-----\n"
-    )
-    assert api_service["metadata"]["name"] == "v1beta2.custom.metrics.k8s.io"
-    spec = api_service["spec"]
-    assert spec["service"] == {
-        "namespace": "kube-system",
-        "name": "custom-metrics-apiserver",
-        "port": 443,
-    }
-    assert (spec["groupPriorityMinimum"], spec["versionPriority"]) == (100, 200)
-    assert base64.b64decode(spec["caBundle"]).startswith(b"-----BEGIN CERTIFICATE")
-    assert "insecureSkipTLSVerify" not in spec
-    assert "selector" not in service["spec"]
-    assert service["spec"]["type"] == "ClusterIP"
-    [port] = service["spec"]["ports"]
-    assert (port["name"], port["port"]) == ("https", 443)
-    labels = endpoint_slice["metadata"]["labels"]
-    assert labels["kubernetes.io/service-name"] == "custom-metrics-apiserver"
-    assert labels["endpointslice.kubernetes.io/managed-by"] == "drills-sandbox"
-    assert endpoint_slice["ports"] == [{"name": "https", "port": 42001, "protocol": "TCP"}]
-    assert endpoint_slice["endpoints"] == [
-        {"addresses": ["10.244.7.1"], "conditions": {"ready": True}}
-    ]
-
-
-def test_without_a_ca_the_registration_skips_verification_and_both_versions_can_register() -> None:
-    objects = aggregation_objects(
-        gateway="10.244.7.1", port=1, ca_bundle=None, versions=("v1beta2", "v1beta1")
-    )
-    api_services = [o for o in objects if o["kind"] == "APIService"]
-    assert [a["spec"]["version"] for a in api_services] == ["v1beta2", "v1beta1"]
-    assert all(a["spec"]["insecureSkipTLSVerify"] is True for a in api_services)
-    assert serving_dns_names()[0] == "custom-metrics-apiserver.kube-system.svc"
