@@ -105,10 +105,21 @@ def test_describe_pod_shows_events_from_scheduler_and_kubelet(root: Path) -> Non
         assert expected in text, text
 
 
-def test_apply_with_validation_is_unchanged(root: Path) -> None:
+def test_apply_validates_against_the_served_openapi(root: Path) -> None:
     text = kubectl(root, "apply", "-f", str(REPO / "fixtures" / "shop" / "k8s"))
-    assert "deployment.apps/shop unchanged" in text, text
-    assert "service/shop unchanged" in text
+    for name in (
+        "deployment.apps/shop",
+        "service/shop",
+        "horizontalpodautoscaler.autoscaling/shop",
+    ):
+        assert f"{name} unchanged" in text or f"{name} configured" in text, text
+    typo = root / "typo.yaml"
+    typo.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndatta:\n  key: value\n"
+    )
+    refused = _run(root, "apply", "-f", str(typo), check=False)
+    assert refused.returncode != 0
+    assert 'unknown field "datta"' in refused.stderr, refused.stderr
 
 
 def test_typed_create_then_logs_of_a_crash_loop(root: Path) -> None:
@@ -123,8 +134,13 @@ def test_typed_create_then_logs_of_a_crash_loop(root: Path) -> None:
 
     await_(crashed, "the crasher restarted once")
     name = get(root, "pods", "-l", "app=crasher")["items"][0]["metadata"]["name"]
-    previous = kubectl(root, "logs", name, "--previous")
-    assert previous.strip(), "logs --previous printed nothing"
+
+    def previous_run() -> tuple[bool, str]:
+        # Until the next run starts (after the back-off), the run that crashed is the current one.
+        done = _run(root, "logs", name, "--previous", check=False)
+        return done.returncode == 0 and "broken build" in done.stdout, done.stdout + done.stderr
+
+    await_(previous_run, "logs --previous shows the crashed run")
     assert kubectl(root, "logs", name, "--tail=1").count("\n") <= 1
     kubectl(root, "delete", "deployment", "crasher", "--wait=true")
 
