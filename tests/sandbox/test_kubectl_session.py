@@ -53,7 +53,7 @@ def _run(
 
 
 def kubectl(root: Path, *args: str, **env: str) -> str:
-    return _run(root, *args, **env).stdout
+    return _run(root, *args, check=True, **env).stdout
 
 
 def get(root: Path, *args: str) -> Any:
