@@ -19,7 +19,7 @@ and also on the sandbox's pod-network gateway address when ``<root>/listen-host`
 sandbox daemon writes it, so that pods in their own network namespaces reach the database, and
 every instance under the root, restored ones included, does the same). `pg_hba.conf` trusts
 127.0.0.1/32 and that address's /24 for every role (the superuser `postgres` and the application
-role `app`), normal connections and replication. That is acceptable because it is a test double
+role `app`), normal connections and replication. That is acceptable for a throw-away server
 reachable only from this machine and the sandbox's own namespaces; a profile for a real
 environment brings its own DSN with credentials. DSNs name the listen host.
 
