@@ -42,10 +42,12 @@ from drills.targets.adapters.kube import KubeWorkload
 from drills.targets.adapters.kube_rollbacks import ClusterBound
 from drills.targets.adapters.kube_rollout import KubeRollout
 from drills.targets.ports.rollout import Rollout
+from drills.targets.ports.workload import PodState
 from fixtures.kube import ReplicaSampler
 from fixtures.load import Traffic
 
 DETECT_TIMEOUT_S = 120.0  # generous: a crash and one back-off take seconds, the machine is shared
+PREVIOUS_LOG_TIMEOUT_S = 30.0  # a kubelet's first back-off is 10 s; the sandbox's is 0.5 s
 BAD_TAG = "bad"  # the demo app's broken build exits during start-up (fixtures/shop/app.py)
 
 
@@ -177,14 +179,39 @@ def _detect(drill: Drill, shop: Workload, restarts: RestartWatch) -> None:
         drill.record_since_fault("time to detect")
 
 
+def _previous_run(drill: Drill, shop: Workload, rollout: Rollout) -> tuple[PodState | None, str]:
+    """The most-restarted crash-looping pod and its previous run's log.
+
+    A kubelet keeps a previous run only once the container restarted: right after the first
+    crash the run that failed is still the current one. So wait, as the on-call engineer would,
+    up to one back-off for `logs --previous` to show something.
+    """
+    pods: list[PodState] = []
+    logs: list[str] = [""]
+
+    def previous() -> Observation:
+        stuck = [p for p in shop.pods() if p.waiting_reason == "CrashLoopBackOff"]
+        if stuck:
+            pods[:] = [max(stuck, key=lambda p: p.restarts)]
+        logs[0] = rollout.previous_log(pods[0].name, tail_lines=50) if pods else ""
+        return Observation(ok=bool(logs[0].strip()), detail=pods[0].name if pods else "no pod")
+
+    wait_until(
+        previous,
+        clock=drill.clock,
+        timeout_s=PREVIOUS_LOG_TIMEOUT_S,
+        poll_s=0.2,
+        raise_on_timeout=False,
+    )
+    return (pods[0] if pods else None), logs[0]
+
+
 def _gather_evidence(
     drill: Drill, shop: Workload, rollout: Rollout, restarts: RestartWatch
 ) -> None:
     """Runbook steps 2-3: previous logs and events of a crashing pod; sort the cause."""
     with drill.step("Gather evidence: logs --previous and events"):
-        stuck = [p for p in shop.pods() if p.waiting_reason == "CrashLoopBackOff"]
-        pod = max(stuck, key=lambda p: p.restarts) if stuck else None
-        log = rollout.previous_log(pod.name, tail_lines=50) if pod else ""
+        pod, log = _previous_run(drill, shop, rollout)
         events = [e for e in shop.events() if pod is not None and e.object_name == pod.name]
         attach_json("kubectl logs --previous", {"pod": pod.name if pod else None, "log": log})
         attach_json("kubectl describe pod: events", [vars(e) for e in events])

@@ -300,13 +300,17 @@ class ContainerRunner:
     # -- supervision --------------------------------------------------------------------------
 
     async def _supervise(self) -> None:
+        runs = 0
         while not self._stopping.is_set():
+            # As the kubelet counts it: a restart is a new run, so the count rises (and the
+            # run that ended becomes the previous log) when the next run starts.
+            self.restart_count = max(0, runs)
+            runs += 1
             ended = await self._run_once()
             self._record_exit(ended)
             if self._stopping.is_set() or not self._restarts_after(ended):
                 break
             delay_s = self._next_delay(ended)
-            self.restart_count += 1
             message = f"back-off {delay_s:g}s restarting failed container={self.spec.name}"
             self._set_state("waiting", {"reason": "CrashLoopBackOff", "message": message})
             self._event("Warning", "BackOff", "Back-off restarting failed container")
