@@ -38,6 +38,7 @@ from drills.core.clock import SystemClock
 from drills.core.conditions import Observation
 from drills.core.errors import DrillError
 from drills.core.waiting import wait_until
+from drills.sandbox.addons import serving_dns_names
 from drills.sandbox.certs import CertPair, Pki
 
 __all__ = [
@@ -338,7 +339,7 @@ class ControlPlane:
         """metrics-server, serving ``metrics.k8s.io`` on the gateway address."""
         pki = self._require_pki()
         port = free_port(self.gateway)
-        names = ("metrics-server.kube-system.svc", "metrics-server")
+        names = serving_dns_names("metrics-server")
         serving = pki.serving("metrics-server", ips=(self.gateway,), dns=names)
         config = self.kubeconfig_for("metrics-server", "drills-metrics-server", ("system:masters",))
         process = self._spawn(

@@ -29,6 +29,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from drills.sandbox.node.custom_metrics_documents import status
 from drills.sandbox.node.logs import ContainerLog, LogOptions, render
 from drills.sandbox.node.usage import ContainerUsage, Usage, resource_metrics_text
 
@@ -103,16 +104,7 @@ def log_options(query: dict[str, str], now: datetime) -> LogOptions:
 
 def _status(code: int, reason: str, message: str) -> web.Response:
     """An error answer as a metav1.Status, so kubectl prints its message."""
-    body = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    return web.json_response(body, status=code, dumps=json.dumps)
+    return web.json_response(status(code, reason, message), status=code, dumps=json.dumps)
 
 
 class KubeletApi:
