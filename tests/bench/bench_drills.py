@@ -2,9 +2,12 @@
 
 - drill_suite_s: wall time of `drills run` with every scenario under scenarios/ (what
   `make drill` does after the sandbox is up), in a temporary project root so the developer's
-  own sandbox and reports are left alone. Every drill must PASS; otherwise the figure means
-  nothing and the bench fails, naming the drills and their reasons. Each drill's measured RTO
-  and RPO are printed beside the figure.
+  own sandbox and reports are left alone. The sandbox runs the upstream control plane; bringing
+  it up is not in the figure (that is `sandbox_cold_start_s`). Every drill must PASS; otherwise
+  the figure means nothing and the bench fails, naming the drills and their reasons. Each drill's
+  measured RTO and RPO are printed beside the figure.
+  Target: no slower than 1.2 times the 237 s the suite took on the imitation control plane
+  (<= 284.4 s); both are printed with the figure.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.core.clock import SystemClock
+from tests.bench.figures import figure_line
 from tests.sandbox.sandbox_root import REPO, sandbox_in_temp_root
 
 CLOCK = SystemClock()
@@ -53,7 +57,8 @@ def run() -> dict[str, float]:
     for scenario in scenarios:
         rto, rpo = _objective(scenario, "RTO"), _objective(scenario, "RPO")
         print(f"{scenario['id']:24s} {scenario['verdict']:5s} RTO {rto:>9s}  RPO {rpo:>9s}")  # noqa: T201
-    print(f"drill_suite_s = {elapsed_s:.1f} ({len(scenarios)} drills)")  # noqa: T201
+    print(f"{len(scenarios)} drills passed")  # noqa: T201
+    print(figure_line("drill_suite_s", round(elapsed_s, 1)))  # noqa: T201
     return {"drill_suite_s": elapsed_s}
 
 
