@@ -118,3 +118,12 @@ class SafetyViolation(DrillError):
             f"the fault would touch {wanted} {what} but the blast radius allows {allowed}. "
             f"Lower the fault's fraction or raise [safety] max_fraction in the profile."
         )
+
+    @classmethod
+    def blast_radius_zero(cls, total: int, what: str, cap: str) -> SafetyViolation:
+        """The cap allows no item of the group at all, so the fault is refused outright."""
+        return cls(
+            f"the blast radius allows 0 of {total} {what} ({cap}), so the fault was refused and "
+            f"nothing was touched: the group is too small to lose part of it. Add {what} (e.g. "
+            f"scale the Deployment up) or raise [safety] max_fraction / max_count in the profile."
+        )

@@ -51,7 +51,11 @@ class Allowlist:
 
 @dataclass(frozen=True)
 class BlastRadius:
-    """The most a single fault may touch: a fraction of a group, and an absolute cap."""
+    """The most a single fault may touch: a fraction of a group, and an absolute cap.
+
+    It is a cap, never a floor: half of a one-pod group is 0 pods, so a fault on it is refused
+    rather than taking the whole group down.
+    """
 
     max_fraction: float = 0.5
     max_count: int | None = None
@@ -61,15 +65,22 @@ class BlastRadius:
             raise ValueError("max_fraction must be in (0, 1]")
 
     def allowed(self, total: int) -> int:
-        """How many of `total` items a fault may touch (at least one when total > 0)."""
+        """How many of `total` items a fault may touch: floor(total x max_fraction), capped."""
         if total <= 0:
             return 0
-        allowed = max(1, math.floor(total * self.max_fraction + 1e-9))
+        allowed = math.floor(total * self.max_fraction + 1e-9)
         return allowed if self.max_count is None else min(allowed, self.max_count)
 
+    def describe(self) -> str:
+        """`max_fraction 0.5, max_count 2` style, for messages."""
+        count = "" if self.max_count is None else f", max_count {self.max_count}"
+        return f"max_fraction {self.max_fraction:g}{count}"
+
     def check(self, wanted: int, total: int, what: str) -> None:
-        """Raise SafetyViolation when `wanted` of `total` exceeds the cap."""
+        """Raise SafetyViolation when `wanted` of `total` exceeds the cap (or the cap is 0)."""
         allowed = self.allowed(total)
+        if allowed == 0 and wanted > 0:
+            raise SafetyViolation.blast_radius_zero(total, what, self.describe())
         if wanted > allowed:
             raise SafetyViolation.blast_radius(wanted, allowed, what)
 

@@ -79,7 +79,9 @@ def test_registry_replays_by_kind_and_names_known_kinds() -> None:
         (0.5, None, 4, 2),
         (1.0, None, 3, 3),
         (0.5, 1, 10, 1),
-        (0.1, None, 3, 1),
+        (0.1, None, 3, 0),  # a cap, never a floor: 10 % of 3 is no pod at all
+        (0.5, None, 1, 0),  # half of a one-pod group is 0, not the whole group
+        (0.5, 0, 10, 0),
         (0.5, None, 0, 0),
     ],
 )
@@ -90,6 +92,11 @@ def test_blast_radius(fraction: float, cap: int | None, total: int, allowed: int
 def test_blast_radius_violation_says_how_to_fix() -> None:
     with pytest.raises(SafetyViolation, match="max_fraction"):
         BlastRadius(0.5).check(wanted=3, total=3, what="pods")
+
+
+def test_a_cap_of_zero_refuses_the_fault_and_says_why() -> None:
+    with pytest.raises(SafetyViolation, match=r"allows 0 of 1 pods \(max_fraction 0\.5\)"):
+        BlastRadius(0.5).check(wanted=1, total=1, what="pods")
 
 
 def test_allowlist_refuses_with_the_profile_path() -> None:

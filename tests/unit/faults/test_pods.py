@@ -30,6 +30,15 @@ def test_kill_pods_refuses_more_than_the_blast_radius() -> None:
     assert shop.deleted == []
 
 
+def test_kill_pods_on_a_one_pod_group_is_refused_not_a_full_outage() -> None:
+    shop = FakeWorkload(replicas=1)
+    fault = KillPods(shop, fraction=0.5, blast_radius=BlastRadius(max_fraction=0.5))
+    fault.rollback_entry()
+    with pytest.raises(SafetyViolation, match="allows 0 of 1 pods"):
+        fault.apply()
+    assert shop.deleted == []
+
+
 def test_kill_pods_with_nothing_running_cannot_inject() -> None:
     shop = FakeWorkload(replicas=0, pod_list=[])
     shop.pod_list = []
