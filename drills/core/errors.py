@@ -10,6 +10,7 @@ __all__ = [
     "DrillAborted",
     "DrillError",
     "InjectionFailed",
+    "LoadGeneratorDied",
     "RecoveryStepMissing",
     "RollbackFailed",
     "RpoBreached",
@@ -72,6 +73,14 @@ class RollbackFailed(DrillError):
 
 class DrillAborted(DrillError):
     """The kill switch or the operator stopped the drill; rollbacks have run."""
+
+
+class LoadGeneratorDied(DrillError):
+    """The load generator exited or garbled its stream mid-drill: a harness ERROR, not an outage.
+
+    Without users there is no user-side evidence, so no figure after this point can be trusted.
+    The message names the generator, its exit status and the tail of its log.
+    """
 
 
 class WaitTimeout(DrillError):
