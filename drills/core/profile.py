@@ -202,12 +202,19 @@ class LoadShape:
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """Default traffic for drills: the shape used unless a scenario picks another."""
+    """Default traffic for drills: the shape used unless a scenario picks another.
+
+    Every request gives up after `connect_timeout_s` to connect and `read_timeout_s` to answer
+    (Locust's HttpSession has no timeout), so a hung request is a recorded failure. Both stay
+    under the stability window: a stuck user shows up inside any window recovery is judged on.
+    """
 
     users: int = 20
     spawn_rate: float = 10.0
     shape: str = "steady"
     shapes: tuple[LoadShape, ...] = ()
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 5.0
 
     def get(self, name: str) -> LoadShape:
         """The shape called `name`; `steady` always exists (users and spawn rate above)."""
@@ -343,12 +350,12 @@ def load_profile(path: Path) -> Profile:
         services=_services(root.table("services")),
         thresholds=_thresholds(root.table("thresholds")),
         pool=_pool(root.table("pool")),
-        waits=_waits(root.table("waits")),
+        waits=(waits := _waits(root.table("waits"))),
         kill_switch=_kill_switch(root.table("kill_switch")),
         blast_radius=_blast_radius(safety),
         allowlist=_allowlist(safety, path),
         targets=_targets(root.table("targets")),
-        load=_load(root.table("load")),
+        load=_load(root.table("load"), stability_window_s=waits.stability_window_s),
         autoscaling=_autoscaling(root.table("autoscaling")),
     )
     root.finish()
@@ -459,7 +466,7 @@ def _targets(table: _Table) -> Targets:
     return value
 
 
-def _load(table: _Table) -> LoadSettings:
+def _load(table: _Table, *, stability_window_s: float) -> LoadSettings:
     shapes_table = table.table("shapes")
     shapes = tuple(_shape(name, shapes_table.table(name)) for name in shapes_table.names())
     shapes_table.finish()
@@ -468,8 +475,23 @@ def _load(table: _Table) -> LoadSettings:
         spawn_rate=table.number("spawn_rate", LoadSettings.spawn_rate),
         shape=table.text("shape", LoadSettings.shape),
         shapes=shapes,
+        connect_timeout_s=_required(
+            table.duration("connect_timeout", LoadSettings.connect_timeout_s)
+        ),
+        read_timeout_s=_required(table.duration("read_timeout", LoadSettings.read_timeout_s)),
     )
     table.finish()
+    for key, seconds in (
+        ("connect_timeout", value.connect_timeout_s),
+        ("read_timeout", value.read_timeout_s),
+    ):
+        if not 0 < seconds < stability_window_s:
+            raise table.error(
+                key,
+                f"is {seconds:g} s; it must be above 0 and under the stability window "
+                f"({stability_window_s:g} s), or a hung request hides from the window",
+                f'write e.g. {key} = "{min(5.0, stability_window_s / 2):g}s"',
+            )
     try:
         value.get(value.shape)
     except ConfigError as exc:
