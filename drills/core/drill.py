@@ -20,7 +20,7 @@ from drills.core.dataloss import DataLossReport
 from drills.core.errors import (
     CouldNotVerify,
     DrillAborted,
-    InjectionFailed,
+    DrillError,
     RecoveryStepMissing,
     RpoBreached,
     RtoBreached,
@@ -67,7 +67,7 @@ class Fault(Protocol):
         ...
 
     def apply(self) -> None:
-        """Break the target. Raise InjectionFailed if that was not possible."""
+        """Break the target; raise InjectionFailed if it could not, or did not take effect."""
         ...
 
     def rollback(self) -> None:
@@ -130,7 +130,8 @@ class Drill:
     ) -> None:
         self.spec, self.clock, self.events, self.ledger, self.say = spec, clock, events, ledger, say
         self.started_s = clock.now()
-        self.fault_at_s: float | None = None
+        self.fault_at_s: float | None = None  # injection began: the RTO clock starts here
+        self.fault_landed_at_s: float | None = None  # the first fault's apply() returned
         self.recovered_at_s: float | None = None
         self._recovery_gave_up_s: float | None = None
         self._steps: list[StepRecord] = []
@@ -196,13 +197,19 @@ class Drill:
             self._finish_step(name, start, outcome, detail)
 
     def inject(self, fault: Fault) -> None:
-        """Record the rollback on disk, then apply the fault; marks the fault time (RTO start).
+        """Record the rollback on disk, then apply the fault; the RTO clock starts before apply.
 
+        The outage begins when injection begins: filling a pool or a slow destructive statement
+        is part of it. So `fault_at_s` (the RTO start) is taken before `apply()` runs and
+        `fault_landed_at_s` once it returned; the journal's fault record keeps both moments.
+        InjectionFailed from the fault (it did not take effect) ends the drill COULD_NOT_VERIFY;
+        a SafetyViolation or another DrillError passes through unchanged; any other exception
+        is a broken harness or target (ERROR). The rollback runs in every case.
         Under --dry-run the plan and its rollback are printed and DryRunHalt stops the drill.
         """
         entry = fault.rollback_entry()
         if self.spec.dry_run:
-            self._record_fault(fault, dry_run=True)
+            self._record_fault(fault, self.clock.now(), dry_run=True)
             self.say(f"[dry-run] would inject: {fault.describe()}")
             self.say(f"[dry-run] rollback: {entry.kind} on {entry.target} {dict(entry.args)}")
             raise DryRunHalt(fault.describe())
@@ -213,15 +220,21 @@ class Drill:
         self._undo.append(
             _Undo(fault.describe(), entry.kind, entry.target, fault.rollback, stamped.entry_id)
         )
+        started_s = self.clock.now()
+        if self.fault_at_s is None:
+            self.fault_at_s = started_s
         try:
             fault.apply()
-        except InjectionFailed:
+        except DrillError:
             raise
         except Exception as exc:
-            raise InjectionFailed(f"{fault.describe()}: {type(exc).__name__}: {exc}") from exc
-        if self.fault_at_s is None:
-            self.fault_at_s = self.clock.now()
-        self._record_fault(fault, dry_run=False)
+            raise DrillError(
+                f"injecting '{fault.describe()}' broke: {type(exc).__name__}: {exc}; "
+                "its rollback runs, check the target"
+            ) from exc
+        if self.fault_landed_at_s is None:
+            self.fault_landed_at_s = self.clock.now()
+        self._record_fault(fault, started_s, dry_run=False)
 
     def abort(self, reason: str) -> None:
         """Ask the drill to stop (thread-safe; the first reason wins).
@@ -442,15 +455,17 @@ class Drill:
         self._steps.append(record)
         self.events.step_finished.fire(record)
 
-    def _record_fault(self, fault: Fault, *, dry_run: bool) -> None:
-        now = self.clock.now()
+    def _record_fault(self, fault: Fault, started_s: float, *, dry_run: bool) -> None:
+        landed_s = None if dry_run else self.clock.now()
         record = FaultRecord(
             fault.kind,
             fault.target,
             fault.describe(),
-            self._iso(now),
-            now - self.started_s,
+            self._iso(started_s),
+            started_s - self.started_s,
             dry_run,
+            landed_at="" if landed_s is None else self._iso(landed_s),
+            landed_offset_s=None if landed_s is None else landed_s - self.started_s,
         )
         self._faults.append(record)
         self.events.fault_injected.fire(record)

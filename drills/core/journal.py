@@ -50,7 +50,12 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class FaultRecord:
-    """A fault that was injected (or only planned, under --dry-run)."""
+    """A fault that was injected (or only planned, under --dry-run).
+
+    `injected_at`/`offset_s` are when injection began (the RTO clock starts there);
+    `landed_at`/`landed_offset_s` when the fault's apply() returned, i.e. it was in place
+    (empty/None under --dry-run).
+    """
 
     kind: str
     target: str
@@ -58,6 +63,8 @@ class FaultRecord:
     injected_at: str
     offset_s: float
     dry_run: bool = False
+    landed_at: str = ""
+    landed_offset_s: float | None = None
 
 
 @dataclass(frozen=True)

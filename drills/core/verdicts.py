@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from drills.core.errors import (
     CouldNotVerify,
-    DrillError,
     InjectionFailed,
     RecoveryStepMissing,
     RpoBreached,
@@ -18,7 +17,8 @@ from drills.core.objectives import ObjectiveResult, Verdict, combine
 __all__ = ["decide"]
 
 _FAILS = (RtoBreached, RpoBreached, RecoveryStepMissing, AssertionError)
-_UNVERIFIABLE = (SteadyStateNotMet, CouldNotVerify)
+# A fault that did not take effect (InjectionFailed) leaves nothing to judge recovery from.
+_UNVERIFIABLE = (SteadyStateNotMet, CouldNotVerify, InjectionFailed)
 
 
 def decide(
@@ -30,9 +30,10 @@ def decide(
 ) -> tuple[Verdict, str]:
     """Return the drill's verdict and why.
 
-    ERROR when the harness broke (unexpected exception, failed injection or rollback, abort);
-    FAIL when an objective was breached or a required step/check failed; COULD_NOT_VERIFY when a
-    check could not run or nothing was judged; PASS only when every judged objective passed.
+    ERROR when the harness broke (unexpected exception, failed rollback, abort); FAIL when an
+    objective was breached or a required step/check failed; COULD_NOT_VERIFY when a check could
+    not run, the fault did not take effect (InjectionFailed) or nothing was judged; PASS only
+    when every judged objective passed.
     """
     if rollback_failures:
         return Verdict.ERROR, f"{rollback_failures} rollback(s) failed; run `drills rollback`"
@@ -53,6 +54,4 @@ def _from_error(objectives: Sequence[ObjectiveResult], error: BaseException) -> 
     if isinstance(error, _UNVERIFIABLE):
         judged = combine(o.verdict for o in objectives) if objectives else None
         return (Verdict.FAIL if judged is Verdict.FAIL else Verdict.COULD_NOT_VERIFY), message
-    if isinstance(error, InjectionFailed | DrillError):
-        return Verdict.ERROR, message
     return Verdict.ERROR, message

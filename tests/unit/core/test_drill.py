@@ -5,7 +5,13 @@ import pytest
 
 from drills.core.clock import FakeClock
 from drills.core.drill import DefaultWaits, Drill, DrillSpec, DryRunHalt
-from drills.core.errors import CouldNotVerify, InjectionFailed, RtoBreached, SteadyStateNotMet
+from drills.core.errors import (
+    CouldNotVerify,
+    DrillError,
+    InjectionFailed,
+    RtoBreached,
+    SteadyStateNotMet,
+)
 from drills.core.events import DrillEvents
 from drills.core.journal import DrillRecord, StepOutcome
 from drills.core.objectives import Objective, ObjectiveKind, Verdict
@@ -29,6 +35,8 @@ class ToyFault:
     rolled_back: int = 0
     fail_apply: bool = False
     fail_rollback: bool = False
+    apply_takes_s: float = 0.0
+    not_in_effect: bool = False
     entry: RollbackEntry = field(default_factory=lambda: RollbackEntry("toy", "deployment/shop"))
 
     def describe(self) -> str:
@@ -40,6 +48,9 @@ class ToyFault:
     def apply(self) -> None:
         if self.fail_apply:
             raise RuntimeError("API said no")
+        self.clock.sleep(self.apply_takes_s)  # e.g. filling a pool: users already suffer
+        if self.not_in_effect:
+            raise InjectionFailed("the toy did not break: no request was refused")
         self.broken_at = self.clock.now()
 
     def rollback(self) -> None:
@@ -213,16 +224,43 @@ def test_rollback_is_on_disk_before_the_fault_acts(
     assert ledger.pending() == []  # and marked done once the drill rolled back
 
 
-def test_failed_injection_is_an_error_and_still_rolls_back(
+def test_broken_injection_is_an_error_and_still_rolls_back(
     clock: FakeClock, ledger: RollbackLedger
 ) -> None:
     fault = ToyFault(clock, fail_apply=True)
     drill = _drill(clock, ledger)
-    with pytest.raises(InjectionFailed, match="API said no"), drill:
+    with pytest.raises(DrillError, match="API said no"), drill:
         drill.inject(fault)
     assert fault.rolled_back == 1  # a half-applied fault is undone too
     assert drill.record is not None
     assert drill.record.verdict is Verdict.ERROR
+
+
+def test_a_fault_that_did_not_take_effect_could_not_be_verified(
+    clock: FakeClock, ledger: RollbackLedger
+) -> None:
+    fault = ToyFault(clock, not_in_effect=True)
+    drill = _drill(clock, ledger)
+    with pytest.raises(InjectionFailed), drill:
+        drill.inject(fault)
+    assert fault.rolled_back == 1
+    assert drill.record is not None
+    assert drill.record.verdict is Verdict.COULD_NOT_VERIFY
+    assert "no request was refused" in drill.record.reason
+
+
+def test_the_rto_clock_starts_before_apply_and_both_moments_are_recorded(
+    clock: FakeClock, ledger: RollbackLedger
+) -> None:
+    fault = ToyFault(clock, heal_after_s=5, apply_takes_s=7)  # 7 s to land, 5 s more to heal
+    drill = _drill(clock, ledger)
+    record = _run(drill, fault)  # steady state first holds for the 10 s window
+    assert (drill.fault_at_s, drill.fault_landed_at_s) == (10.0, 17.0)
+    [injected] = record.faults
+    assert (injected.offset_s, injected.landed_offset_s) == (10.0, 17.0)
+    assert injected.injected_at < injected.landed_at  # ISO-8601 UTC sorts by time
+    [rto] = record.objectives
+    assert rto.measured_s == 22.0  # 7 s landing + 5 s to heal + 10 s stability window
 
 
 def test_failed_rollback_is_an_error_and_stays_pending(
