@@ -7,9 +7,9 @@ drill keeps everything acknowledged so far. `at_s` comes from the drill's clock;
 processes on the same machine (the load generator) share the drill's time axis.
 
 After recovery, `verify_ledger()` reads the orders table through the Database port and applies
-`core.dataloss.compare_ledger`: acknowledged writes missing or altered, the span they cover (the
-measured RPO), duplicates and rows that should not exist. When the table cannot be read it
-returns no report and the reason, and the drill's verdict is COULD_NOT_VERIFY.
+`core.dataloss.compare_ledger`: acknowledged writes missing or altered, the span they cover up
+to the fault (the measured RPO), duplicates and rows that should not exist. When the table
+cannot be read it returns no report and the reason, and the drill's verdict is COULD_NOT_VERIFY.
 """
 
 from __future__ import annotations

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from drills.core.clock import DrillClock
-from drills.core.dataloss import AcknowledgedWrite, LedgerVerification, verify_ledger
+from drills.core.dataloss import (
+    AcknowledgedWrite,
+    LedgerVerification,
+    judge_rpo,
+    verify_ledger,
+)
 from drills.core.errors import DrillError
 from drills.core.objectives import Objective, ObjectiveResult, Verdict, evaluate
 from drills.targets.ports.data import (
@@ -91,7 +96,9 @@ def pitr_summary(outcome: PitrOutcome, ledger: LedgerVerification) -> str:
         f"  lost            : {report.lost} ({len(report.missing)} missing, "
         f"{len(report.changed)} altered), {len(report.duplicates)} duplicated, "
         f"{len(report.unexpected)} unexpected",
-        f"  measured RPO    : {report.rpo_s:.3f} s",
+        "  measured RPO    : "
+        + (f"{report.rpo_s:.3f} s" if report.rpo_s is not None else "COULD NOT VERIFY")
+        + f" ({report.unmeasured_reason or 'oldest lost write before the fault to the fault'})",
         f"  ledger verified : {ledger.rows_checked} rows in {ledger.duration_s:.3f} s "
         f"({ledger.rows_per_s:,.0f} rows/s)",
     ]
@@ -131,7 +138,7 @@ def judge_pitr(
 
     FAIL when the target was not reached, when a write acknowledged before the recovery point is
     missing or altered, or when the measured RPO breaches its target; COULD_NOT_VERIFY when the
-    ledger could not be compared.
+    ledger could not be compared or holds no write acknowledged before the fault.
     """
     report = result.ledger.report
     if report is None:
@@ -144,10 +151,10 @@ def judge_pitr(
         reasons.append(f"recovery target not reached: {result.outcome.requested.describe()}")
     if before:
         reasons.append(f"{len(before)} writes acknowledged before the recovery point are lost")
-    rpo_result = evaluate(rpo, report.rpo_s, f"{report.lost} acknowledged writes lost")
+    rpo_result = judge_rpo(rpo, report)
     if rpo_result.verdict is Verdict.FAIL:
         reasons.append(rpo_result.summary())
-    verdict = Verdict.FAIL if reasons else Verdict.PASS
+    verdict = Verdict.FAIL if reasons else rpo_result.verdict
     return PitrJudgement(verdict, rpo_result, tuple(reasons), before)
 
 

@@ -54,7 +54,7 @@ def test_verification_measures_rpo_and_could_not_verify(tmp_path: Path) -> None:
     checked = verify_ledger(ledger.writes(), Orders(present), fault_at_s=13.5, clock=FakeClock())
     assert checked.report is not None
     assert checked.report.missing == ("k2", "k3")
-    assert checked.report.rpo_s == 1.0  # oldest missing 12.0 .. last before the fault 13.0
+    assert checked.report.rpo_s == 1.5  # oldest missing 12.0 .. the fault at 13.5
     assert checked.report.unexpected == ("stray",)
     assert checked.rows_checked == 9
     failed = verify_ledger(

@@ -40,7 +40,7 @@ def test_summary_prints_requested_reached_lost_and_rpo() -> None:
     assert "2026-01-01T00:00:09.5+00:00" in text
     assert "reached - requested: -0.500 s" in text
     assert "lost            : 2 (2 missing" in text
-    assert "measured RPO    : 1.000 s" in text
+    assert "measured RPO    : 1.500 s" in text  # oldest lost (8.0) .. the fault (9.5)
 
 
 def test_judgement_fails_when_writes_before_the_point_are_lost() -> None:
@@ -59,3 +59,13 @@ def test_unreadable_ledger_is_could_not_verify() -> None:
     judged = judge_pitr(PitrResult(_outcome(), ledger), writes=WRITES, point_at_s=9.0, rpo=RPO)
     assert judged.verdict is Verdict.COULD_NOT_VERIFY
     assert "COULD NOT VERIFY" in pitr_summary(_outcome(), ledger)
+
+
+def test_a_ledger_with_nothing_before_the_fault_is_could_not_verify() -> None:
+    late = [AcknowledgedWrite("late", 20.0, "h")]
+    empty = LedgerVerification(compare_ledger(late, {}, fault_at_s=9.5), None, 1, 0.01)
+    judged = judge_pitr(PitrResult(_outcome(), empty), writes=late, point_at_s=9.0, rpo=RPO)
+    assert judged.verdict is Verdict.COULD_NOT_VERIFY
+    assert "measured RPO    : COULD NOT VERIFY (no write was acknowledged" in pitr_summary(
+        _outcome(), empty
+    )
