@@ -19,6 +19,7 @@ class FakeWorkload:
     pod_list: list[PodState] = field(default_factory=list)
     deleted: list[tuple[str, int | None]] = field(default_factory=list)
     endpoint_count: int | None = None
+    restarts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.pod_list:
@@ -61,6 +62,11 @@ class FakeWorkload:
         self.image = self.revisions[-2]
         self.revisions.append(self.image)
         return len(self.revisions) - 2
+
+    def rollout_restart(self) -> str:
+        stamp = f"restart-{len(self.restarts) + 1}"
+        self.restarts.append(stamp)
+        return stamp
 
     def events(self) -> list[WorkloadEvent]:
         return []

@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
+from drills.core.clock import SystemClock
 from drills.core.errors import DrillError, SafetyViolation, TransientError
 from drills.core.safety import Allowlist
+from drills.targets.adapters.kube_events import family_events
 from drills.targets.ports.workload import PodState, WorkloadEvent
 
 try:
@@ -31,6 +33,7 @@ __all__ = ["KubeApi", "KubeWorkload", "connect"]
 T = TypeVar("T")
 _REVISION = "deployment.kubernetes.io/revision"
 _SERVICE_NAME = "kubernetes.io/service-name"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,17 @@ class KubeWorkload:
         )
         return int(previous.metadata.annotations[_REVISION])
 
-    def _previous_replicaset(self, deployment: Any, current: int) -> Any:
+    def rollout_restart(self) -> str:
+        """Stamp the pod template with restartedAt, as `kubectl rollout restart`; return it."""
+        stamp = _restart_stamp()
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        _call(
+            f"rollout restart deployment/{self.name}",
+            lambda: self.api.apps.patch_namespaced_deployment(self.name, self.namespace, body),
+        )
+        return stamp
+
+    def _owned_replicasets(self, deployment: Any) -> list[Any]:
         uid = deployment.metadata.uid
         listed = _call(
             "list replicasets",
@@ -277,30 +290,40 @@ class KubeWorkload:
                 self.namespace, label_selector=self._selector()
             ),
         )
-        owned = [
+        return [
             rs
             for rs in listed.items
             if any(o.uid == uid for o in rs.metadata.owner_references or [])
-            and int((rs.metadata.annotations or {}).get(_REVISION, 0)) < current
+        ]
+
+    def _previous_replicaset(self, deployment: Any, current: int) -> Any:
+        owned = [
+            rs
+            for rs in self._owned_replicasets(deployment)
+            if int((rs.metadata.annotations or {}).get(_REVISION, 0)) < current
         ]
         return max(owned, key=lambda rs: int(rs.metadata.annotations[_REVISION]), default=None)
 
     def events(self) -> list[WorkloadEvent]:
-        """Events in the namespace about the Deployment, its ReplicaSets and pods."""
+        """Events whose involvedObject is the Deployment, one of its ReplicaSets or their pods.
+
+        Selected by ownership, not by name prefix (`kube_events.family_events`).
+        """
+        deployment = self._deployment()
+        replicasets = self._owned_replicasets(deployment)
+        pods = self._raw_pods()
         listed = _call("list events", lambda: self.api.core.list_namespaced_event(self.namespace))
-        prefix = f"{self.name}-"
-        mine = [
-            e
-            for e in listed.items
-            if e.involved_object.name == self.name or e.involved_object.name.startswith(prefix)
-        ]
-        return [
-            WorkloadEvent(
-                reason=str(e.reason or ""),
-                message=str(e.message or ""),
-                object_name=str(e.involved_object.name),
-                type=str(e.type or "Normal"),
-                count=int(e.count or 1),
-            )
-            for e in mine
-        ]
+        return family_events(deployment, replicasets, pods, listed.items)
+
+    def _raw_pods(self) -> list[Any]:
+        selector = self._selector()
+        listed = _call(
+            f"list pods {selector}",
+            lambda: self.api.core.list_namespaced_pod(self.namespace, label_selector=selector),
+        )
+        return list(listed.items)
+
+
+def _restart_stamp() -> str:
+    """The wall time `kubectl rollout restart` writes (RFC 3339, UTC)."""
+    return SystemClock().wall().strftime("%Y-%m-%dT%H:%M:%S.%fZ")

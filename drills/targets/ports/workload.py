@@ -80,6 +80,13 @@ class Workload(Protocol):
         """Roll back to the previous revision as `kubectl rollout undo` does; returns its number."""
         ...
 
+    def rollout_restart(self) -> str:
+        """Replace every pod with a rolling update (`kubectl rollout restart`); return the stamp.
+
+        The runbook's way to reset the connection pools a service holds (RUNBOOKS.md §3.5 step 3).
+        """
+        ...
+
     def events(self) -> list[WorkloadEvent]:
-        """Events about the workload, its ReplicaSets and pods, oldest first."""
+        """Events about the workload, its ReplicaSets and their pods (by involvedObject)."""
         ...
