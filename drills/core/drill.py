@@ -16,11 +16,12 @@ from typing import Protocol
 
 from drills.core.clock import DrillClock, wall_at
 from drills.core.conditions import ConditionLike, Observation
-from drills.core.dataloss import DataLossReport
+from drills.core.dataloss import DataLossReport, LedgerLimits, extra_rows_breaches, judge_rpo
 from drills.core.errors import (
     CouldNotVerify,
     DrillAborted,
     DrillError,
+    LedgerMismatch,
     RecoveryStepMissing,
     RpoBreached,
     RtoBreached,
@@ -98,6 +99,7 @@ class DrillSpec:
     severity: str = ""
     objectives: tuple[Objective, ...] = ()
     waits: DefaultWaits = field(default_factory=DefaultWaits)
+    ledger: LedgerLimits = field(default_factory=LedgerLimits)
     dry_run: bool = False
     run_id: str = ""
 
@@ -184,7 +186,13 @@ class Drill:
         self.events.step_started.fire(StepStarted(name, start - self.started_s))
         try:
             yield
-        except (AssertionError, RtoBreached, RpoBreached, RecoveryStepMissing) as exc:
+        except (
+            AssertionError,
+            RtoBreached,
+            RpoBreached,
+            LedgerMismatch,
+            RecoveryStepMissing,
+        ) as exc:
             outcome, detail = StepOutcome.FAILED, str(exc)
             raise
         except DryRunHalt:
@@ -367,27 +375,70 @@ class Drill:
         return result
 
     def assert_rpo(
-        self, report: DataLossReport | None, service: str | None = None
+        self,
+        report: DataLossReport | None,
+        service: str | None = None,
+        *,
+        lossless: bool = False,
     ) -> ObjectiveResult:
-        """Judge the ledger's data-loss span against the RPO; None means the diff could not run."""
+        """Judge the ledger comparison: the lost span against the RPO, then the extra rows.
+
+        None means the comparison could not run, and a ledger with no write acknowledged before
+        the fault proves nothing: both raise CouldNotVerify. `lossless=True` declares a fault
+        that touches no data, so any lost acknowledged write is a FAIL whatever span it covers
+        (RpoBreached naming some of them, see `core.dataloss.judge_rpo`). Duplicated or
+        unexplained rows beyond the spec's `ledger` limits raise LedgerMismatch (FAIL).
+        """
         objective = self._objective(ObjectiveKind.RPO, service)
         if report is None:
             result = self._judge(objective, None, "the write ledger could not be compared")
             raise CouldNotVerify(result.summary())
-        detail = (
-            f"{report.lost} of {report.acknowledged} acknowledged writes lost, "
-            f"{len(report.duplicates)} duplicated, {len(report.unexpected)} unexpected"
+        self._record_ledger_figures(report, lossless=lossless)
+        result = self._publish(judge_rpo(objective, report, lossless=lossless))
+        if result.verdict is Verdict.COULD_NOT_VERIFY:
+            raise CouldNotVerify(result.summary())
+        if result.verdict is Verdict.FAIL:
+            raise RpoBreached(result.summary())
+        breaches = extra_rows_breaches(report, self.spec.ledger)
+        if breaches:
+            raise LedgerMismatch("; ".join(breaches))
+        return result
+
+    def _record_ledger_figures(self, report: DataLossReport, *, lossless: bool) -> None:
+        newest = report.last_acknowledged_before_fault_s
+        self.record_figure("acknowledged writes", float(report.acknowledged), "writes")
+        self.record_figure(
+            "acknowledged writes before the fault",
+            float(report.acknowledged_before_fault),
+            "writes",
+            detail="none: nothing to compare"
+            if newest is None
+            else f"the newest {report.fault_at_s - newest:.2f} s before the fault",
         )
         self.record_figure(
             "acknowledged writes lost",
             float(report.lost),
             "writes",
-            detail="the RPO objective judges the span they cover",
+            target=0.0 if lossless else None,
+            detail=report.describe_lost()
+            + ("; the fault touches no data" if lossless else "; RPO judges the span they cover"),
         )
-        result = self._judge(objective, report.rpo_s, detail)
-        if result.verdict is Verdict.FAIL:
-            raise RpoBreached(result.summary())
-        return result
+        limits = self.spec.ledger
+        self.record_figure(
+            "duplicated acknowledged writes",
+            float(len(report.duplicates)),
+            "writes",
+            target=float(limits.max_duplicates),
+            detail=", ".join(report.duplicates[:3]),
+        )
+        self.record_figure(
+            "unexpected rows",
+            float(len(report.unexpected)),
+            "rows",
+            target=float(limits.unexpected_allowed(report.acknowledged)),
+            detail="rows of this drill no acknowledged write explains (a request cut off after "
+            f"its commit leaves one); limit {limits.max_unexpected_ratio:g} of acknowledged",
+        )
 
     # -- internals ---------------------------------------------------------------------------
     def _objective(self, kind: ObjectiveKind, service: str | None) -> Objective:
@@ -404,7 +455,9 @@ class Drill:
     def _judge(
         self, objective: Objective, measured_s: float | None, detail: str = ""
     ) -> ObjectiveResult:
-        result = evaluate(objective, measured_s, detail)
+        return self._publish(evaluate(objective, measured_s, detail))
+
+    def _publish(self, result: ObjectiveResult) -> ObjectiveResult:
         self._objectives.append(result)
         self.events.objective_evaluated.fire(result)
         return result

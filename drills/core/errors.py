@@ -63,6 +63,10 @@ class RpoBreached(DrillError):
     """Acknowledged data lost spans more than the service's RPO target."""
 
 
+class LedgerMismatch(DrillError):
+    """The database holds duplicated acknowledged writes or unexplained rows beyond the limits."""
+
+
 class RecoveryStepMissing(DrillError):
     """A runbook step that must happen did not, or happened out of order."""
 

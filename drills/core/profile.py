@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from drills.core.dataloss import LedgerLimits
 from drills.core.drill import DefaultWaits
 from drills.core.durations import parse_duration
 from drills.core.errors import ConfigError
@@ -265,6 +266,7 @@ class Profile:
     targets: Targets = field(default_factory=Targets)
     load: LoadSettings = field(default_factory=LoadSettings)
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
+    ledger: LedgerLimits = field(default_factory=LedgerLimits)
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -357,6 +359,7 @@ def load_profile(path: Path) -> Profile:
         targets=_targets(root.table("targets")),
         load=_load(root.table("load"), stability_window_s=waits.stability_window_s),
         autoscaling=_autoscaling(root.table("autoscaling")),
+        ledger=_ledger(root.table("ledger")),
     )
     root.finish()
     return profile
@@ -397,6 +400,16 @@ def _pool(table: _Table) -> PoolSettings:
         raise table.error("idle_after", "must be above zero", 'write e.g. idle_after = "10m"')
     if value.idle_scale == 0:
         raise table.error("idle_scale", "is 0", "use a fraction in (0, 1], e.g. 0.005")
+    table.finish()
+    return value
+
+
+def _ledger(table: _Table) -> LedgerLimits:
+    defaults = LedgerLimits()
+    value = LedgerLimits(
+        max_duplicates=table.count("max_duplicates", defaults.max_duplicates),
+        max_unexpected_ratio=table.ratio("max_unexpected_ratio", defaults.max_unexpected_ratio),
+    )
     table.finish()
     return value
 
@@ -630,6 +643,14 @@ class _Table:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise self.error(name, f"is {value!r}", f"write a whole number >= 1, e.g. {name} = 5")
+        return value
+
+    def count(self, name: str, default: int) -> int:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(name, f"is {value!r}", f"write a whole number >= 0, e.g. {name} = 0")
         return value
 
     def ratio(self, name: str, default: float) -> float:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from drills.core.errors import (
     CouldNotVerify,
     InjectionFailed,
+    LedgerMismatch,
     RecoveryStepMissing,
     RpoBreached,
     RtoBreached,
@@ -16,7 +17,7 @@ from drills.core.objectives import ObjectiveResult, Verdict, combine
 
 __all__ = ["decide"]
 
-_FAILS = (RtoBreached, RpoBreached, RecoveryStepMissing, AssertionError)
+_FAILS = (RtoBreached, RpoBreached, LedgerMismatch, RecoveryStepMissing, AssertionError)
 # A fault that did not take effect (InjectionFailed) leaves nothing to judge recovery from.
 _UNVERIFIABLE = (SteadyStateNotMet, CouldNotVerify, InjectionFailed)
 

@@ -130,6 +130,7 @@ def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Object
         severity=marker.severity,
         objectives=objectives,
         waits=profile.waits,
+        ledger=profile.ledger,
         dry_run=context.settings.dry_run,
         run_id=context.settings.run_id,
     )
