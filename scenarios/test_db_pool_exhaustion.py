@@ -6,7 +6,8 @@ drilled: size it (sessions by state against max_connections), terminate idle bac
 runbook's rule (idle longer than 10 min, scaled by the profile's `[pool]`), reset the pools only
 if users still fail, then verify: refusals stop, connections end below max_connections with
 headroom, users are served for the stability window. Objectives: the shop's RTO (15 min [002])
-and no acknowledged write lost (RPO from the write ledger).
+and no acknowledged write lost (RUNBOOKS.md §3.5): any lost write is a FAIL, whatever span
+it covers.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     _record_user_side_figures(drill, traffic, since_s=injected_at)
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    drill.assert_rpo(traffic.verify_writes(drill, database, existing=existing).report)
+    verified = traffic.verify_writes(drill, database, existing=existing)
+    drill.assert_rpo(verified.report, lossless=True)  # RUNBOOKS.md §3.5: no lost writes
 
 
 def _budget_left_s(drill: Drill) -> float:
