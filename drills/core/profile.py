@@ -77,11 +77,20 @@ class PoolSettings:
     The runbook terminates sessions idle longer than `idle_after_s` (10 min [003]); a drill may
     scale that age with `idle_scale` so it runs in seconds (the report prints both). Once
     recovered, at least `headroom` ordinary connection slots must be free.
+
+    The leak is capped like any fault: it fills only the slots of the shop's own role or
+    database (their CONNECTION LIMIT), unless `fill_server` opts in to fill every ordinary slot
+    of a server the shop does not share; `max_sessions`, when set, caps it further. Users not
+    served again within `reset_after_s` of the termination get the runbook's pool reset
+    (`rollout restart`, RUNBOOKS.md §3.5 step 3).
     """
 
     idle_after_s: float = 600.0
     idle_scale: float = 1.0
     headroom: int = 5
+    fill_server: bool = False
+    max_sessions: int | None = None
+    reset_after_s: float = 60.0
 
     @property
     def idle_age_s(self) -> float:
@@ -111,6 +120,7 @@ class Targets:
     admin_dsn_env: str | None = None
     service_url: str | None = None
     aws_region: str | None = None
+    bad_release_image: str | None = None  # None: the running image's repository, tag `bad`
 
 
 @dataclass(frozen=True)
@@ -395,6 +405,9 @@ def _pool(table: _Table) -> PoolSettings:
         idle_after_s=_required(table.duration("idle_after", defaults.idle_after_s)),
         idle_scale=table.ratio("idle_scale", defaults.idle_scale),
         headroom=table.integer("headroom", defaults.headroom) or defaults.headroom,
+        fill_server=table.flag("fill_server", default=defaults.fill_server),
+        max_sessions=table.integer("max_sessions", defaults.max_sessions),
+        reset_after_s=_required(table.duration("reset_after", defaults.reset_after_s)),
     )
     if value.idle_after_s <= 0:
         raise table.error("idle_after", "must be above zero", 'write e.g. idle_after = "10m"')
@@ -474,6 +487,7 @@ def _targets(table: _Table) -> Targets:
         admin_dsn_env=table.text("admin_dsn_env", None),
         service_url=table.text("service_url", None),
         aws_region=table.text("aws_region", None),
+        bad_release_image=table.text("bad_release_image", None),
     )
     table.finish()
     return value
@@ -651,6 +665,14 @@ class _Table:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.error(name, f"is {value!r}", f"write a whole number >= 0, e.g. {name} = 0")
+        return value
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(name, f"is {value!r}", f"write true or false, e.g. {name} = true")
         return value
 
     def ratio(self, name: str, default: float) -> float:

@@ -61,6 +61,13 @@ def test_minimal_profile_gets_defaults(tmp_path: Path) -> None:
     assert profile.kill_switch.sustained_s == 300.0
     assert profile.load.get("steady").users == 20
     assert profile.allowlist.kube_contexts == ()
+    assert profile.targets.bad_release_image is None  # the running repository, tag `bad`
+
+
+def test_the_bad_release_image_may_be_named(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[targets]\nbad_release_image = "registry.example.com/shop:broken"\n'
+    profile = load_profile(write(tmp_path, text))
+    assert profile.targets.bad_release_image == "registry.example.com/shop:broken"
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,16 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     path = _profile(tmp_path, 'idle_after = "5m"\nidle_scale = 0.01\nheadroom = 3')
     assert load_profile(path).pool == PoolSettings(300.0, 0.01, 3)
     assert load_profile(path).pool.idle_age_s == pytest.approx(3.0)
+    keys = 'fill_server = true\nmax_sessions = 12\nreset_after = "45s"'
+    pool = load_profile(_profile(tmp_path, keys)).pool
+    assert (pool.fill_server, pool.max_sessions, pool.reset_after_s) == (True, 12, 45.0)
+
+
+def test_the_leak_fills_a_whole_server_only_where_the_profile_opts_in() -> None:
+    assert PoolSettings().fill_server is False  # a shared server is safe by default
+    assert load_profile(ENVIRONMENTS / "sandbox.toml").pool.fill_server is True
+    assert load_profile(ENVIRONMENTS / "containers.toml").pool.fill_server is True
+    assert load_profile(ENVIRONMENTS / "staging.example.toml").pool.fill_server is False
 
 
 @pytest.mark.parametrize(
@@ -50,6 +60,9 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         ('idle_after = "0s"', "pool.idle_after"),
         ("headroom = 0", "pool.headroom"),
         ("idle_age = 3", "pool.idle_age"),
+        ('fill_server = "yes"', "pool.fill_server"),
+        ("max_sessions = 0", "pool.max_sessions"),
+        ('reset_after = "soon"', "pool.reset_after"),
     ],
 )
 def test_a_bad_value_names_the_key(tmp_path: Path, line: str, key: str) -> None:
