@@ -5,6 +5,12 @@ drill clock's axis). `TrafficRecorder` keeps them all (thread-safe) and answers:
 outage (first to last failed request), error ratio and latency percentiles over a window, and
 per-second series for the report timeline. The conditions at the bottom turn those answers into
 steady-state probes: "error ratio under X and p95 under Y over the last N seconds".
+
+Given the load generator, each condition first asks it whether it still runs (LoadGeneratorDied
+ends the drill ERROR) and never reads a window with users running but no completed request as
+anything but failing: with per-request timeouts a stuck user fails soon, but until then its
+silence is no evidence of health. A read that found one of the user's acknowledged orders gone
+(`RequestRecord.missing_key`) is a failed request and a lost-write signal (`missing_reads`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 
 from drills.core.clock import DrillClock
 from drills.core.conditions import Condition, Observation
-from drills.targets.ports.load import RequestRecord
+from drills.targets.ports.load import LoadGenerator, RequestRecord
 
 __all__ = [
     "RequestRecord",
@@ -25,6 +31,7 @@ __all__ = [
     "error_ratio_below",
     "p95_below",
     "percentile",
+    "silent_users",
     "traffic_healthy",
 ]
 
@@ -97,6 +104,11 @@ class TrafficRecorder:
             high = bisect_right(self._times, end_s)
             return self._records[low:high]
 
+    def missing_reads(self, since_s: float | None = None) -> list[RequestRecord]:
+        """Reads (at or after `since_s`) that found an acknowledged order gone: lost writes."""
+        start = -math.inf if since_s is None else since_s
+        return [r for r in self._between(start, math.inf) if r.missing_key]
+
     def outage(self, since_s: float | None = None) -> tuple[float, float] | None:
         """(first failed, last failed) request times at or after `since_s`; None if none failed."""
         start = -math.inf if since_s is None else since_s
@@ -138,23 +150,44 @@ class TrafficRecorder:
         return points
 
 
-def _recent(recorder: TrafficRecorder, window_s: float, clock: DrillClock) -> WindowStats:
+def _recent(
+    recorder: TrafficRecorder,
+    window_s: float,
+    clock: DrillClock,
+    generator: LoadGenerator | None = None,
+) -> WindowStats:
+    if generator is not None:
+        generator.check_running()  # raises LoadGeneratorDied: no users, no evidence
     now = clock.now()
     return recorder.window(now - window_s, now)
 
 
+def silent_users(window_s: float, generator: LoadGenerator | None) -> str:
+    """What an empty window means: stuck users when the generator runs any, else no traffic."""
+    users = generator.users() if generator is not None else 0
+    if users > 0:
+        return f"{users} users running, none completed a request over last {window_s:.1f} s"
+    return f"no requests over last {window_s:.1f} s"
+
+
 def error_ratio_below(
-    recorder: TrafficRecorder, ratio: float, *, window_s: float, clock: DrillClock
+    recorder: TrafficRecorder,
+    ratio: float,
+    *,
+    window_s: float,
+    clock: DrillClock,
+    generator: LoadGenerator | None = None,
 ) -> Condition:
     """Holds when requests completed in the last `window_s` failed less than `ratio`.
 
-    No request in the window is not healthy: there is no evidence users are served.
+    No request in the window is not healthy: there is no evidence users are served (with
+    users running, they are stuck). With `generator`, a dead generator raises LoadGeneratorDied.
     """
 
     def check() -> Observation:
-        stats = _recent(recorder, window_s, clock)
+        stats = _recent(recorder, window_s, clock, generator)
         if stats.error_ratio is None:
-            return Observation(ok=False, detail=f"no requests over last {window_s:.1f} s")
+            return Observation(ok=False, detail=silent_users(window_s, generator))
         detail = (
             f"error ratio {stats.error_ratio:.3f} over last {window_s:.1f} s "
             f"({stats.count} requests)"
@@ -165,28 +198,36 @@ def error_ratio_below(
 
 
 def p95_below(
-    recorder: TrafficRecorder, ms: float, *, window_s: float, clock: DrillClock
+    recorder: TrafficRecorder,
+    ms: float,
+    *,
+    window_s: float,
+    clock: DrillClock,
+    generator: LoadGenerator | None = None,
 ) -> Condition:
     """Holds when the p95 latency of requests in the last `window_s` is under `ms`."""
 
     def check() -> Observation:
-        stats = _recent(recorder, window_s, clock)
+        stats = _recent(recorder, window_s, clock, generator)
         if stats.p95_ms is None:
-            return Observation(ok=False, detail=f"no requests over last {window_s:.1f} s")
+            return Observation(ok=False, detail=silent_users(window_s, generator))
         detail = f"p95 {stats.p95_ms:.1f} ms over last {window_s:.1f} s ({stats.count} requests)"
         return Observation(ok=stats.p95_ms < ms, detail=detail)
 
     return Condition(f"p95 < {ms} ms", check)
 
 
-def traffic_healthy(
+def traffic_healthy(  # noqa: PLR0913 - keyword-only figures of one condition
     recorder: TrafficRecorder,
     *,
     max_error_ratio: float,
     max_p95_ms: float,
     window_s: float,
     clock: DrillClock,
+    generator: LoadGenerator | None = None,
 ) -> Condition:
-    """Both `error_ratio_below` and `p95_below` over the same window."""
-    errors = error_ratio_below(recorder, max_error_ratio, window_s=window_s, clock=clock)
+    """Both `error_ratio_below` and `p95_below` over the same window (see them for `generator`)."""
+    errors = error_ratio_below(
+        recorder, max_error_ratio, window_s=window_s, clock=clock, generator=generator
+    )
     return errors & p95_below(recorder, max_p95_ms, window_s=window_s, clock=clock)

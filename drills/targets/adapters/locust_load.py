@@ -6,7 +6,13 @@ urllib3 first; see DESIGN.md). The harness listens on a loopback TCP port and pa
 users (the standalone process, or each worker) connects and sends one line per request
 (format in `stream_wire`). A reader thread per connection turns lines into `RequestRecord`s
 for the sink (e.g. `TrafficRecorder.add`) and acknowledged writes (POST /orders answered 201) into
-`AcknowledgedWrite`s (e.g. for `WriteLedger.record`).
+`AcknowledgedWrite`s (e.g. for `WriteLedger.record`). A read that found an acknowledged order gone
+(404) reaches the sink as a failed record carrying the key (`RequestRecord.missing_key`).
+
+`check_running()` raises LoadGeneratorDied when a Locust process exited on its own (its exit
+status and the tail of its log in the message) or a line of the stream could not be read: the
+drill's traffic conditions and kill switch call it, so a dead generator ends the drill ERROR
+instead of reading as an outage or, worse, as "no request failed".
 
 Timestamps are `time.monotonic()` in the Locust process: CLOCK_MONOTONIC is system-wide on Linux,
 so they are on the axis of the harness's SystemClock. That holds only on one host: to run
@@ -39,11 +45,11 @@ from typing import IO
 
 from drills.core.clock import DrillClock, SystemClock
 from drills.core.dataloss import AcknowledgedWrite
-from drills.core.errors import DrillError
-from drills.targets.adapters.stream_wire import Decoded, decode
+from drills.core.errors import DrillError, LoadGeneratorDied
+from drills.targets.adapters.stream_wire import MISSING, Decoded, decode
 from drills.targets.ports.load import RequestRecord, RequestSink, ShapeSpec
 
-__all__ = ["LocustLoad", "RemoteWorkers", "StreamServer"]
+__all__ = ["LocustLoad", "RemoteWorkers", "StreamServer", "request_of"]
 
 AckSink = Callable[[AcknowledgedWrite], None]
 
@@ -66,6 +72,7 @@ class StreamServer:
         self._acks: list[AcknowledgedWrite] = []
         self._readers: list[threading.Thread] = []
         self.bad_lines = 0
+        self.first_bad_line: str | None = None
         self.records = 0
         self.connections = 0
         self._listener = socket.create_server((bind_host, 0))
@@ -125,7 +132,10 @@ class StreamServer:
         """Handle one line; returns the connection's clock offset (changed by a C line)."""
         line = decode(raw)
         if line is None:
-            self.bad_lines += 1
+            with self._lock:
+                self.bad_lines += 1
+                if self.first_bad_line is None:
+                    self.first_bad_line = raw[:200].decode(errors="replace").rstrip()
             return offset_s
         if isinstance(line, str):
             return self._wall_offset_s() if line == "wall" else 0.0
@@ -137,18 +147,34 @@ class StreamServer:
         return offset_s
 
     def _record(self, line: Decoded, offset_s: float) -> None:
-        at_s = line.at_s - offset_s
-        record = RequestRecord(at_s, line.name, line.ok, line.status, line.latency_ms)
+        record, write = request_of(line, offset_s)
         self.records += 1
         self._sink(record)
-        if line.order_key:
-            self._ack(AcknowledgedWrite(line.order_key, at_s, line.payload_hash))
+        if write is not None:
+            self._ack(write)
 
     def _ack(self, write: AcknowledgedWrite) -> None:
         with self._lock:
             self._acks.append(write)
         if self._on_ack is not None:
             self._on_ack(write)
+
+
+def request_of(
+    line: Decoded, offset_s: float = 0.0
+) -> tuple[RequestRecord, AcknowledgedWrite | None]:
+    """The record of one streamed request, and the acknowledged write it carries, if any.
+
+    A read that found an acknowledged order gone (404, hash `MISSING`) stays a failed request
+    and names the key (`missing_key`): a lost-write signal, never an acknowledgement.
+    """
+    at_s = line.at_s - offset_s
+    missing = line.order_key if line.payload_hash == MISSING else ""
+    ok = line.ok and not missing  # a 404 on an acknowledged key is never a success
+    record = RequestRecord(at_s, line.name, ok, line.status, line.latency_ms, missing)
+    if not line.order_key or missing:
+        return record, None
+    return record, AcknowledgedWrite(line.order_key, at_s, line.payload_hash)
 
 
 @dataclass(frozen=True)
@@ -183,6 +209,7 @@ class LocustLoad:
         remote: RemoteWorkers | None = None,
         stream: bool = True,
         wait_s: tuple[float, float] | None = None,
+        timeouts_s: tuple[float, float] | None = None,
         stop_timeout_s: float = 10.0,
         extra_args: tuple[str, ...] = (),
     ) -> None:
@@ -193,10 +220,12 @@ class LocustLoad:
         self._master_port = 0
         self._sink, self._on_ack, self._stream = sink, on_ack, stream
         self.log_dir, self.wait_s, self.stop_timeout_s = log_dir, wait_s, stop_timeout_s
+        self.timeouts_s = timeouts_s  # (connect, read) per request; None: the locustfile's own
         self.extra_args = extra_args
         self._server: StreamServer | None = None
         self._procs: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
+        self._roles: list[str] = []
         self._stopped = False
 
     # -- port --------------------------------------------------------------------------------
@@ -210,7 +239,7 @@ class LocustLoad:
             self._server = StreamServer(self._sink, self._on_ack, bind_host=bind)
         env = self._env(shape)
         if self.workers == 0 and self.remote is None:
-            self._spawn("locust", [*self._common(), "--headless", *self.extra_args], env)
+            self._spawn("standalone", [*self._common(), "--headless", *self.extra_args], env)
             return
         bind = self.remote.bind_host if self.remote else "127.0.0.1"
         expected = self.workers + (self.remote.count if self.remote else 0)
@@ -237,8 +266,7 @@ class LocustLoad:
             "DRILLS_STREAM_ADDR": f"{advertise}:{self._server.port}",
             "DRILLS_STREAM_CLOCK": "wall",
         }
-        if self.wait_s is not None:
-            env["DRILLS_LOAD_WAIT_S"] = f"{self.wait_s[0]},{self.wait_s[1]}"
+        env.update(self._pacing_env())
         command = ["locust", "-f", self.locustfile.name, "--worker", "--master-host", advertise]
         command += ["--master-port", str(self._master_port)]
         return env, command
@@ -290,12 +318,27 @@ class LocustLoad:
         return [proc.pid for proc in self._procs]
 
     def check_running(self) -> None:
-        """Raise DrillError naming the log when a Locust process exited on its own."""
-        for proc, log in zip(self._procs, self._logs, strict=True):
-            if proc.poll() is not None and not self._stopped:
-                raise DrillError(
-                    f"Locust exited early (code {proc.returncode}); read {log.name} for why"
+        """Raise LoadGeneratorDied when a Locust process exited on its own or garbled its stream.
+
+        Quiet once `stop()` was called (stopping is not dying). The message names the process
+        (role and pid), its exit status and the last lines of its log (stdout and stderr).
+        """
+        if self._stopped:
+            return
+        for role, proc, log in zip(self._roles, self._procs, self._logs, strict=True):
+            if proc.poll() is not None:
+                raise LoadGeneratorDied(
+                    f"the load generator died: Locust ({role}, pid {proc.pid}) "
+                    f"{_exit_status(proc.returncode)} while the drill needed its users; the "
+                    f"tail of {log.name}:\n{_tail(Path(log.name))}"
                 )
+        server = self._server
+        if server is not None and server.bad_lines:
+            raise LoadGeneratorDied(
+                f"the load generator's request stream is garbled: {server.bad_lines} line(s) "
+                f"could not be read (first: {server.first_bad_line!r}), so requests went "
+                "unrecorded; check that Locust and the harness run the same drills version"
+            )
 
     def _common(self) -> list[str]:
         return ["-f", str(self.locustfile), "--host", self.host, "--loglevel", "WARNING"]
@@ -306,13 +349,22 @@ class LocustLoad:
         env.pop("DRILLS_STREAM_ADDR", None)
         if self._server is not None:
             env["DRILLS_STREAM_ADDR"] = f"127.0.0.1:{self._server.port}"  # local processes
+        env.update(self._pacing_env())
+        return env
+
+    def _pacing_env(self) -> dict[str, str]:
+        """What the locustfile reads for think time and per-request timeouts."""
+        env = {}
         if self.wait_s is not None:
             env["DRILLS_LOAD_WAIT_S"] = f"{self.wait_s[0]},{self.wait_s[1]}"
+        if self.timeouts_s is not None:
+            env["DRILLS_LOAD_TIMEOUTS_S"] = f"{self.timeouts_s[0]},{self.timeouts_s[1]}"
         return env
 
     def _spawn(self, role: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.log_dir / f"locust-{role}.log").open("wb")
         self._logs.append(log)
+        self._roles.append(role)
         command = [sys.executable, "-m", "locust", *args]
         self._procs.append(
             subprocess.Popen(
@@ -348,6 +400,26 @@ def _die_with_parent() -> Callable[[], None] | None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
     return hook
+
+
+def _exit_status(code: int | None) -> str:
+    """`exited with status 3` or `was killed by SIGKILL (status -9)`."""
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name} (status {code})"
+    return f"exited with status {code}"
+
+
+def _tail(path: Path, lines: int = 15, max_bytes: int = 8192) -> str:
+    """The last `lines` lines of a log, or a note that it is empty or unreadable."""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - max_bytes))
+            text = log.read().decode(errors="replace")
+    except OSError as exc:
+        return f"  (log unreadable: {exc})"
+    kept = text.strip().splitlines()[-lines:]
+    return "\n".join(f"  {line}" for line in kept) if kept else "  (the log is empty)"
 
 
 def _terminate(proc: subprocess.Popen[bytes], timeout_s: float) -> None:

@@ -3,7 +3,8 @@
 The locustfile calls `install(events)`. When the harness set `DRILLS_STREAM_ADDR=host:port`,
 each request Locust completes (`events.request`) becomes one tuple in a buffer: monotonic time,
 name, success, status, latency, and the order key and payload hash when the request's context
-carries them and the answer was 201 (an acknowledged write). The request hook does nothing
+carries them and the answer was 201 (an acknowledged write), or the key and `MISSING` when a read
+whose context names an acknowledged order (`read_key`) was answered 404. The hook does nothing
 more, so streaming costs the users' greenlets about a microsecond per request; the buffer is
 formatted in one go at flush time (`stream_wire`), followed by the user count of this process.
 Lines are flushed every `DRILLS_STREAM_FLUSH_S` (default 0.05 s) by a greenlet,
@@ -30,6 +31,7 @@ from locust.env import Environment
 from locust.event import Events
 
 from drills.targets.adapters.stream_wire import (
+    MISSING,
     RequestLine,
     encode_clock,
     encode_requests,
@@ -71,6 +73,8 @@ class RequestStreamer:
         key = digest = ""
         if status == 201 and not exception and _is_write(context):
             key, digest = context["order_key"], context["payload_hash"]
+        elif status == 404 and isinstance(context, dict) and context.get("read_key"):
+            key, digest = str(context["read_key"]), MISSING
         self._buffer.append(
             (
                 self._now(),

@@ -11,7 +11,9 @@ in the harness (one `split`), where JSON cost several microseconds per request o
 `t` is seconds on the connection's clock: CLOCK_MONOTONIC, shared by every process on one host,
 or wall time (Unix seconds) for workers on other hosts, which the harness maps onto its own
 monotonic axis. `ok` is 1 or 0; the optional pair marks an acknowledged write (POST /orders
-answered 201 with the context's key and hash). A connection without a C line is monotonic.
+answered 201 with the context's key and hash) or, with status 404 and the hash `MISSING`, a
+read of an order the user had seen acknowledged that the service no longer finds (a lost-write
+signal). A connection without a C line is monotonic.
 TABs and line breaks inside a request name are replaced by spaces. Stdlib only: the Locust
 process imports it without the harness's dependencies.
 """
@@ -23,6 +25,7 @@ from typing import NamedTuple
 
 __all__ = [
     "CLOCKS",
+    "MISSING",
     "Decoded",
     "RequestLine",
     "decode",
@@ -32,6 +35,8 @@ __all__ = [
 ]
 
 CLOCKS = ("monotonic", "wall")
+MISSING = "missing"
+"""The hash field of a read that found one of the user's acknowledged orders gone (404)."""
 
 _TAGGED, _PLAIN, _WITH_WRITE = 2, 6, 8  # fields per kind of line
 _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})

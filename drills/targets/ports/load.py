@@ -13,13 +13,18 @@ __all__ = ["LoadGenerator", "RequestRecord", "RequestSink", "ShapeSpec"]
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the user saw it; `at_s` is monotonic seconds when it completed."""
+    """One request as the user saw it; `at_s` is monotonic seconds when it completed.
+
+    `missing_key` names an order the user had placed and seen acknowledged (201) that a later
+    read did not find (404): a failed request and a lost-write signal (empty otherwise).
+    """
 
     at_s: float
     name: str
     ok: bool
     status: int
     latency_ms: float
+    missing_key: str = ""
 
 
 RequestSink = Callable[[RequestRecord], None]
@@ -54,4 +59,12 @@ class LoadGenerator(Protocol):
 
     def acknowledged(self) -> list[AcknowledgedWrite]:
         """Every acknowledged write (POST /orders answered 201) seen so far."""
+        ...
+
+    def check_running(self) -> None:
+        """Raise LoadGeneratorDied when the generator stopped on its own or garbled its stream.
+
+        Traffic conditions and the kill switch call it on every poll: without a generator,
+        "no request failed" proves nothing.
+        """
         ...

@@ -7,6 +7,7 @@ import pytest
 from drills.core.clock import FakeClock
 from drills.load.killswitch import KillSwitch
 from drills.load.traffic import RequestRecord, TrafficRecorder
+from tests.unit.load.fake_generator import FakeGenerator
 
 
 def _traffic(recorder: TrafficRecorder, clock: FakeClock, *, ok: bool, seconds: int) -> None:
@@ -73,3 +74,64 @@ def test_profile_settings_are_used() -> None:
         TrafficRecorder(), Settings(0.2, 30.0), clock=FakeClock(0.0), on_trip=lambda _: None
     )
     assert (switch.error_ratio, switch.sustained_s) == (0.2, 30.0)
+
+
+def test_users_running_with_no_completed_request_trip_the_switch() -> None:
+    """Stuck users are failing users: silence with users running counts as all failed."""
+    clock, recorder = FakeClock(0.0), TrafficRecorder()
+    trips: list[str] = []
+    generator = FakeGenerator(running_users=20)
+    switch = KillSwitch(
+        recorder,
+        clock=clock,
+        error_ratio=0.5,
+        sustained_s=10.0,
+        on_trip=trips.append,
+        window_s=2.0,
+        generator=generator,
+    )
+    _traffic(recorder, clock, ok=True, seconds=5)
+    assert not switch.poll()
+    for _ in range(20):  # every request hangs from now on: nothing completes
+        clock.advance(1.0)
+        switch.poll()
+    assert len(trips) == 1
+    assert "20 users running, none completed a request" in trips[0]
+
+
+def test_no_users_and_no_requests_is_not_a_failure() -> None:
+    clock, recorder = FakeClock(0.0), TrafficRecorder()
+    trips: list[str] = []
+    switch = KillSwitch(
+        recorder,
+        clock=clock,
+        error_ratio=0.5,
+        sustained_s=1.0,
+        on_trip=trips.append,
+        generator=FakeGenerator(running_users=0),
+    )
+    for _ in range(10):
+        clock.advance(1.0)
+        switch.poll()
+    assert trips == []
+
+
+def test_a_dead_load_generator_trips_the_switch_at_once() -> None:
+    clock, recorder = FakeClock(0.0), TrafficRecorder()
+    trips: list[str] = []
+    generator = FakeGenerator()
+    switch = KillSwitch(
+        recorder,
+        clock=clock,
+        error_ratio=0.5,
+        sustained_s=300.0,
+        on_trip=trips.append,
+        generator=generator,
+    )
+    _traffic(recorder, clock, ok=True, seconds=3)
+    assert not switch.poll()
+    generator.died = "the load generator died: Locust (standalone, pid 7) was killed by SIGKILL"
+    assert switch.poll()
+    assert trips == [
+        "kill switch: the load generator died: Locust (standalone, pid 7) was killed by SIGKILL"
+    ]

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+
+import pytest
 
 from drills.core.clock import FakeClock
+from drills.core.drill import DefaultWaits, Drill, DrillSpec
+from drills.core.errors import LoadGeneratorDied, SteadyStateNotMet
+from drills.core.events import DrillEvents
+from drills.core.safety import RollbackLedger
 from drills.load.traffic import (
     RequestRecord,
     TrafficRecorder,
@@ -13,6 +20,7 @@ from drills.load.traffic import (
     percentile,
     traffic_healthy,
 )
+from tests.unit.load.fake_generator import FakeGenerator
 
 
 def _ok(at_s: float, latency_ms: float = 10.0) -> RequestRecord:
@@ -125,3 +133,60 @@ def test_recorder_is_thread_safe() -> None:
     times = [r.at_s for r in recorder.records()]
     assert len(times) == 2000
     assert times == sorted(times)
+
+
+def test_users_running_with_an_empty_window_say_they_are_stuck() -> None:
+    clock = FakeClock(start_s=50.0)
+    recorder = TrafficRecorder()
+    recorder.add(_ok(10.0))
+    healthy = traffic_healthy(
+        recorder,
+        max_error_ratio=0.01,
+        max_p95_ms=1000.0,
+        window_s=2.0,
+        clock=clock,
+        generator=FakeGenerator(running_users=20),
+    )
+    seen = healthy()
+    assert not seen.ok
+    assert "20 users running, none completed a request over last 2.0 s" in seen.detail
+
+
+def test_a_dead_generator_stops_the_traffic_condition() -> None:
+    clock = FakeClock(start_s=50.0)
+    recorder = TrafficRecorder()
+    for i in range(10):
+        recorder.add(_ok(49.0 + i * 0.1))
+    generator = FakeGenerator()
+    condition = error_ratio_below(recorder, 0.01, window_s=2.0, clock=clock, generator=generator)
+    assert condition().ok
+    generator.died = "the load generator died: Locust (standalone, pid 7) exited with status 1"
+    with pytest.raises(LoadGeneratorDied, match="exited with status 1"):
+        condition()
+
+
+def test_a_window_of_stuck_users_fails_the_steady_state(tmp_path: Path) -> None:
+    """A few requests long ago, users still running, none completing: never a steady state."""
+    clock = FakeClock(start_s=0.0)
+    recorder = TrafficRecorder()
+    for i in range(30):  # healthy for 3 s, then every user hangs
+        recorder.add(_ok(i * 0.1))
+    spec = DrillSpec(
+        "stuck",
+        "§1",
+        "shop",
+        waits=DefaultWaits(steady_state_timeout_s=30, stability_window_s=10, poll_s=1),
+    )
+    drill = Drill(
+        spec, clock=clock, events=DrillEvents(), ledger=RollbackLedger(tmp_path / "l.jsonl")
+    )
+    healthy = traffic_healthy(
+        recorder,
+        max_error_ratio=0.01,
+        max_p95_ms=1000.0,
+        window_s=2.0,
+        clock=clock,
+        generator=FakeGenerator(running_users=20),
+    )
+    with pytest.raises(SteadyStateNotMet, match="20 users running, none completed"):
+        drill.expect_steady_state(healthy)
