@@ -247,6 +247,10 @@ class AutoscalingSettings:
     `spike_factor` times the baseline users when set, else the `[load.shapes.spike]` users.
     HPA decisions are compared with the rule only once the pods have stayed unchanged for
     `metrics_settle_s` (a new pod has no metrics yet, so the HPA counts fewer pods).
+    `scale_down_window_s` is the scale-down stabilisation window the HPA must keep: no scale-in
+    while a higher recommendation is that recent, and the scale-in due once none is (None: the
+    window the HPA declares, else upstream's 5 min). `sync_period_s` is the controller's
+    `--horizontal-pod-autoscaler-sync-period` (upstream 15 s), how stale a decision may be.
     """
 
     hpa: str | None = None
@@ -257,6 +261,8 @@ class AutoscalingSettings:
     spike_hold_s: float = 40.0
     spike_factor: float | None = None  # None: the peak is [load.shapes.spike] users
     metrics_settle_s: float = 60.0  # pods unchanged this long before a decision is judged
+    scale_down_window_s: float | None = None  # None: the HPA's own, else upstream's 5 min
+    sync_period_s: float = 15.0  # the HPA controller's sync period
 
 
 @dataclass(frozen=True)
@@ -537,6 +543,8 @@ def _autoscaling(table: _Table) -> AutoscalingSettings:
         spike_hold_s=_required(table.duration("spike_hold", defaults.spike_hold_s)),
         spike_factor=_factor(table),
         metrics_settle_s=_required(table.duration("metrics_settle", defaults.metrics_settle_s)),
+        scale_down_window_s=table.duration("scale_down_window", None),
+        sync_period_s=_required(table.duration("sync_period", defaults.sync_period_s)),
     )
     if value.max_replicas < value.min_replicas:
         raise table.error(
@@ -547,6 +555,7 @@ def _autoscaling(table: _Table) -> AutoscalingSettings:
     for key, seconds in (
         ("scale_up_within", value.scale_up_within_s),
         ("spike_hold", value.spike_hold_s),
+        ("sync_period", value.sync_period_s),
     ):
         if seconds <= 0:
             raise table.error(key, "must be above zero", f'write e.g. {key} = "60s"')
