@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
+from drills.core import waiting
 from drills.core.clock import DrillClock, wall_at
 from drills.core.conditions import ConditionLike, Observation
 from drills.core.dataloss import DataLossReport, LedgerLimits, extra_rows_breaches, judge_rpo
@@ -41,7 +42,7 @@ from drills.core.journal import (
 from drills.core.objectives import Objective, ObjectiveKind, ObjectiveResult, Verdict, evaluate
 from drills.core.safety import RollbackEntry, RollbackLedger
 from drills.core.verdicts import decide
-from drills.core.waiting import Waited, wait_until
+from drills.core.waiting import Waited
 
 __all__ = ["DefaultWaits", "Drill", "DrillSpec", "DryRunHalt", "Fault"]
 
@@ -145,6 +146,7 @@ class Drill:
         self.record: DrillRecord | None = None
         self._abort_lock = threading.Lock()
         self._abort_reason: str | None = None
+        self._finishing = False  # rollbacks and clean-ups run: waits no longer abort
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Drill:
@@ -165,6 +167,7 @@ class Drill:
         """Run every rollback (newest first), compute the verdict, publish the record."""
         if self.record is not None:
             return self.record
+        self._finishing = True
         failures = self._run_rollbacks()
         verdict, reason = decide(
             self._objectives,
@@ -266,9 +269,40 @@ class Drill:
         if reason is not None:
             raise DrillAborted(f"drill aborted: {reason}; rollbacks run, check the system")
 
+    def wait_until(  # noqa: PLR0913 - every argument is keyword-only and named for what it is
+        self,
+        check: ConditionLike,
+        *,
+        timeout_s: float,
+        poll_s: float | None = None,
+        stable_for_s: float = 0.0,
+        description: str = "condition",
+        raise_on_timeout: bool = True,
+    ) -> Waited:
+        """The drill's one wait: poll `check` on the drill clock, guarded by the kill switch.
+
+        Before every poll it raises DrillAborted once `abort` was called (the kill switch
+        tripped, the load generator died), so no wait lets users fail on after the switch.
+        Scenarios and fixtures wait only through this (tests/unit/test_guarded_waits.py); the
+        bare `drills.core.waiting.wait_until` is for the library below them. While the drill
+        finishes (rollbacks, deferred clean-ups) the guard is off: those must run to the end.
+        `poll_s` defaults to the profile's poll; otherwise as `drills.core.waiting.wait_until`
+        (WaitTimeout on timeout unless `raise_on_timeout` is False).
+        """
+        return waiting.wait_until(
+            self._guarded(check),
+            clock=self.clock,
+            timeout_s=timeout_s,
+            poll_s=self.spec.waits.poll_s if poll_s is None else poll_s,
+            stable_for_s=stable_for_s,
+            description=description,
+            raise_on_timeout=raise_on_timeout,
+        )
+
     def _guarded(self, condition: ConditionLike) -> ConditionLike:
         def check() -> Observation | bool:
-            self.raise_if_aborted()
+            if not self._finishing:
+                self.raise_if_aborted()
             return condition()
 
         return check
@@ -287,10 +321,8 @@ class Drill:
         """Require the system to be healthy before the fault; otherwise COULD_NOT_VERIFY."""
         waits = self.spec.waits
         try:
-            return wait_until(
-                self._guarded(condition),
-                clock=self.clock,
-                poll_s=waits.poll_s,
+            return self.wait_until(
+                condition,
                 timeout_s=waits.steady_state_timeout_s if timeout_s is None else timeout_s,
                 stable_for_s=waits.stability_window_s if stable_for_s is None else stable_for_s,
                 description="steady state before the fault",
@@ -316,11 +348,9 @@ class Drill:
         a lower bound), COULD_NOT_VERIFY when the timeout was shorter.
         """
         stable = self.spec.waits.stability_window_s if stable_for_s is None else stable_for_s
-        waited = wait_until(
-            self._guarded(condition),
-            clock=self.clock,
+        waited = self.wait_until(
+            condition,
             timeout_s=timeout_s,
-            poll_s=self.spec.waits.poll_s,
             stable_for_s=stable,
             description="recovery",
             raise_on_timeout=False,

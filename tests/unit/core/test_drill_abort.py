@@ -100,3 +100,52 @@ def test_a_step_after_abort_does_not_start_and_first_reason_wins(tmp_path: Path)
 def _reason(drill: Drill) -> str | None:
     """Read afresh each time (a direct read would be narrowed by the type checker)."""
     return drill.abort_reason
+
+
+def test_the_drills_own_wait_stops_at_the_next_poll_after_the_switch(tmp_path: Path) -> None:
+    """Issue 12 item 9: a scenario's wait (detection, a spike's ramp) obeys the kill switch."""
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+
+    def users_still_failing() -> Observation:
+        if clock.now() >= 20.0:
+            drill.abort("kill switch: the load generator died: Locust (standalone) exited")
+        return Observation(ok=False, detail="users failing")
+
+    with pytest.raises(DrillAborted, match="the load generator died"), drill:
+        drill.wait_until(users_still_failing, timeout_s=600, raise_on_timeout=False)
+    assert clock.now() == 21.0  # the poll after the trip, not the 600 s timeout
+    assert drill.record is not None
+    assert drill.record.verdict is Verdict.ERROR
+    assert "the load generator died" in drill.record.reason
+
+
+def test_the_drills_own_wait_is_the_plain_wait_while_nothing_tripped(tmp_path: Path) -> None:
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    waited = drill.wait_until(lambda: clock.now() >= 30.0, timeout_s=60, stable_for_s=5)
+    assert waited.met
+    assert waited.elapsed_s == 35.0
+    missed = drill.wait_until(lambda: False, timeout_s=10, poll_s=2, raise_on_timeout=False)
+    assert not missed.met
+    assert missed.polls == 6  # every 2 s, the profile's poll of 1 s overridden
+
+
+def test_clean_ups_still_wait_after_an_abort(tmp_path: Path) -> None:
+    """Rollbacks and deferred clean-ups run to the end, so their waits are not aborted."""
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    settled: list[bool] = []
+
+    def settle_back() -> None:
+        waited = drill.wait_until(lambda: clock.now() >= 15.0, timeout_s=60)
+        settled.append(waited.met)
+
+    drill.defer("scale back", settle_back)
+    drill.abort("kill switch tripped")
+    with pytest.raises(DrillAborted), drill:
+        drill.raise_if_aborted()
+    assert settled == [True]
+    assert drill.record is not None
+    assert drill.record.rollbacks == ()  # a clean-up is not a rollback, and it did not fail
+    assert drill.record.verdict is Verdict.ERROR
