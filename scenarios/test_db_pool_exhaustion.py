@@ -28,7 +28,6 @@ from drills import (
     replicas_ready,
     sql_reachable,
     terminate_idle,
-    wait_until,
 )
 from drills.core.conditions import Condition
 from drills.recovery.terminate_idle import IdleRule, TerminationResult
@@ -98,7 +97,7 @@ def _budget_left_s(drill: Drill) -> float:
 
 
 def _detect(drill: Drill, refused: Condition) -> None:
-    seen = wait_until(refused, clock=drill.clock, timeout_s=30, poll_s=0.05, raise_on_timeout=False)
+    seen = drill.wait_until(refused, timeout_s=30, poll_s=0.05, raise_on_timeout=False)
     if seen.met:
         fault_at = drill.fault_at_s or drill.clock.now()
         drill.record_figure(
@@ -153,9 +152,8 @@ def _wait_for_rule_age(drill: Drill, rule: IdleRule) -> None:
     has passed since then, each one the rule can match is old enough.
     """
     fault_at = drill.fault_at_s or drill.clock.now()
-    wait_until(
+    drill.wait_until(
         lambda: drill.clock.now() - fault_at >= rule.effective_s,
-        clock=drill.clock,
         timeout_s=rule.effective_s + 5.0,
         poll_s=min(0.2, rule.effective_s / 4),
         description=f"the leak to age {rule.effective_s:.1f} s",
@@ -187,9 +185,8 @@ def _users_back_without_reset(drill: Drill, healthy: Condition) -> None:
     a restart; the figure says how long that took, or that it did not happen in the budget
     (then the verification below fails with what it saw).
     """
-    back = wait_until(
+    back = drill.wait_until(
         healthy,
-        clock=drill.clock,
         timeout_s=_budget_left_s(drill),
         poll_s=drill.spec.waits.poll_s,
         raise_on_timeout=False,

@@ -18,7 +18,6 @@ from drills import (
     Workload,
     endpoints_listed,
     replicas_ready,
-    wait_until,
 )
 from fixtures.kube import ReplicaSampler
 from fixtures.load import Traffic
@@ -48,9 +47,8 @@ def test_pod_kill_under_load(  # noqa: PLR0913 - one fixture per port the drill 
         fault = KillPods(shop, fraction=0.5, blast_radius=drill_profile.blast_radius)
         drill.inject(fault)
     with drill.step("Assess: a replica is missing"):
-        seen = wait_until(
+        seen = drill.wait_until(
             lambda: not serving().ok,
-            clock=drill.clock,
             timeout_s=30,
             poll_s=0.05,
             raise_on_timeout=False,
