@@ -335,14 +335,18 @@ class ControlPlane:
         ).replace(self.admin_kubeconfig)
         self._start_controllers()
 
-    def start_metrics_server(self) -> None:
-        """metrics-server, serving ``metrics.k8s.io`` on the gateway address."""
+    def start_metrics_server(self, *, wait: bool = True) -> None:
+        """metrics-server, serving ``metrics.k8s.io`` on the gateway address.
+
+        With `wait` False it only starts; `wait_metrics_server()` waits for it to be ready (which
+        needs nodes to scrape), so the kubelets can come up meanwhile.
+        """
         pki = self._require_pki()
         port = free_port(self.gateway)
         names = serving_dns_names("metrics-server")
         serving = pki.serving("metrics-server", ips=(self.gateway,), dns=names)
         config = self.kubeconfig_for("metrics-server", "drills-metrics-server", ("system:masters",))
-        process = self._spawn(
+        self._spawn(
             "metrics-server",
             [
                 str(self.binaries.metrics_server),
@@ -360,7 +364,14 @@ class ControlPlane:
             ],
         )
         self.metrics_port = port
-        self._wait_https(process, f"https://{self.gateway}:{port}/readyz", "metrics-server")
+        if wait:
+            self.wait_metrics_server()
+
+    def wait_metrics_server(self) -> None:
+        """Wait until metrics-server answers ``/readyz`` (it has scraped the nodes)."""
+        process = next(p for p in self.processes if p.name == "metrics-server")
+        url = f"https://{self.gateway}:{self.metrics_port}/readyz"
+        self._wait_https(process, url, "metrics-server")
 
     def stop(self) -> None:
         """Stop every component, newest first; never raises for one already gone."""
@@ -464,7 +475,10 @@ class ControlPlane:
     def _start_controllers(self) -> None:
         pki = self._require_pki()
         sa_key = pki.service_account_key()
-        kcm = self.kubeconfig_for("controller-manager", "system:kube-controller-manager")
+        # One identity for every controller (upstream's default, --use-service-account-credentials
+        # off): a service account per controller costs ~5 s of start-up on two cores.
+        masters = ("system:masters",)
+        kcm = self.kubeconfig_for("controller-manager", "system:kube-controller-manager", masters)
         scheduler = self.kubeconfig_for("scheduler", "system:kube-scheduler")
         self._spawn(
             "kube-controller-manager",
@@ -476,7 +490,7 @@ class ControlPlane:
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",
                 "--leader-elect=false",
-                "--use-service-account-credentials=true",
+                "--use-service-account-credentials=false",
                 f"--service-account-private-key-file={sa_key}",
                 f"--root-ca-file={pki.ca}",
                 f"--cluster-signing-cert-file={pki.ca}",
