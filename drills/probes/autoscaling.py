@@ -1,20 +1,17 @@
-"""Probes on a HorizontalPodAutoscaler: what it saw, what it chose, and whether the rule agrees.
+"""Probes on a HorizontalPodAutoscaler: what it saw, what it chose, and what the rule says.
 
 `sample_hpa` takes one reading (HPA status plus the workload's Ready pods around it).
-`check_rule` compares the HPA's desiredReplicas with `desired_replicas(...)` (DESIGN.md)
-computed from the metric values the HPA itself reported, allowing for the reported values'
-resolution (CPU utilisation is a whole percent) and for the documented behaviour that may hold a
-decision back (scale-up rate policies, the scale-down stabilisation window).
-`judge_rule` folds many checks into one verdict; `range_breaches` finds replica counts outside
-min..max; `peak_pressure` says how far the metrics ever went past their targets, so a spike too
-small to matter is told apart from an HPA that does not act.
+`rule_range` gives `desired_replicas(...)` (DESIGN.md) for the metric values the HPA itself
+reported, allowing for the reported values' resolution (CPU utilisation is a whole percent);
+`drills.probes.hpa_replay` judges the HPA's decisions with it. `range_breaches` finds replica
+counts outside min..max; `peak_pressure` says how far the metrics ever went past their targets,
+so a spike too small to matter is told apart from an HPA that does not act.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from drills.core.autoscaling import desired_replicas
 from drills.core.clock import DrillClock
@@ -25,12 +22,7 @@ from drills.targets.ports.workload import Workload
 
 __all__ = [
     "HpaSample",
-    "RuleCheck",
-    "RuleOutcome",
-    "RuleSummary",
-    "check_rule",
     "hpa_present",
-    "judge_rule",
     "peak_pressure",
     "range_breaches",
     "replicas_above",
@@ -73,42 +65,6 @@ def sample_hpa(autoscaler: Autoscaler, workload: Workload, clock: DrillClock) ->
     return HpaSample(at_s, status, before, after, workload.desired_replicas())
 
 
-class RuleOutcome(StrEnum):
-    """How one HPA decision compares with the rule."""
-
-    MATCH = "match"
-    STABILISED = "held by the scale-down stabilisation window"
-    RATE_LIMITED = "held by the scale-up rate policy"
-    MISMATCH = "mismatch"
-
-
-@dataclass(frozen=True)
-class RuleCheck:
-    """One HPA decision beside what `desired_replicas` gives for the same observation."""
-
-    at_s: float
-    current: int
-    desired: int
-    computed_low: int
-    computed_high: int
-    outcome: RuleOutcome
-    observed: str
-
-    @property
-    def computed(self) -> str:
-        """The computed count, or its range when the metric's resolution allows two."""
-        if self.computed_low == self.computed_high:
-            return str(self.computed_low)
-        return f"{self.computed_low}..{self.computed_high}"
-
-    def describe(self) -> str:
-        """`HPA desired 5, desired_replicas(3, ...) = 5 (match)`."""
-        return (
-            f"HPA desiredReplicas {self.desired} vs desired_replicas(current {self.current}, "
-            f"{self.observed}) = {self.computed} ({self.outcome.value})"
-        )
-
-
 def _proposal(reading: MetricReading, current: int, tolerance: float) -> tuple[int, int] | None:
     if reading.current is None or reading.target <= 0:
         return None
@@ -142,87 +98,6 @@ def rule_range(status: HpaStatus, *, tolerance: float = 0.1) -> tuple[int, int] 
     high = max(p[1] for p in proposals)
     floor, ceiling = status.min_replicas, status.max_replicas
     return min(max(low, floor), ceiling), min(max(high, floor), ceiling)
-
-
-def _held_back(status: HpaStatus, low: int) -> bool:
-    """A scale-up below the rule that the HPA says a policy or window held back."""
-    if not status.current_replicas <= status.desired_replicas < low:
-        return False
-    limited = status.condition("ScalingLimited")
-    able = status.condition("AbleToScale")
-    return (
-        limited is not None and limited.status == "True" and limited.reason == "ScaleUpLimit"
-    ) or (able is not None and able.reason == "ScaleUpStabilized")
-
-
-def check_rule(sample: HpaSample, *, tolerance: float = 0.1) -> RuleCheck | None:
-    """Compare one settled sample's decision with the rule; None when it cannot be judged."""
-    status = sample.status
-    if status is None or not sample.settled:
-        return None
-    bounds = rule_range(status, tolerance=tolerance)
-    if bounds is None:
-        return None
-    low, high = bounds
-    desired, current = status.desired_replicas, status.current_replicas
-    if low <= desired <= high:
-        outcome = RuleOutcome.MATCH
-    elif high < desired <= current:
-        outcome = RuleOutcome.STABILISED
-    elif _held_back(status, low):
-        outcome = RuleOutcome.RATE_LIMITED
-    else:
-        outcome = RuleOutcome.MISMATCH
-    observed = ", ".join(m.describe() for m in status.metrics if m.current is not None)
-    return RuleCheck(sample.at_s, current, desired, low, high, outcome, observed)
-
-
-@dataclass(frozen=True)
-class RuleSummary:
-    """Every judged HPA decision of a drill."""
-
-    checks: tuple[RuleCheck, ...]
-
-    @property
-    def mismatches(self) -> tuple[RuleCheck, ...]:
-        """Decisions the rule and the documented behaviour cannot explain."""
-        return tuple(c for c in self.checks if c.outcome is RuleOutcome.MISMATCH)
-
-    @property
-    def scaling(self) -> tuple[RuleCheck, ...]:
-        """Decisions that moved the replica count (desired != current)."""
-        return tuple(c for c in self.checks if c.desired != c.current)
-
-    def count(self, outcome: RuleOutcome) -> int:
-        """How many decisions had `outcome`."""
-        return sum(1 for c in self.checks if c.outcome is outcome)
-
-
-def judge_rule(
-    samples: Iterable[HpaSample], *, tolerance: float = 0.1, settle_s: float = 0.0
-) -> RuleSummary:
-    """Check every sample taken after the pods stayed settled for `settle_s` against the rule.
-
-    A new pod is Ready before the metrics pipeline reports it, and until then the HPA decides
-    over fewer pods than it counts as current; `settle_s` (seconds on the sandbox, whose
-    metrics-server scrapes every 10 s; about a minute at metrics-server's default resolution)
-    skips those moments.
-    """
-    checks = []
-    since: tuple[float, int] | None = None  # (settled since, at this many replicas)
-    for sample in samples:
-        status = sample.status
-        if status is None or not sample.settled:
-            since = None
-            continue
-        if since is None or since[1] != status.current_replicas:
-            since = (sample.at_s, status.current_replicas)
-        if sample.at_s - since[0] < settle_s:
-            continue
-        check = check_rule(sample, tolerance=tolerance)
-        if check is not None:
-            checks.append(check)
-    return RuleSummary(tuple(checks))
 
 
 def range_breaches(samples: Sequence[HpaSample], low: int, high: int) -> list[str]:

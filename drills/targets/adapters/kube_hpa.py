@@ -10,6 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from drills.core.autoscaling import (
+    HpaBehavior,
+    PolicyKind,
+    ScalingPolicy,
+    ScalingRules,
+    SelectPolicy,
+)
 from drills.targets.adapters.kube import KubeApi, _call
 from drills.targets.ports.autoscaling import HpaCondition, HpaStatus, MetricReading
 
@@ -67,6 +74,28 @@ def hpa_status_from(hpa: Any) -> HpaStatus:
             for c in (getattr(status, "conditions", None) or [])
         ),
         last_scale_time=_iso(getattr(status, "last_scale_time", None)),
+        behavior=_behavior(getattr(spec, "behavior", None)),
+    )
+
+
+def _behavior(behavior: Any) -> HpaBehavior | None:
+    """`spec.behavior` (the API server fills in both directions when either is set)."""
+    if behavior is None:
+        return None
+    return HpaBehavior(_rules(behavior.scale_up), _rules(behavior.scale_down))
+
+
+def _rules(rules: Any) -> ScalingRules:
+    if rules is None:
+        return ScalingRules()
+    window = rules.stabilization_window_seconds
+    return ScalingRules(
+        window_s=None if window is None else float(window),
+        select=SelectPolicy(str(rules.select_policy or SelectPolicy.MAX.value)),
+        policies=tuple(
+            ScalingPolicy(PolicyKind(str(p.type)), int(p.value), int(p.period_seconds))
+            for p in rules.policies or []
+        ),
     )
 
 

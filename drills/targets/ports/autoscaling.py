@@ -1,15 +1,17 @@
 """Port for a HorizontalPodAutoscaler, as the `hpa-spike` drill reads it.
 
 What `kubectl describe hpa` shows: the replica range, current and desired replicas, each
-metric's current value beside its target, the conditions and the last scale time. Values are
-plain numbers: CPU utilisation in percent of the pods' requests, per-pod metrics in their own
-unit (e.g. requests per second).
+metric's current value beside its target, the conditions and the last scale time, and the
+scaling behaviour its spec declares. Values are plain numbers: CPU utilisation in percent of the
+pods' requests, per-pod metrics in their own unit (e.g. requests per second).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from drills.core.autoscaling import HpaBehavior
 
 __all__ = ["Autoscaler", "HpaCondition", "HpaStatus", "MetricReading"]
 
@@ -60,6 +62,7 @@ class HpaStatus:
     metrics: tuple[MetricReading, ...] = ()
     conditions: tuple[HpaCondition, ...] = ()
     last_scale_time: str | None = None
+    behavior: HpaBehavior | None = None  # spec.behavior; None: the controller's defaults
 
     def condition(self, kind: str) -> HpaCondition | None:
         """The condition of `kind`, if the HPA reports it."""

@@ -1,6 +1,15 @@
 import pytest
 
 from drills.autoscaling import desired_replicas
+from drills.core.autoscaling import (
+    PolicyKind,
+    ScaleEvent,
+    ScalingPolicy,
+    ScalingRules,
+    SelectPolicy,
+    scale_down_limit,
+    scale_up_limit,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,3 +39,38 @@ def test_custom_tolerance() -> None:
 def test_rejects_nonsense(metric: float, target: float) -> None:
     with pytest.raises(ValueError, match=r"positive|negative"):
         desired_replicas(3, metric, target)
+
+
+UP = ScalingRules(
+    0.0,
+    SelectPolicy.MAX,
+    (ScalingPolicy(PolicyKind.PODS, 4, 15), ScalingPolicy(PolicyKind.PERCENT, 100, 15)),
+)
+"""The scale-up rules the API server fills in when an HPA has spec.behavior."""
+
+
+def test_without_behavior_a_scale_up_at_most_doubles_and_reaches_four() -> None:
+    assert [scale_up_limit(c, None) for c in (1, 3, 10)] == [4, 6, 20]
+    assert scale_down_limit(6, None) == 0  # no rate on the way down
+
+
+def test_behavior_policies_count_the_scale_events_of_their_period() -> None:
+    assert scale_up_limit(3, UP) == 7  # Max(3 + 4, 3 x 2)
+    added = [ScaleEvent(at_s=-5.0, change=4)]
+    assert scale_up_limit(7, UP, added, now_s=0.0) == 7  # the period began at 3: 7 is the limit
+    assert scale_up_limit(7, UP, added, now_s=20.0) == 14  # the event left the 15 s period
+    least = ScalingRules(0.0, SelectPolicy.MIN, UP.policies)
+    assert scale_up_limit(3, least) == 6  # Min(7, 6)
+    assert scale_up_limit(3, ScalingRules(0.0, SelectPolicy.DISABLED)) == 3
+
+
+def test_scale_down_policies_slow_a_scale_in_and_disabled_stops_it() -> None:
+    one_a_minute = ScalingRules(10.0, SelectPolicy.MAX, (ScalingPolicy(PolicyKind.PODS, 1, 60),))
+    assert scale_down_limit(6, one_a_minute) == 5
+    removed = [ScaleEvent(at_s=-10.0, change=-1)]
+    assert scale_down_limit(5, one_a_minute, removed, now_s=0.0) == 5  # spent this minute
+    halve = ScalingRules(None, SelectPolicy.MAX, (ScalingPolicy(PolicyKind.PERCENT, 50, 15),))
+    assert scale_down_limit(7, halve) == 3  # int(7 x 0.5), as upstream truncates
+    assert scale_down_limit(6, ScalingRules(None, SelectPolicy.DISABLED)) == 6
+    assert "Disabled" in ScalingRules(None, SelectPolicy.DISABLED).describe()
+    assert one_a_minute.describe() == "window 10 s, Max of 1 Pods/60 s"

@@ -6,6 +6,7 @@ import datetime as dt
 
 from kubernetes import client
 
+from drills.core.autoscaling import PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy
 from drills.targets.adapters.kube_hpa import hpa_status_from
 
 
@@ -94,3 +95,27 @@ def test_a_new_hpa_without_status_reads_as_unknown() -> None:
     assert (status.current_replicas, status.desired_replicas) == (0, 0)
     assert [m.current for m in status.metrics] == [None, None]
     assert "cpu <unknown>/70" in status.describe()
+
+
+def test_spec_behavior_is_read_as_the_api_server_defaulted_it() -> None:
+    model = _hpa()
+    model.spec.behavior = client.V2HorizontalPodAutoscalerBehavior(
+        scale_up=client.V2HPAScalingRules(
+            stabilization_window_seconds=0,
+            select_policy="Max",
+            policies=[
+                client.V2HPAScalingPolicy(type="Pods", value=4, period_seconds=15),
+                client.V2HPAScalingPolicy(type="Percent", value=100, period_seconds=15),
+            ],
+        ),
+        scale_down=client.V2HPAScalingRules(select_policy="Disabled", policies=[]),
+    )
+    behavior = hpa_status_from(model).behavior
+    assert behavior is not None
+    assert behavior.scale_up == ScalingRules(
+        0.0,
+        SelectPolicy.MAX,
+        (ScalingPolicy(PolicyKind.PODS, 4, 15), ScalingPolicy(PolicyKind.PERCENT, 100, 15)),
+    )
+    assert behavior.scale_down == ScalingRules(None, SelectPolicy.DISABLED, ())
+    assert hpa_status_from(_hpa()).behavior is None  # no spec.behavior: controller defaults

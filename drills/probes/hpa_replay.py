@@ -1,0 +1,410 @@
+"""Replay an HPA's decisions from a sampled timeline and judge each one against the upstream rules.
+
+The HPA reports, per sync, the metrics it saw and the replica count it chose. From the metrics
+`rule_range` gives the rule's recommendation (`desired_replicas(...)`, DESIGN.md); the controller
+then applies its behaviour (`drills.core.autoscaling`): the highest recommendation of the
+scale-down stabilisation window, rate limits. The replay keeps every recommendation with the
+time it was first seen and asks of each decision what the controller could have done:
+
+- MATCH: the rule's count;
+- STABILISED: above the rule, but a recommendation at least that high is inside the window (or
+  the window holds moments the replay cannot see into, so it cannot say otherwise);
+- RATE_LIMITED: below the rule's scale-up, at the limit the policies allow; or a scale-in slowed
+  by the HPA's scale-down policies;
+- SCALED_IN_EARLY (fails): a scale-in below a recommendation made inside the window, the
+  flapping a 0 s window allows;
+- HELD_PAST_WINDOW (fails): replicas held above every recommendation of the whole window,
+  the scale-in that never comes (a longer window than expected, scale-down disabled, a metric
+  the HPA cannot read);
+- MISMATCH (fails): anything else.
+
+Times are inexact in known ways, and the replay leans towards "not proven" each time: a status
+is first seen up to `lag_s` after the controller wrote it, so a recommendation counts as surely
+inside the window only when first seen more than `lag_s` after the window's start, and as
+possibly inside it when last seen within `lag_s` of it. Moments where the pods moved (a new pod
+has no metrics yet) or where samples are further apart than a sync are unknown, and an unknown
+moment in the window explains a hold; it never proves an early scale-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+
+from drills.core.autoscaling import (
+    UPSTREAM_SCALE_DOWN_WINDOW_S,
+    ScaleEvent,
+    ScalingRules,
+    SelectPolicy,
+    scale_down_limit,
+    scale_up_limit,
+)
+from drills.probes.autoscaling import HpaSample, rule_range
+from drills.targets.ports.autoscaling import HpaStatus
+
+__all__ = [
+    "ReplayTimings",
+    "RuleCheck",
+    "RuleOutcome",
+    "RuleSummary",
+    "expected_scale_down_window_s",
+    "judge_rule",
+]
+
+_LATENCY_S = 0.5  # reading the HPA and the pods once, on a busy machine
+
+_Limit = Callable[[list[ScaleEvent], float], int]
+
+
+class RuleOutcome(StrEnum):
+    """How one HPA decision compares with the rule and the behaviour around it."""
+
+    MATCH = "match"
+    STABILISED = "held by the scale-down stabilisation window"
+    RATE_LIMITED = "held by a rate policy"
+    SCALED_IN_EARLY = "scaled in before the stabilisation window ended"
+    HELD_PAST_WINDOW = "held after the stabilisation window ended"
+    MISMATCH = "mismatch"
+
+
+FAILING = frozenset(
+    {RuleOutcome.MISMATCH, RuleOutcome.SCALED_IN_EARLY, RuleOutcome.HELD_PAST_WINDOW}
+)
+
+
+@dataclass(frozen=True)
+class ReplayTimings:
+    """What the replay expects and how finely it sees.
+
+    `scale_down_window_s` is the window the drill expects (the profile's, else the HPA's own);
+    `sync_period_s` the controller's `--horizontal-pod-autoscaler-sync-period`; `sample_every_s`
+    how often the timeline read the HPA; `settle_s` how long the pods must stay unchanged before
+    a recommendation is trusted (new pods have no metrics yet).
+    """
+
+    scale_down_window_s: float = UPSTREAM_SCALE_DOWN_WINDOW_S
+    sync_period_s: float = 15.0
+    sample_every_s: float = 0.5
+    settle_s: float = 0.0
+    tolerance: float = 0.1
+
+    @property
+    def lag_s(self) -> float:
+        """How long after the controller wrote a status the timeline may first show it."""
+        return 2 * self.sample_every_s + _LATENCY_S
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One HPA decision beside what `desired_replicas` gives for the same observation."""
+
+    at_s: float
+    current: int
+    desired: int
+    computed_low: int | None
+    computed_high: int | None
+    outcome: RuleOutcome
+    observed: str
+    why: str = ""
+
+    @property
+    def computed(self) -> str:
+        """The computed count, its range when the metric's resolution allows two, or `?`."""
+        if self.computed_low is None or self.computed_high is None:
+            return "?"
+        if self.computed_low == self.computed_high:
+            return str(self.computed_low)
+        return f"{self.computed_low}..{self.computed_high}"
+
+    @property
+    def fails(self) -> bool:
+        """The rule and the behaviour cannot explain this decision."""
+        return self.outcome in FAILING
+
+    def describe(self) -> str:
+        """`HPA desiredReplicas 5 vs desired_replicas(current 3, ...) = 5 (match)`, and why."""
+        text = (
+            f"HPA desiredReplicas {self.desired} vs desired_replicas(current {self.current}, "
+            f"{self.observed}) = {self.computed} ({self.outcome.value})"
+        )
+        return f"{text}: {self.why}" if self.why else text
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """Every judged HPA decision of a drill."""
+
+    checks: tuple[RuleCheck, ...]
+
+    @property
+    def mismatches(self) -> tuple[RuleCheck, ...]:
+        """Decisions the rule and the documented behaviour cannot explain."""
+        return tuple(c for c in self.checks if c.fails)
+
+    @property
+    def scaling(self) -> tuple[RuleCheck, ...]:
+        """Decisions that moved the replica count (desired != current)."""
+        return tuple(c for c in self.checks if c.desired != c.current)
+
+    def count(self, outcome: RuleOutcome) -> int:
+        """How many decisions had `outcome`."""
+        return sum(1 for c in self.checks if c.outcome is outcome)
+
+    def first(self, outcome: RuleOutcome) -> RuleCheck | None:
+        """The earliest decision with `outcome`."""
+        return next((c for c in self.checks if c.outcome is outcome), None)
+
+
+def expected_scale_down_window_s(status: HpaStatus | None, configured_s: float | None) -> float:
+    """The window to judge by: the profile's when it sets one, else the HPA's, else upstream's."""
+    if configured_s is not None:
+        return configured_s
+    declared = _declared_window_s(status)
+    return UPSTREAM_SCALE_DOWN_WINDOW_S if declared is None else declared
+
+
+def _declared_window_s(status: HpaStatus | None) -> float | None:
+    if status is None or status.behavior is None:
+        return None
+    return status.behavior.scale_down.window_s
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive samples showing one HPA status: one sync's decision as the timeline saw it."""
+
+    first_s: float
+    last_s: float
+    status: HpaStatus | None
+    known: tuple[int, int] | None  # the rule's recommendation, when the pods were settled
+
+    @property
+    def decision(self) -> tuple[int, int] | None:
+        """(current, desired) of the status."""
+        if self.status is None:
+            return None
+        return self.status.current_replicas, self.status.desired_replicas
+
+
+def _runs(samples: Sequence[HpaSample], timings: ReplayTimings) -> list[_Run]:
+    runs: list[_Run] = []
+    since: tuple[float, int] | None = None  # (settled since, at this many replicas)
+    start: HpaSample | None = None
+    known: tuple[int, int] | None = None
+    previous: HpaSample | None = None
+    for sample in samples:
+        status = sample.status
+        if status is None or not sample.settled:
+            since = None
+        elif since is None or since[1] != status.current_replicas:
+            since = (sample.at_s, status.current_replicas)
+        trusted = since is not None and sample.at_s - since[0] >= timings.settle_s
+        if start is None or previous is None or status != previous.status:
+            if start is not None and previous is not None:
+                runs.append(_Run(start.at_s, previous.at_s, start.status, known))
+            start = sample
+            known = (
+                rule_range(status, tolerance=timings.tolerance)
+                if trusted and status is not None
+                else None
+            )
+        previous = sample
+    if start is not None and previous is not None:
+        runs.append(_Run(start.at_s, previous.at_s, start.status, known))
+    return runs
+
+
+class _Replay:
+    """The timeline's runs with the questions the judgement asks of them."""
+
+    def __init__(self, samples: Sequence[HpaSample], timings: ReplayTimings) -> None:
+        self.samples = sorted(samples, key=lambda s: s.at_s)
+        self.timings = timings
+        self.runs = _runs(self.samples, timings)
+        self.events = [
+            ScaleEvent(run.first_s, run.decision[1] - run.decision[0])
+            for run in self.runs
+            if run.decision is not None and run.decision[0] != run.decision[1]
+        ]
+
+    def blind(self, start_s: float, end_s: float) -> bool:
+        """The timeline cannot see every recommendation made in (start_s, end_s]."""
+        if not self.samples or self.samples[0].at_s > start_s:
+            return True
+        inside = [s.at_s for s in self.samples if start_s < s.at_s <= end_s]
+        before = [s.at_s for s in self.samples if s.at_s <= start_s]
+        points = before[-1:] + inside
+        return any(b - a > self.timings.sync_period_s for a, b in pairwise(points))
+
+    def highest_surely_in_window(self, run: _Run, window_s: float) -> _Run | None:
+        """Of the recommendations surely inside `run`'s window, the one with the highest low."""
+        lag = self.timings.lag_s
+        inside = [
+            other
+            for other in self.runs
+            if other.known is not None
+            and other.first_s < run.first_s
+            and other.first_s > run.first_s - window_s + lag
+        ]
+        return max(inside, key=lambda r: r.known[0] if r.known else 0, default=None)
+
+    def window_allows(self, run: _Run, desired: int, window_s: float) -> tuple[bool, str]:
+        """Could a recommendation of `desired` or more be inside the window? (yes, why)."""
+        lag = self.timings.lag_s
+        start = run.first_s - window_s - lag
+        if self.blind(start, run.first_s):
+            return True, "the timeline cannot see the whole window"
+        seen = [o for o in self.runs if o.last_s > start and o.first_s < run.first_s]
+        if any(o.known is None for o in seen):
+            return True, "the window holds moments the pods were moving"
+        highest = max((o.known[1] for o in seen if o.known is not None), default=0)
+        if highest >= desired:
+            return True, f"the rule recommended {highest} within the window"
+        return False, f"no recommendation of the last {window_s + lag:.0f} s was above {highest}"
+
+    def up_limit_range(self, run: _Run, rules: ScalingRules | None) -> tuple[int, int]:
+        """The scale-up limit for every event timing the timeline allows."""
+        return _limit_range(self, run, lambda events, now: _up(run, rules, events, now))
+
+    def down_limit_range(self, run: _Run, rules: ScalingRules | None) -> tuple[int, int]:
+        """The scale-down floor for every event timing the timeline allows."""
+        return _limit_range(self, run, lambda events, now: _down(run, rules, events, now))
+
+
+def _up(run: _Run, rules: ScalingRules | None, events: list[ScaleEvent], now: float) -> int:
+    assert run.decision is not None
+    return scale_up_limit(run.decision[0], rules, events, now_s=now)
+
+
+def _down(run: _Run, rules: ScalingRules | None, events: list[ScaleEvent], now: float) -> int:
+    assert run.decision is not None
+    return scale_down_limit(run.decision[0], rules, events, now_s=now)
+
+
+def _limit_range(replay: _Replay, run: _Run, limit: _Limit) -> tuple[int, int]:
+    lag = replay.timings.lag_s
+    before = [e for e in replay.events if e.at_s < run.first_s]
+    early = [ScaleEvent(e.at_s - lag, e.change) for e in before]
+    values = [
+        limit(events, now) for events in (before, early) for now in (run.first_s, run.first_s - lag)
+    ]
+    return min(values), max(values)
+
+
+def judge_rule(samples: Iterable[HpaSample], timings: ReplayTimings | None = None) -> RuleSummary:
+    """Judge every decision the timeline shows (each distinct HPA status once); see module doc."""
+    settings = timings or ReplayTimings()
+    replay = _Replay(list(samples), settings)
+    checks = [c for c in (_judge(replay, run) for run in replay.runs) if c is not None]
+    return RuleSummary(tuple(checks))
+
+
+def _judge(replay: _Replay, run: _Run) -> RuleCheck | None:
+    status = run.status
+    if status is None:
+        return None
+    current, desired = status.current_replicas, status.desired_replicas
+    window = replay.timings.scale_down_window_s
+    early = _early(replay, run, window) if desired < current else None
+    if early is not None:
+        return _check(run, status, RuleOutcome.SCALED_IN_EARLY, early)
+    if run.known is None:
+        return None
+    low, high = run.known
+    if low <= desired <= high:
+        return _check(run, status, RuleOutcome.MATCH)
+    if desired > high:
+        return _above(replay, run, status, window)
+    return _below(replay, run, status)
+
+
+def _early(replay: _Replay, run: _Run, window_s: float) -> str | None:
+    """Why a scale-in came before the window ended, or None when it did not (or cannot tell)."""
+    assert run.status is not None
+    higher = replay.highest_surely_in_window(run, window_s)
+    if higher is None or higher.known is None or higher.known[0] <= run.status.desired_replicas:
+        return None
+    ago = run.first_s - higher.first_s
+    return (
+        f"the rule recommended {higher.known[0]} only {ago:.1f} s earlier, inside the "
+        f"{window_s:g} s scale-down stabilisation window, so the HPA had to keep "
+        f"{min(higher.known[0], run.status.current_replicas)}{_declared(run.status, window_s)}"
+    )
+
+
+def _above(replay: _Replay, run: _Run, status: HpaStatus, window_s: float) -> RuleCheck:
+    """The HPA chose more than the rule: the window, a scale-down rate, or a hold too long."""
+    current, desired = status.current_replicas, status.desired_replicas
+    allowed, why = replay.window_allows(run, desired, window_s)
+    if allowed:
+        return _check(run, status, RuleOutcome.STABILISED, why)
+    if desired > current:
+        return _check(run, status, RuleOutcome.MISMATCH, why)
+    down = status.behavior.scale_down if status.behavior else None
+    if down is not None and down.select is not SelectPolicy.DISABLED:
+        low, high = replay.down_limit_range(run, down)
+        if max(low, status.min_replicas) <= desired <= max(high, status.min_replicas):
+            rate = f"behavior.scaleDown allows no fewer than {desired} now ({down.describe()})"
+            return _check(run, status, RuleOutcome.RATE_LIMITED, rate)
+    held = f"{why}, so the {window_s:g} s window had ended and the scale-in is due"
+    if down is not None and down.select is SelectPolicy.DISABLED:
+        held += "; the HPA's behavior.scaleDown.selectPolicy is Disabled"
+    blind = [m.name for m in status.metrics if m.current is None]
+    if blind:  # upstream refuses to scale in while any metric is unavailable
+        active = status.condition("ScalingActive")
+        said = f" ({active.reason}: {active.message})" if active and active.status != "True" else ""
+        held += f"; the HPA cannot read {', '.join(blind)}{said}"
+    return _check(run, status, RuleOutcome.HELD_PAST_WINDOW, held + _declared(status, window_s))
+
+
+def _below(replay: _Replay, run: _Run, status: HpaStatus) -> RuleCheck:
+    """The HPA chose less than the rule: a scale-up rate limit or window, else a mismatch."""
+    current, desired = status.current_replicas, status.desired_replicas
+    if desired < current:
+        return _check(run, status, RuleOutcome.MISMATCH, "scaled in below the rule")
+    up = status.behavior.scale_up if status.behavior else None
+    low, high = replay.up_limit_range(run, up)
+    low, high = min(low, status.max_replicas), min(high, status.max_replicas)
+    if low <= desired <= high:
+        policy = up.describe() if up else "at most double, at least 4 (no spec.behavior)"
+        return _check(run, status, RuleOutcome.RATE_LIMITED, f"scale-up limit {policy}")
+    if up is not None and (up.window_s or 0) > 0:
+        lag = replay.timings.lag_s
+        start = run.first_s - (up.window_s or 0) - lag
+        seen = [o for o in replay.runs if o.last_s > start and o.first_s < run.first_s]
+        if replay.blind(start, run.first_s) or any(
+            o.known is None or o.known[0] <= desired for o in seen
+        ):
+            return _check(
+                run, status, RuleOutcome.STABILISED, "held by the scale-up stabilisation window"
+            )
+    return _check(
+        run, status, RuleOutcome.MISMATCH, f"below the rule and the scale-up limit {low}..{high}"
+    )
+
+
+def _declared(status: HpaStatus, window_s: float) -> str:
+    declared = _declared_window_s(status)
+    if declared is None or declared == window_s:
+        return ""
+    return (
+        f" (the HPA declares behavior.scaleDown.stabilizationWindowSeconds {declared:g}, "
+        f"the profile expects {window_s:g} s)"
+    )
+
+
+def _check(run: _Run, status: HpaStatus, outcome: RuleOutcome, why: str = "") -> RuleCheck:
+    observed = ", ".join(m.describe() for m in status.metrics if m.current is not None)
+    low, high = run.known if run.known is not None else (None, None)
+    return RuleCheck(
+        run.first_s,
+        status.current_replicas,
+        status.desired_replicas,
+        low,
+        high,
+        outcome,
+        observed or "no metric",
+        why,
+    )
