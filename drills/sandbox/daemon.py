@@ -13,7 +13,8 @@
    identity, Lease and kubelet API; pods are processes in their own network namespaces;
 6. the shop's database Secret and ``fixtures/shop/k8s/`` applied with kubectl (validation on);
 7. metrics-server (``metrics.k8s.io``) and the service proxy with its ``custom.metrics.k8s.io``
-   API (the shop HPA's request-rate metric), registered as aggregated APIs;
+   API (the shop HPA's request-rate metric), registered as aggregated APIs; then, since that API
+   is served, ``fixtures/shop/k8s/custom-metrics/`` (the HPA scaling on the request rate too);
 8. a control socket (``control.sock``) through which tests and drills stop or resume a node's
    heartbeats, the way a node dies.
 
@@ -55,6 +56,8 @@ __all__ = ["NAMESPACE", "SandboxDaemon", "SandboxPaths", "main"]
 NAMESPACE = "default"
 SERVICE = "shop"
 CUSTOM_METRICS_SERVICE = "custom-metrics-apiserver"  # prometheus-adapter's usual name
+SHOP_MANIFESTS = Path("fixtures", "shop", "k8s")  # the shop with a CPU-only HPA
+CUSTOM_METRICS_MANIFESTS = SHOP_MANIFESTS / "custom-metrics"  # its HPA with the request rate
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,7 @@ class SandboxDaemon:
         assert self.plane is not None  # start() built it
         kubeconfig = self.plane.admin_kubeconfig
         addons.apply(built.kubectl, kubeconfig, [addons.database_secret(dsn, namespace=NAMESPACE)])
-        folder = self.paths.root / "fixtures" / "shop" / "k8s"
-        addons.apply_files(built.kubectl, kubeconfig, folder, NAMESPACE)
+        addons.apply_files(built.kubectl, kubeconfig, self.paths.root / SHOP_MANIFESTS, NAMESPACE)
 
     async def _start_traffic(self, built: Binaries) -> str:
         assert self.plane is not None  # start() built it
@@ -235,6 +237,14 @@ class SandboxDaemon:
             ),
         ]
         await asyncio.to_thread(addons.apply, built.kubectl, self.plane.admin_kubeconfig, apis)
+        # The request-rate HPA only where custom.metrics.k8s.io is served, as on a cluster.
+        await asyncio.to_thread(
+            addons.apply_files,
+            built.kubectl,
+            self.plane.admin_kubeconfig,
+            self.paths.root / CUSTOM_METRICS_MANIFESTS,
+            NAMESPACE,
+        )
         return service_url
 
     def _write_endpoints(

@@ -106,7 +106,10 @@ def test_describe_pod_shows_events_from_scheduler_and_kubelet(root: Path) -> Non
 
 
 def test_apply_validates_against_the_served_openapi(root: Path) -> None:
-    text = kubectl(root, "apply", "-f", str(REPO / "fixtures" / "shop" / "k8s"))
+    manifests = REPO / "fixtures" / "shop" / "k8s"
+    text = kubectl(root, "apply", "-f", str(manifests))
+    # then the request-rate HPA, as the sandbox applies it: it serves custom.metrics.k8s.io
+    text += kubectl(root, "apply", "-f", str(manifests / "custom-metrics"))
     for name in (
         "deployment.apps/shop",
         "service/shop",

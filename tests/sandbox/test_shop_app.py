@@ -186,3 +186,18 @@ def test_manifests_describe_the_shop() -> None:
     assert service["spec"]["selector"] == {"app": "shop"}
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+
+
+def test_the_default_hpa_needs_no_custom_metrics_adapter() -> None:
+    """An HPA with a metric nobody serves never scales in: the default one scales on CPU only.
+
+    The request-rate HPA (custom-metrics/, applied where custom.metrics.k8s.io is served) is
+    the same object with the Pods metric added.
+    """
+    base = yaml.safe_load((K8S / "hpa.yaml").read_text())
+    rate = yaml.safe_load((K8S / "custom-metrics" / "hpa.yaml").read_text())
+    assert [m["type"] for m in base["spec"]["metrics"]] == ["Resource"]
+    assert [m["type"] for m in rate["spec"]["metrics"]] == ["Resource", "Pods"]
+    assert rate["spec"]["metrics"][1]["pods"]["metric"]["name"] == "http_requests_per_second"
+    assert rate["metadata"] == base["metadata"]
+    assert {**rate["spec"], "metrics": rate["spec"]["metrics"][:1]} == base["spec"]
