@@ -45,7 +45,7 @@ from drills.core.profile import (
 from drills.core.safety import BlastRadius, RollbackEntry, RollbackLedger, RollbackRegistry
 from drills.core.waiting import Waited, wait_until
 from drills.faults.data import DestructiveStatement, drop_table, mass_delete
-from drills.faults.pods import BadRelease, KillPods
+from drills.faults.pods import BadRelease, KillPods, bad_release_image
 from drills.faults.pool import PoolExhaustion, leak_application_name
 from drills.load.ledger import WriteLedger
 from drills.probes.autoscaling import hpa_present, replicas_above, replicas_settled_at
@@ -129,6 +129,7 @@ __all__ = [
     "Workload",
     "WorkloadEvent",
     "WriteLedger",
+    "bad_release_image",
     "canonical_payload",
     "compare_ledger",
     "connections_below",

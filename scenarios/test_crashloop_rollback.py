@@ -21,6 +21,7 @@ from drills import (
     Profile,
     RecoveryStepMissing,
     Workload,
+    bad_release_image,
     endpoints_listed,
     replicas_ready,
     wait_until,
@@ -30,6 +31,7 @@ from drills.core.dataloss import DataLossReport
 from drills.core.drill import Fault
 from drills.core.errors import CouldNotVerify, DrillError
 from drills.core.profile import Endpoints
+from drills.faults.pods import BAD_TAG
 from drills.probes.rollout import (
     POD_CRASH_LOOPING_RESTARTS,
     POD_CRASH_LOOPING_WINDOW_S,
@@ -41,14 +43,13 @@ from drills.reporting.allure_steps import attach_json
 from drills.targets.adapters.kube import KubeWorkload
 from drills.targets.adapters.kube_rollbacks import ClusterBound
 from drills.targets.adapters.kube_rollout import KubeRollout
-from drills.targets.ports.rollout import Rollout
+from drills.targets.ports.rollout import PodTemplate, Rollout
 from drills.targets.ports.workload import PodState
 from fixtures.kube import ReplicaSampler
 from fixtures.load import Traffic
 
 DETECT_TIMEOUT_S = 120.0  # generous: a crash and one back-off take seconds, the machine is shared
 PREVIOUS_LOG_TIMEOUT_S = 30.0  # a kubelet's first back-off is 10 s; the sandbox's is 0.5 s
-BAD_TAG = "bad"  # the demo app's broken build exits during start-up (fixtures/shop/app.py)
 
 
 @pytest.fixture
@@ -57,14 +58,6 @@ def shop_rollout(shop: Workload) -> Rollout:
     if not isinstance(shop, KubeWorkload):
         pytest.skip("the crashloop-rollback drill reads the rollout through the Kubernetes API")
     return KubeRollout.of(shop)
-
-
-def bad_release_of(image: str) -> str:
-    """The same repository with the broken build's tag: `shop:1.0.0` -> `shop:bad`."""
-    repository, _, tag = image.rpartition(":")
-    if not repository or "/" in tag:  # no tag at all (a registry port is not a tag)
-        repository = image
-    return f"{repository}:{BAD_TAG}"
 
 
 @pytest.mark.gate
@@ -85,6 +78,7 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, limits)
     good_image = shop.container_image()
+    good_template = shop_rollout.pod_template()  # the last good revision, whole
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
     drill.expect_steady_state(serving & users_ok & rollout_complete(shop_rollout, good_image))
@@ -94,12 +88,13 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
     restarts.sample()
     try:
         with drill.step("Roll out the bad release"):
-            release = BadRelease(shop, image=bad_release_of(good_image))
+            bad_image = drill_profile.targets.bad_release_image or bad_release_image(good_image)
+            release = BadRelease(shop, image=bad_image)
             drill.inject(_replayable(release, shop, drill_endpoints))
         _detect(drill, shop, restarts)
         _gather_evidence(drill, shop, shop_rollout, restarts)
         with drill.step("Mitigate: kubectl rollout undo"):
-            _roll_back(drill, shop, good_image)
+            _roll_back(drill, shop, shop_rollout, (good_image, good_template))
         with drill.step("Recover: kubectl rollout status until done"):
             drill.await_recovery(
                 rollout_complete(shop_rollout, good_image),
@@ -256,8 +251,15 @@ def _record_alert(drill: Drill, restarts: RestartWatch) -> None:
     )
 
 
-def _roll_back(drill: Drill, shop: Workload, good_image: str) -> None:
-    """Runbook step 4: `kubectl rollout undo`; the template must be the last good one again."""
+def _roll_back(
+    drill: Drill, shop: Workload, rollout: Rollout, last_good: tuple[str, PodTemplate]
+) -> None:
+    """Runbook step 4: `kubectl rollout undo`; the whole template must be the last good one.
+
+    Comparing only the image would pass an undo that left the bad release's other changes
+    (environment, command, probes, resources) in place: RUNBOOKS.md §3.1 asks for the pod
+    template of the last good revision.
+    """
     try:
         revision = shop.rollout_undo()
     except DrillError as exc:
@@ -268,17 +270,20 @@ def _roll_back(drill: Drill, shop: Workload, good_image: str) -> None:
             "the runbook's rollback can work"
         ) from exc
     drill.record_since_fault("time to mitigate")
-    image = shop.container_image()
+    good_image, good = last_good
+    now = rollout.pod_template()
+    differing = good.differences(now)
+    same = f"{len(differing)} template fields differ" if differing else "whole template as before"
     drill.record_figure(
         "restored revision",
         float(revision),
         "revision",
-        detail=f"template image {image}; last good {good_image}",
+        detail=f"template image {shop.container_image()}; last good {good_image}; {same}",
     )
-    if image != good_image:
+    if differing:
         raise AssertionError(
-            f"rollout undo restored revision {revision} running {image}, not the last good "
-            f"image {good_image}"
+            f"rollout undo restored revision {revision}, but its pod template is not the last "
+            f"good one: {good.describe_differences(now)}"
         )
 
 

@@ -9,7 +9,26 @@ from drills.core.errors import InjectionFailed
 from drills.core.safety import BlastRadius, RollbackEntry
 from drills.targets.ports.workload import Workload
 
-__all__ = ["BadRelease", "KillPods"]
+__all__ = ["BAD_TAG", "BadRelease", "KillPods", "bad_release_image"]
+
+BAD_TAG = "bad"  # the demo app's broken build exits during start-up (fixtures/shop/app.py)
+
+
+def bad_release_image(image: str, *, tag: str = BAD_TAG) -> str:
+    """The broken build of the same repository: `repo[:tag][@digest]` -> `repo:<tag>`.
+
+    A digest pins content, so `repo@sha256:...` must not become `repo@sha256:bad` (no such
+    digest, an invalid reference): the digest and any tag are dropped and `tag` is put on the
+    repository. A registry port (`registry:5000/shop`) is not a tag.
+    """
+    repository = image.split("@", 1)[0]
+    name_start = repository.rfind("/") + 1
+    colon = repository.rfind(":")
+    if colon >= name_start:
+        repository = repository[:colon]
+    if not repository:
+        raise ValueError(f"image reference {image!r} names no repository")
+    return f"{repository}:{tag}"
 
 
 @dataclass

@@ -68,12 +68,29 @@ def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     recover = seen["time to recover"]["value"]
     assert 0 < detect <= mitigate <= recover
     assert seen["restored revision"]["detail"] == (
-        f"template image {GOOD_IMAGE}; last good {GOOD_IMAGE}"
+        f"template image {GOOD_IMAGE}; last good {GOOD_IMAGE}; whole template as before"
     )
     assert seen["restarts over the stability window"]["value"] == 0.0
     assert "broken build" in seen["restarts of the crashing pod"]["detail"]  # logs --previous
     assert "PodCrashLooping would fire" in seen
     assert [s["outcome"] for s in scenario["steps"]] == ["ok"] * 6
+    _assert_good_release_serves(project)
+
+
+def test_a_digest_pinned_release_is_drilled_with_the_repositorys_bad_tag(project: Path) -> None:
+    """`shop@sha256:...` must become `shop:bad`, not the invalid `shop@sha256:bad`."""
+    pinned = "shop@sha256:" + "0123456789abcdef" * 4
+    kubectl(project, "set", "image", "deployment/shop", f"shop={pinned}")
+    try:
+        kubectl(project, "rollout", "status", "deployment/shop", "--timeout=90s", timeout_s=100)
+        code, scenario = _drill(project)
+    finally:
+        kubectl(project, "set", "image", "deployment/shop", f"shop={GOOD_IMAGE}")
+    assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    [fault] = scenario["faults"]
+    assert fault["description"] == "roll out image shop:bad to default/deployment/shop"
+    restored = figures(scenario)["restored revision"]["detail"]
+    assert restored == f"template image {pinned}; last good {pinned}; whole template as before"
     _assert_good_release_serves(project)
 
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from drills.targets.adapters.kube import KubeApi, KubeWorkload, _call
-from drills.targets.ports.rollout import RolloutStatus
+from drills.targets.ports.rollout import PodTemplate, RolloutStatus
 
 try:
     from kubernetes.client.rest import ApiException
 except ImportError as exc:  # pragma: no cover - depends on the installed extra
     raise ImportError("the rollout adapter needs the k8s extra: pip install 'drills[k8s]'") from exc
 
-__all__ = ["KubeRollout", "rollout_status_from"]
+__all__ = ["KubeRollout", "pod_template_from", "rollout_status_from"]
 
 _REVISION = "deployment.kubernetes.io/revision"
 _BAD_REQUEST = 400  # a container with no previous run: the API answers 400 to --previous
+_TEMPLATE_HASH = "pod-template-hash"  # the controller's label on a ReplicaSet's copy
 
 
 class KubeRollout:
@@ -40,6 +41,14 @@ class KubeRollout:
             lambda: self.api.apps.read_namespaced_deployment(self.name, self.namespace),
         )
         return rollout_status_from(found)
+
+    def pod_template(self) -> PodTemplate:
+        """The Deployment's spec.template, canonical (the controller's hash label removed)."""
+        found = _call(
+            f"read deployment/{self.name}",
+            lambda: self.api.apps.read_namespaced_deployment(self.name, self.namespace),
+        )
+        return pod_template_from(self.api.apps.api_client, found.spec.template)
 
     def previous_log(self, pod: str, *, tail_lines: int = 50) -> str:
         """The last `tail_lines` lines of the pod's previous container run ('' if none)."""
@@ -62,6 +71,14 @@ class KubeRollout:
         text = str(_call(f"read logs --previous of pod/{pod}", read) or "")
         lines = text.splitlines()
         return "\n".join(lines[-tail_lines:]) if tail_lines > 0 else text
+
+
+def pod_template_from(api_client: Any, template: Any) -> PodTemplate:
+    """A `V1PodTemplateSpec` as a PodTemplate, as `kubectl rollout undo` compares templates."""
+    document = api_client.sanitize_for_serialization(template)
+    labels = document.get("metadata", {}).get("labels", {})
+    labels.pop(_TEMPLATE_HASH, None)
+    return PodTemplate.of(document)
 
 
 def rollout_status_from(deployment: Any) -> RolloutStatus:

@@ -7,10 +7,65 @@ available), which template it rolls towards, and the log of a container's previo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Rollout", "RolloutStatus"]
+__all__ = ["PodTemplate", "Rollout", "RolloutStatus"]
+
+_SHOWN_DIFFERENCES = 5
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A Deployment's pod template as canonical JSON (sorted keys, controller labels removed).
+
+    Two templates are the same release when their canonical texts are equal; `differences`
+    names the paths that differ (e.g. `spec.containers[0].env[1].value`).
+    """
+
+    canonical: str
+
+    @classmethod
+    def of(cls, template: object) -> PodTemplate:
+        """Canonicalise a JSON-ready template (dicts, lists and scalars)."""
+        return cls(json.dumps(template, sort_keys=True, separators=(",", ":")))
+
+    def differences(self, other: PodTemplate) -> list[str]:
+        """Paths whose values differ between this template and `other` ([] when equal)."""
+        return [path for path, _, _ in self._changes(other)]
+
+    def describe_differences(self, other: PodTemplate) -> str:
+        """The first few differing paths with both values, for a FAIL message."""
+        changes = self._changes(other)
+        shown = [f"{path}: {a!r} -> {b!r}" for path, a, b in changes[:_SHOWN_DIFFERENCES]]
+        more = len(changes) - len(shown)
+        return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+    def _changes(self, other: PodTemplate) -> list[tuple[str, object, object]]:
+        if self.canonical == other.canonical:
+            return []
+        return _changes(json.loads(self.canonical), json.loads(other.canonical), "")
+
+
+def _changes(left: object, right: object, path: str) -> list[tuple[str, object, object]]:
+    """(path, left value, right value) for every leaf that differs; None stands for absent."""
+    if isinstance(left, dict) or isinstance(right, dict):  # an absent map names its leaves
+        left, right = left if left is not None else {}, right if right is not None else {}
+    if isinstance(left, dict) and isinstance(right, dict):
+        keys = sorted(set(left) | set(right))
+        return [c for k in keys for c in _changes(left.get(k), right.get(k), _key(path, k))]
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        pairs = enumerate(zip(left, right, strict=True))
+        return [c for i, (a, b) in pairs for c in _changes(a, b, f"{path}[{i}]")]
+    return [] if left == right else [(path or "(the whole template)", left, right)]
+
+
+def _key(path: str, key: str) -> str:
+    """`a.b`, or `a["x.y/z"]` for a key that is not a plain name (annotations, labels)."""
+    if key.replace("_", "").isalnum():
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key)}]"
 
 
 @dataclass(frozen=True)
@@ -68,4 +123,8 @@ class Rollout(Protocol):
 
     def previous_log(self, pod: str, *, tail_lines: int = 50) -> str:
         """The last lines of the previous run of the pod's first container (`logs --previous`)."""
+        ...
+
+    def pod_template(self) -> PodTemplate:
+        """The Deployment's pod template now (what `rollout undo` must restore whole)."""
         ...

@@ -2,7 +2,7 @@ import pytest
 
 from drills.core.errors import InjectionFailed, SafetyViolation
 from drills.core.safety import BlastRadius
-from drills.faults.pods import BadRelease, KillPods
+from drills.faults.pods import BadRelease, KillPods, bad_release_image
 from drills.targets.ports.workload import Workload
 from tests.fakes import FakeWorkload
 
@@ -79,3 +79,19 @@ def test_bad_release_of_the_running_image_is_refused() -> None:
 def test_fake_satisfies_the_port() -> None:
     workload: Workload = FakeWorkload()
     assert workload.desired_replicas() == 3
+
+
+@pytest.mark.parametrize(
+    ("image", "bad"),
+    [
+        ("shop:1.0.0", "shop:bad"),
+        ("shop", "shop:bad"),
+        ("registry:5000/team/shop:1.0", "registry:5000/team/shop:bad"),
+        ("registry:5000/team/shop", "registry:5000/team/shop:bad"),
+        ("shop@sha256:" + "a" * 64, "shop:bad"),  # a digest is content, not a tag
+        ("ghcr.io/acme/shop:1.2@sha256:" + "b" * 64, "ghcr.io/acme/shop:bad"),
+    ],
+)
+def test_the_bad_release_is_the_repository_with_the_bad_tag(image: str, bad: str) -> None:
+    assert bad_release_image(image) == bad
+    assert "@" not in bad_release_image(image)

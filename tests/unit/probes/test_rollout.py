@@ -8,7 +8,7 @@ import pytest
 
 from drills.core.clock import FakeClock
 from drills.probes.rollout import RestartWatch, crash_looping, rollout_complete
-from drills.targets.ports.rollout import RolloutStatus
+from drills.targets.ports.rollout import PodTemplate, RolloutStatus
 from drills.targets.ports.workload import PodState
 from tests.fakes import FakeWorkload
 
@@ -37,6 +37,9 @@ class FakeRollout:
 
     def previous_log(self, pod: str, *, tail_lines: int = 50) -> str:
         return f"{pod}: exited"
+
+    def pod_template(self) -> PodTemplate:
+        return PodTemplate.of({"spec": {"containers": [{"image": self.status.image}]}})
 
 
 @pytest.mark.parametrize(

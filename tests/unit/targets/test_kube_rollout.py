@@ -11,7 +11,7 @@ from drills.core.errors import ConfigError
 from drills.core.safety import RollbackEntry
 from drills.faults.pods import BadRelease
 from drills.targets.adapters.kube_rollbacks import ClusterBound, restore_image
-from drills.targets.adapters.kube_rollout import rollout_status_from
+from drills.targets.adapters.kube_rollout import pod_template_from, rollout_status_from
 from tests.fakes import FakeWorkload
 
 
@@ -75,3 +75,38 @@ def test_an_entry_without_its_cluster_says_how_to_restore_by_hand() -> None:
     entry = RollbackEntry("bad-release", "default/deployment/shop", {"image": "shop:1.0.0"})
     with pytest.raises(ConfigError, match=r"kubectl -n default set image deployment/shop"):
         restore_image(entry)
+
+
+def _template(**env: str) -> client.V1PodTemplateSpec:
+    variables = [client.V1EnvVar(name=k, value=v) for k, v in env.items()]
+    container = client.V1Container(name="shop", image="shop:1.0.0", env=variables)
+    return client.V1PodTemplateSpec(
+        metadata=client.V1ObjectMeta(
+            labels={"app": "shop"},
+            annotations={"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"},
+        ),
+        spec=client.V1PodSpec(containers=[container]),
+    )
+
+
+def test_a_replicasets_copy_of_the_template_equals_the_deployments() -> None:
+    api_client = client.ApiClient()
+    copy = _template(POOL_SIZE="5")
+    copy.metadata.labels["pod-template-hash"] = "7f9c"  # the controller's label on the RS copy
+    good = pod_template_from(api_client, _template(POOL_SIZE="5"))
+    assert good.differences(pod_template_from(api_client, copy)) == []
+
+
+def test_a_template_that_only_got_its_image_back_is_not_the_last_good_one() -> None:
+    api_client = client.ApiClient()
+    good = pod_template_from(api_client, _template(POOL_SIZE="5"))
+    undone = _template(POOL_SIZE="1")  # same image, another setting: not the good revision
+    undone.metadata.annotations = None
+    now = pod_template_from(api_client, undone)
+    assert good.differences(now) == [
+        'metadata.annotations["kubectl.kubernetes.io/restartedAt"]',
+        "spec.containers[0].env[0].value",
+    ]
+    described = good.describe_differences(now)
+    assert "spec.containers[0].env[0].value: '5' -> '1'" in described
+    assert good.differences(good) == []
