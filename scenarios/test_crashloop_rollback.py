@@ -24,7 +24,6 @@ from drills import (
     bad_release_image,
     endpoints_listed,
     replicas_ready,
-    wait_until,
 )
 from drills.core.conditions import Observation
 from drills.core.dataloss import DataLossReport
@@ -157,9 +156,8 @@ def _detect(drill: Drill, shop: Workload, restarts: RestartWatch) -> None:
         return looping()
 
     with drill.step("Detect: a pod waits in CrashLoopBackOff"):
-        waited = wait_until(
+        waited = drill.wait_until(
             seen,
-            clock=drill.clock,
             timeout_s=DETECT_TIMEOUT_S,
             poll_s=0.1,
             raise_on_timeout=False,
@@ -191,9 +189,8 @@ def _previous_run(drill: Drill, shop: Workload, rollout: Rollout) -> tuple[PodSt
         logs[0] = rollout.previous_log(pods[0].name, tail_lines=50) if pods else ""
         return Observation(ok=bool(logs[0].strip()), detail=pods[0].name if pods else "no pod")
 
-    wait_until(
+    drill.wait_until(
         previous,
-        clock=drill.clock,
         timeout_s=PREVIOUS_LOG_TIMEOUT_S,
         poll_s=0.2,
         raise_on_timeout=False,
