@@ -248,7 +248,7 @@ class _Replay:
             and other.first_s < run.first_s
             and other.first_s > run.first_s - window_s + lag
         ]
-        return max(inside, key=lambda r: r.known[0] if r.known else 0, default=None)
+        return max(inside, key=lambda r: (r.known[0] if r.known else 0, r.first_s), default=None)
 
     def window_allows(self, run: _Run, desired: int, window_s: float) -> tuple[bool, str]:
         """Could a recommendation of `desired` or more be inside the window? (yes, why)."""

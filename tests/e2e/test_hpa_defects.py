@@ -2,12 +2,16 @@
 
 One sandbox for the module, in a temporary project root that holds the scenarios, the profiles
 and the shop fixture. Each test runs the real CLI in a subprocess and reads the run's journal.
+The defective twins break the upstream HPA through its own spec (`spec.behavior`) while the
+sandbox profile still expects the controller's 10 s scale-down window: a 0 s window (the HPA
+flaps in as soon as the load dips) and a disabled scale-down (the scale-in never comes).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,25 @@ def _skip_when_the_machine_could_not_load_the_shop(scenario: dict[str, Any]) -> 
         pytest.skip(f"this machine could not load the shop enough: {scenario['reason']}")
 
 
+def _restore_hpa(root: Path) -> None:
+    """The HPA as the sandbox deploys it: the CPU-only manifest, then the request-rate one."""
+    manifests = root / "fixtures" / "shop" / "k8s"
+    kubectl(root, "apply", "-f", str(manifests))
+    kubectl(root, "apply", "-f", str(manifests / "custom-metrics"))
+
+
+@contextmanager
+def _hpa_behavior(root: Path, scale_down: dict[str, Any]) -> Iterator[None]:
+    """Patch the HPA's spec.behavior.scaleDown for one drill, then remove spec.behavior."""
+    patch = json.dumps({"spec": {"behavior": {"scaleDown": scale_down}}})
+    kubectl(root, "patch", "hpa", "shop", "--type=merge", "-p", patch)
+    try:
+        yield
+    finally:
+        remove = json.dumps([{"op": "remove", "path": "/spec/behavior"}])
+        kubectl(root, "patch", "hpa", "shop", "--type=json", "-p", remove)
+
+
 def _replicas(root: Path) -> int:
     deployment = json.loads(kubectl(root, "get", "deployment", "shop", "-o", "json"))
     return int(deployment["spec"]["replicas"])
@@ -62,15 +85,38 @@ def test_healthy_sandbox_scales_out_and_in_and_passes(project: Path) -> None:
 
 
 def test_a_deleted_hpa_fails_the_drill_because_nothing_scaled(project: Path) -> None:
-    manifest = project / "fixtures" / "shop" / "k8s" / "hpa.yaml"
     kubectl(project, "delete", "hpa", "shop")
     try:
         code, scenario = _drill(project, "hpa-spike")
     finally:
-        kubectl(project, "apply", "-f", str(manifest))
+        _restore_hpa(project)
     assert (code, scenario["verdict"]) == (1, "FAIL")
     assert "did not scale within 30 s" in scenario["reason"]
     assert "no HorizontalPodAutoscaler 'shop'" in scenario["reason"]
     seen = figures(scenario)
     assert seen["time to scale"]["value"] >= seen["time to scale"]["target"]
     assert _replicas(project) == 3
+
+
+def test_an_hpa_that_scales_in_inside_its_window_fails(project: Path) -> None:
+    with _hpa_behavior(project, {"stabilizationWindowSeconds": 0}):
+        code, scenario = _drill(project, "hpa-spike")
+    assert _replicas(project) == 3
+    _skip_when_the_machine_could_not_load_the_shop(scenario)
+    assert (code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert "scaled in before the stabilisation window ended" in scenario["reason"]
+    assert "inside the 10 s scale-down stabilisation window" in scenario["reason"]
+    assert "declares behavior.scaleDown.stabilizationWindowSeconds 0" in scenario["reason"]
+
+
+def test_an_hpa_that_never_scales_in_fails(project: Path) -> None:
+    with _hpa_behavior(project, {"selectPolicy": "Disabled"}):
+        code, scenario = _drill(project, "hpa-spike")
+    assert _replicas(project) == 3  # scaled back by hand when the HPA would not
+    _skip_when_the_machine_could_not_load_the_shop(scenario)
+    assert (code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert "did not scale back in after its stabilisation window" in scenario["reason"]
+    assert "held after the stabilisation window ended" in scenario["reason"]
+    assert "selectPolicy is Disabled" in scenario["reason"]
+    seen = figures(scenario)
+    assert seen["time to scale in"]["value"] < seen["time to scale in"]["target"]
