@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.drill_cli import kubectl, objective, run_drill, sandboxed_project
+from tests.e2e.drill_cli import figures, kubectl, objective, run_drill, sandboxed_project
+from tests.e2e.ledger_defects import delete_orders_after_step, tolerant_profile, writes_refused
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -38,8 +39,11 @@ def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     rto = _rto(scenario)
     assert rto["target_s"] == 900.0
     assert 0 < rto["measured_s"] < 900.0
-    figures = {f["name"] for f in scenario["figures"]}
-    assert {"time to mitigate", "recovered (stable)", "user-side outage"} <= figures
+    seen = figures(scenario)
+    assert {"time to mitigate", "recovered (stable)", "user-side outage"} <= set(seen)
+    assert objective(scenario, "RPO")["measured_s"] == 0.0
+    assert seen["acknowledged writes lost"]["value"] == 0
+    assert seen["acknowledged writes before the fault"]["value"] > 0  # "0 lost" of something
 
 
 def test_a_tighter_objective_turns_the_pass_into_a_fail(project: Path) -> None:
@@ -67,3 +71,30 @@ def test_replacements_that_cannot_schedule_fail_the_drill(project: Path) -> None
     assert "2/3 pods ready" in rto["detail"]
     assert scenario["rollbacks"]
     assert all(r["outcome"] == "done" for r in scenario["rollbacks"])
+
+
+def test_acknowledged_writes_lost_behind_the_shops_back_fail_and_are_named(project: Path) -> None:
+    lost = delete_orders_after_step(project, "pod-kill-under-load", "Kill half the pods")
+    scenario = lost.run.scenario
+    print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
+    assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
+    assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
+    assert "this fault touches no data, so none may be lost" in scenario["reason"]
+    assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
+    seen = figures(scenario)
+    assert seen["acknowledged writes lost"]["value"] >= 3
+    assert seen["acknowledged writes lost"]["target"] == 0
+
+
+def test_a_load_that_never_gets_a_write_acknowledged_cannot_verify_the_rpo(project: Path) -> None:
+    env = tolerant_profile(project, "writes-refused", error_ratio=0.5)
+    with writes_refused(project):  # every POST /orders is refused: nothing is acknowledged
+        code, scenario = _drill(project, "pod-kill-under-load", "--env", env)
+    print(f"writes refused: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
+    assert (code, scenario["verdict"]) == (1, "COULD_NOT_VERIFY"), scenario["reason"]
+    rpo = objective(scenario, "RPO")
+    assert (rpo["verdict"], rpo["measured_s"]) == ("COULD_NOT_VERIFY", None)
+    assert "no write was acknowledged before the fault" in scenario["reason"]
+    assert objective(scenario, "RTO")["verdict"] == "PASS"  # the rest of the drill went fine
+    assert figures(scenario)["acknowledged writes"]["value"] == 0

@@ -1,0 +1,128 @@
+"""Defects of the write path for the end-to-end twins: writes lost, writes refused.
+
+- `delete_orders_after_step` runs a drill through the real CLI and, once the drill prints that
+  a given step finished (the fault is in place), deletes a few of this drill's acknowledged
+  orders through the sandbox's admin DSN, behind the shop's back: acknowledged writes really
+  lost. The drill must FAIL and name them.
+- `writes_refused` revokes INSERT on the orders table from the shop's role for the duration of
+  a drill (and grants it back), so no write is ever acknowledged; `tolerant_profile` writes a
+  profile whose error threshold lets the refused writes through the steady state. The drill
+  must then say it could not verify the RPO, never PASS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+from psycopg import conninfo, sql
+
+from tests.e2e.drill_cli import REPO, DrillRun
+
+STEP_TIMEOUT_S = 240.0  # the fault's step ends well within this on the sandbox
+
+
+@dataclass(frozen=True)
+class LostWrites:
+    """A drill run during which acknowledged orders were deleted, and which ones."""
+
+    run: DrillRun
+    deleted: tuple[str, ...]
+
+
+def _endpoints(root: Path) -> dict[str, str]:
+    data: dict[str, str] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
+    return data
+
+
+def _admin(root: Path) -> psycopg.Connection[Any]:
+    return psycopg.connect(_endpoints(root)["admin_dsn"], autocommit=True, connect_timeout=5)
+
+
+def database_now(root: Path) -> str:
+    """The database server's clock (rows newer than this are a later drill's)."""
+    with _admin(root) as conn:
+        row = conn.execute("SELECT clock_timestamp()::text").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def delete_acknowledged_orders(root: Path, *, since: str, count: int = 3) -> tuple[str, ...]:
+    """Delete `count` orders written after `since` and at least a second ago (so answered)."""
+    with _admin(root) as conn:
+        rows = conn.execute(
+            "DELETE FROM orders WHERE id IN (SELECT id FROM orders"
+            " WHERE created_at > %s::timestamptz AND created_at < clock_timestamp() - interval"
+            " '1 second' ORDER BY id DESC LIMIT %s) RETURNING order_key",
+            [since, count],
+        ).fetchall()
+    return tuple(str(row[0]) for row in rows)
+
+
+def delete_orders_after_step(root: Path, drill: str, step: str, *args: str) -> LostWrites:
+    """`drills run DRILL ARGS`; when `step` has finished, delete three acknowledged orders."""
+    since = database_now(root)
+    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", drill, *args]
+    environ = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    lines: list[str] = []
+    seen = threading.Event()
+    with subprocess.Popen(
+        command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        reader = threading.Thread(target=_read, args=(process.stdout, lines, step, seen))
+        reader.start()
+        deleted: tuple[str, ...] = ()
+        if seen.wait(STEP_TIMEOUT_S):
+            deleted = delete_acknowledged_orders(root, since=since)
+        code = process.wait(timeout=STEP_TIMEOUT_S + 300)
+        reader.join(timeout=10)
+    journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
+    [scenario] = journal["scenarios"]
+    assert seen.is_set(), f"the drill never printed the step {step!r}:\n" + "".join(lines[-60:])
+    return LostWrites(DrillRun(code, scenario, "".join(lines)), deleted)
+
+
+def _read(stream: IO[str], lines: list[str], step: str, seen: threading.Event) -> None:
+    for line in stream:
+        lines.append(line)
+        if step in line and "✓" in line:
+            seen.set()
+
+
+@contextmanager
+def writes_refused(root: Path) -> Iterator[str]:
+    """REVOKE INSERT on orders from the shop's role while the block runs; yields the role."""
+    role = conninfo.conninfo_to_dict(_endpoints(root)["database_dsn"])["user"]
+    assert isinstance(role, str)
+    with _admin(root) as conn:
+        conn.execute(sql.SQL("REVOKE INSERT ON orders FROM {}").format(sql.Identifier(role)))
+    try:
+        yield role
+    finally:
+        with _admin(root) as conn:
+            conn.execute(sql.SQL("GRANT INSERT ON orders TO {}").format(sql.Identifier(role)))
+
+
+def tolerant_profile(root: Path, name: str, *, error_ratio: float) -> str:
+    """A copy of the sandbox profile whose users may fail up to `error_ratio`; returns its name.
+
+    With every order refused a quarter of the requests fail, which the sandbox's 1 % would
+    call an unhealthy steady state before the fault; the twin needs the drill to get as far as
+    judging the ledger.
+    """
+    environments = root / "fixtures" / "environments"
+    text = (environments / "sandbox.toml").read_text()
+    text = text.replace('name = "sandbox"', f'name = "{name}"', 1)
+    text = text.replace("error_ratio = 0.01", f"error_ratio = {error_ratio}", 1)
+    (environments / f"{name}.toml").write_text(text)
+    return name
