@@ -180,7 +180,12 @@ def judge_rpo(
     detail = report.describe_lost()
     result = evaluate(objective, report.rpo_s, detail)
     if report.lost and result.verdict is Verdict.PASS and (lossless or objective.target_s == 0):
-        why = "this fault touches no data, so none may be lost" if lossless else "RPO target 0"
+        why = (
+            "this fault touches no data, so none may be lost: check which database the service "
+            "wrote to and what else deletes or changes its rows"
+            if lossless
+            else "RPO target 0"
+        )
         return replace(result, verdict=Verdict.FAIL, detail=f"{detail}; {why}")
     return result
 
