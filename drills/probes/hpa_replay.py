@@ -18,12 +18,14 @@ time it was first seen and asks of each decision what the controller could have 
   the HPA cannot read);
 - MISMATCH (fails): anything else.
 
-Times are inexact in known ways, and the replay leans towards "not proven" each time: a status
-is first seen up to `lag_s` after the controller wrote it, so a recommendation counts as surely
-inside the window only when first seen more than `lag_s` after the window's start, and as
-possibly inside it when last seen within `lag_s` of it. Moments where the pods moved (a new pod
-has no metrics yet) or where samples are further apart than a sync are unknown, and an unknown
-moment in the window explains a hold; it never proves an early scale-in.
+Times are inexact in known ways, and the replay leans towards "not proven" each time: the
+controller wrote a status after the reading before the one that first showed it, and may have
+made the same recommendation again until another status appeared. A recommendation counts as
+surely inside a decision's window only when even its earliest possible time is inside the
+window ending at the decision's latest possible time, and as possibly inside when its latest
+possible time is inside the window ending at the decision's earliest. Moments where the pods
+moved (a new pod has no metrics yet) or where readings are further apart than a sync are
+unknown, and an unknown moment in the window explains a hold; it never proves an early scale-in.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ __all__ = [
     "judge_rule",
 ]
 
-_LATENCY_S = 0.5  # reading the HPA and the pods once, on a busy machine
+_LATENCY_S = 0.5  # how stale the API server's answer to one read may be
 
 _Limit = Callable[[list[ScaleEvent], float], int]
 
@@ -79,21 +81,15 @@ class ReplayTimings:
     """What the replay expects and how finely it sees.
 
     `scale_down_window_s` is the window the drill expects (the profile's, else the HPA's own);
-    `sync_period_s` the controller's `--horizontal-pod-autoscaler-sync-period`; `sample_every_s`
-    how often the timeline read the HPA; `settle_s` how long the pods must stay unchanged before
-    a recommendation is trusted (new pods have no metrics yet).
+    `sync_period_s` the controller's `--horizontal-pod-autoscaler-sync-period` (readings further
+    apart may miss a decision); `settle_s` how long the pods must stay unchanged before a
+    recommendation is trusted (new pods have no metrics yet).
     """
 
     scale_down_window_s: float = UPSTREAM_SCALE_DOWN_WINDOW_S
     sync_period_s: float = 15.0
-    sample_every_s: float = 0.5
     settle_s: float = 0.0
     tolerance: float = 0.1
-
-    @property
-    def lag_s(self) -> float:
-        """How long after the controller wrote a status the timeline may first show it."""
-        return 2 * self.sample_every_s + _LATENCY_S
 
 
 @dataclass(frozen=True)
@@ -175,10 +171,16 @@ def _declared_window_s(status: HpaStatus | None) -> float | None:
 class _Run:
     """Consecutive samples showing one HPA status: one sync's decision as the timeline saw it."""
 
-    first_s: float
-    last_s: float
+    first_s: float  # first reading showing it: the controller wrote it before
+    after_s: float | None  # the reading before: the controller wrote it after (None: unknown)
+    until_s: float  # first reading of the next status: it may have held until then
     status: HpaStatus | None
     known: tuple[int, int] | None  # the rule's recommendation, when the pods were settled
+
+    @property
+    def earliest_s(self) -> float:
+        """The earliest moment the controller may have made this decision."""
+        return float("-inf") if self.after_s is None else self.after_s - _LATENCY_S
 
     @property
     def decision(self) -> tuple[int, int] | None:
@@ -189,30 +191,32 @@ class _Run:
 
 
 def _runs(samples: Sequence[HpaSample], timings: ReplayTimings) -> list[_Run]:
-    runs: list[_Run] = []
+    """Group consecutive readings of one status; note when each was first seen and by whom."""
+    starts: list[tuple[int, tuple[int, int] | None]] = []  # (index of first reading, known)
     since: tuple[float, int] | None = None  # (settled since, at this many replicas)
-    start: HpaSample | None = None
-    known: tuple[int, int] | None = None
-    previous: HpaSample | None = None
-    for sample in samples:
+    for index, sample in enumerate(samples):
         status = sample.status
         if status is None or not sample.settled:
             since = None
         elif since is None or since[1] != status.current_replicas:
             since = (sample.at_s, status.current_replicas)
+        if index and status == samples[index - 1].status:
+            continue
         trusted = since is not None and sample.at_s - since[0] >= timings.settle_s
-        if start is None or previous is None or status != previous.status:
-            if start is not None and previous is not None:
-                runs.append(_Run(start.at_s, previous.at_s, start.status, known))
-            start = sample
-            known = (
-                rule_range(status, tolerance=timings.tolerance)
-                if trusted and status is not None
-                else None
+        known = rule_range(status, tolerance=timings.tolerance) if trusted and status else None
+        starts.append((index, known))
+    runs = []
+    for number, (index, known) in enumerate(starts):
+        later = starts[number + 1][0] if number + 1 < len(starts) else None
+        runs.append(
+            _Run(
+                first_s=samples[index].at_s,
+                after_s=samples[index - 1].at_s if index else None,
+                until_s=samples[later].at_s if later is not None else samples[-1].at_s,
+                status=samples[index].status,
+                known=known,
             )
-        previous = sample
-    if start is not None and previous is not None:
-        runs.append(_Run(start.at_s, previous.at_s, start.status, known))
+        )
     return runs
 
 
@@ -223,8 +227,8 @@ class _Replay:
         self.samples = sorted(samples, key=lambda s: s.at_s)
         self.timings = timings
         self.runs = _runs(self.samples, timings)
-        self.events = [
-            ScaleEvent(run.first_s, run.decision[1] - run.decision[0])
+        self.rescales = [
+            run
             for run in self.runs
             if run.decision is not None and run.decision[0] != run.decision[1]
         ]
@@ -240,29 +244,32 @@ class _Replay:
 
     def highest_surely_in_window(self, run: _Run, window_s: float) -> _Run | None:
         """Of the recommendations surely inside `run`'s window, the one with the highest low."""
-        lag = self.timings.lag_s
         inside = [
             other
             for other in self.runs
             if other.known is not None
             and other.first_s < run.first_s
-            and other.first_s > run.first_s - window_s + lag
+            and other.earliest_s > run.first_s - window_s
         ]
         return max(inside, key=lambda r: (r.known[0] if r.known else 0, r.first_s), default=None)
 
+    def possibly_in_window(self, run: _Run, window_s: float) -> tuple[float, list[_Run]]:
+        """The start of the widest window `run`'s decision may have had, and the runs in it."""
+        start = run.earliest_s - window_s
+        return start, [o for o in self.runs if o.until_s > start and o.first_s < run.first_s]
+
     def window_allows(self, run: _Run, desired: int, window_s: float) -> tuple[bool, str]:
         """Could a recommendation of `desired` or more be inside the window? (yes, why)."""
-        lag = self.timings.lag_s
-        start = run.first_s - window_s - lag
+        start, seen = self.possibly_in_window(run, window_s)
         if self.blind(start, run.first_s):
             return True, "the timeline cannot see the whole window"
-        seen = [o for o in self.runs if o.last_s > start and o.first_s < run.first_s]
         if any(o.known is None for o in seen):
             return True, "the window holds moments the pods were moving"
         highest = max((o.known[1] for o in seen if o.known is not None), default=0)
         if highest >= desired:
             return True, f"the rule recommended {highest} within the window"
-        return False, f"no recommendation of the last {window_s + lag:.0f} s was above {highest}"
+        span = run.first_s - start
+        return False, f"no recommendation of the last {span:.0f} s was above {highest}"
 
     def up_limit_range(self, run: _Run, rules: ScalingRules | None) -> tuple[int, int]:
         """The scale-up limit for every event timing the timeline allows."""
@@ -284,12 +291,15 @@ def _down(run: _Run, rules: ScalingRules | None, events: list[ScaleEvent], now: 
 
 
 def _limit_range(replay: _Replay, run: _Run, limit: _Limit) -> tuple[int, int]:
-    lag = replay.timings.lag_s
-    before = [e for e in replay.events if e.at_s < run.first_s]
-    early = [ScaleEvent(e.at_s - lag, e.change) for e in before]
-    values = [
-        limit(events, now) for events in (before, early) for now in (run.first_s, run.first_s - lag)
+    """The limit for the earliest and latest moments the rescales and the decision may have had."""
+    before = [r for r in replay.rescales if r.first_s < run.first_s and r.decision is not None]
+    latest = [ScaleEvent(r.first_s, r.decision[1] - r.decision[0]) for r in before if r.decision]
+    earliest = [
+        ScaleEvent(max(r.earliest_s, r.first_s - replay.timings.sync_period_s), e.change)
+        for r, e in zip(before, latest, strict=True)
     ]
+    moments = (run.first_s, max(run.earliest_s, run.first_s - replay.timings.sync_period_s))
+    values = [limit(events, now) for events in (latest, earliest) for now in moments]
     return min(values), max(values)
 
 
@@ -371,9 +381,7 @@ def _below(replay: _Replay, run: _Run, status: HpaStatus) -> RuleCheck:
         policy = up.describe() if up else "at most double, at least 4 (no spec.behavior)"
         return _check(run, status, RuleOutcome.RATE_LIMITED, f"scale-up limit {policy}")
     if up is not None and (up.window_s or 0) > 0:
-        lag = replay.timings.lag_s
-        start = run.first_s - (up.window_s or 0) - lag
-        seen = [o for o in replay.runs if o.last_s > start and o.first_s < run.first_s]
+        start, seen = replay.possibly_in_window(run, up.window_s or 0.0)
         if replay.blind(start, run.first_s) or any(
             o.known is None or o.known[0] <= desired for o in seen
         ):

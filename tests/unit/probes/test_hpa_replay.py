@@ -24,7 +24,7 @@ from drills.probes.hpa_replay import (
 )
 from drills.targets.ports.autoscaling import HpaCondition, HpaStatus, MetricReading
 
-TIMINGS = ReplayTimings(scale_down_window_s=10.0, sync_period_s=2.0, sample_every_s=0.5)
+TIMINGS = ReplayTimings(scale_down_window_s=10.0, sync_period_s=2.0)
 UP = ScalingRules(
     0.0,
     SelectPolicy.MAX,
@@ -188,7 +188,7 @@ def test_a_scale_down_policy_may_slow_a_scale_in() -> None:
 def test_each_status_is_judged_once_and_only_when_settled_long_enough() -> None:
     samples = phase(0.0, 4.0, 3, 3, 70.0)  # two statuses, four readings each
     assert len(judge_rule(samples, TIMINGS).checks) == 2
-    waited = ReplayTimings(10.0, 2.0, 0.5, settle_s=3.0)
+    waited = ReplayTimings(10.0, 2.0, settle_s=3.0)
     assert [c.at_s for c in judge_rule(samples, waited).checks] == []  # first seen at 0 and 2 s
     assert [c.at_s for c in judge_rule(phase(0.0, 8.0, 3, 3, 70.0), waited).checks] == [4.0, 6.0]
 
