@@ -76,7 +76,7 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
     with drill.step("Observe the HPA: current vs desired (kubectl describe hpa)"):
         _observe(drill, autoscaler.status())
     spike = LoadSpike(
-        shape, traffic.load.users, traffic.stop, drill.clock, started_s, tuple(traffic.load.pids)
+        shape, traffic.load.users, traffic.stop, drill, started_s, tuple(traffic.load.pids)
     )
     with drill.step("Spike the load (Locust)"):
         drill.inject(spike)
@@ -258,7 +258,7 @@ def _leave_as_found(
     settle_back(
         shop,
         baseline,
-        drill.clock,
+        drill,
         timeout_s=scaling.scale_in_within_s,
         poll_s=drill.spec.waits.poll_s,
     )
