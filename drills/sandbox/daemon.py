@@ -143,9 +143,20 @@ class SandboxDaemon:
         self.paths.pid_file.write_text(f"{os.getpid()}\n")
         built = await asyncio.to_thread(binaries, progress=False)
         self.network = await asyncio.to_thread(PodNetwork.create, self.paths.state)
-        dsn, aws = await self._start_data(self.network.gateway)
         self.plane = ControlPlane(self.paths.state, built, gateway=self.network.gateway)
-        await asyncio.to_thread(self.plane.start, namespace=NAMESPACE)
+        # The database and the control plane start side by side; both finish (or fail) before
+        # going on, so stop() never misses a late child.
+        data, plane = await asyncio.gather(
+            self._start_data(self.network.gateway),
+            asyncio.to_thread(self.plane.start, namespace=NAMESPACE),
+            return_exceptions=True,
+        )
+        for outcome in (data, plane):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert not isinstance(data, BaseException)  # raised just above
+        dsn, aws = data
+        await asyncio.to_thread(self.plane.start_metrics_server, wait=False)
         await self._start_kubelets()
         await asyncio.to_thread(self._deploy, built, dsn)
         service_url = await self._start_traffic(built)
@@ -202,7 +213,9 @@ class SandboxDaemon:
         assert self.plane is not None  # start() built it
         assert self.network is not None
         gateway, ca = self.network.gateway, self.plane.pki_dir / "ca.crt"
-        await asyncio.to_thread(self.plane.start_metrics_server)
+        # metrics-server is registered without waiting for its first scrape (one metric
+        # resolution, 10 s): the HPA and `kubectl top` see figures once it has them, as on a
+        # cluster whose metrics-server just started.
         identity = ("drills-service-proxy", ("system:masters",))
         api_client = connect(self.plane.kubeconfig_for("service-proxy", *identity))
         self.slices = slice_source(api_client, NAMESPACE, SERVICE)
