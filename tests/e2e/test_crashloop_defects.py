@@ -25,6 +25,7 @@ from drills.faults.pods import BadRelease
 from drills.targets.adapters.kube import KubeWorkload, connect
 from drills.targets.adapters.kube_rollbacks import ClusterBound
 from tests.e2e.drill_cli import REPO, figures, kubectl, objective, run_drill, sandboxed_project
+from tests.e2e.ledger_defects import delete_orders_after_step
 
 DRILL = "crashloop-rollback"
 GOOD_IMAGE = "shop:1.0.0"  # fixtures/shop/k8s/deployment.yaml
@@ -64,6 +65,8 @@ def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     assert 0 < rto["measured_s"] < 900.0
     assert objective(scenario, "RPO")["measured_s"] == 0.0
     seen = figures(scenario)
+    assert seen["acknowledged writes lost"]["value"] == 0
+    assert seen["acknowledged writes before the fault"]["value"] > 0  # "0 lost" of something
     detect, mitigate = seen["time to detect"]["value"], seen["time to mitigate"]["value"]
     recover = seen["time to recover"]["value"]
     assert 0 < detect <= mitigate <= recover
@@ -124,6 +127,18 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
     assert scenario["duration_s"] < 120  # failed at once, did not wait out the RTO
     assert [r["outcome"] for r in scenario["rollbacks"]] == ["done"]
     _assert_good_release_serves(project)  # the fault's rollback put the good image back
+
+
+def test_acknowledged_writes_lost_during_the_release_fail_and_are_named(project: Path) -> None:
+    lost = delete_orders_after_step(project, DRILL, "Roll out the bad release")
+    scenario = lost.run.scenario
+    print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
+    assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
+    assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
+    assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
+    assert figures(scenario)["acknowledged writes lost"]["value"] >= 3
+    _assert_good_release_serves(project)
 
 
 def test_drills_rollback_restores_the_image_after_a_killed_drill(project: Path) -> None:
