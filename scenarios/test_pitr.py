@@ -63,14 +63,14 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
         backup_id = data_recovery.pitr.base_backup()
         drill.record_figure("base backup duration", drill.clock.now() - started, "s")
         fallback = data_recovery.snapshots.take("dump")
+        backed_up_s = drill.clock.now()
     with drill.step("Users keep writing"):
-        hold_writes(drill, data_recovery.snapshot_lead_s)
+        lead_s = data_recovery.snapshot_lead_s
+        hold_writes(drill, traffic.ledger, lead_s, after_s=backed_up_s, what="base backup")
     with drill.step("Damage at T: DROP TABLE orders on the primary"):
         fault = data_recovery.drop_orders(fallback)
         drill.inject(fault)
-    point, point_at_s = fault.statement.point, fault.statement.point_at_s
-    assert point is not None
-    assert point_at_s is not None
+    point, point_at_s = fault.statement.recovery_point()  # none recorded: a harness ERROR
     with drill.step("Detect: users fail, the orders are gone"):
         detect_user_failures(drill, users_ok)
     with drill.step("Choose the recovery point just before the damage"):

@@ -58,8 +58,10 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
         drill.record_figure(
             "snapshot size", float(snapshot.size_bytes), "bytes", detail=snapshot.location
         )
+        snapshot_done_s = drill.clock.now()
     with drill.step("Users keep writing after the snapshot"):
-        hold_writes(drill, data_recovery.snapshot_lead_s)
+        lead_s = data_recovery.snapshot_lead_s
+        hold_writes(drill, traffic.ledger, lead_s, after_s=snapshot_done_s, what="snapshot")
     with drill.step("Destroy: DROP TABLE orders on the primary"):
         drill.inject(data_recovery.drop_orders(snapshot))
     _record_snapshot_age(drill, snapshot.taken_at_s)

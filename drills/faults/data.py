@@ -76,6 +76,19 @@ class DestructiveStatement:
             raise InjectionFailed(f"{self.label} failed: {exc}") from exc
         self.fault_at_s = self.clock.now()
 
+    def recovery_point(self) -> tuple[RecoveryPoint, float]:
+        """The restore point made before the statement and the drill time just before it.
+
+        Raises DrillError (a harness ERROR, not a FAIL of the system) when the fault has not
+        recorded one: it was not applied, or applied by code that skipped the restore point.
+        """
+        if self.point is None or self.point_at_s is None:
+            raise DrillError(
+                f"{self.describe()}: no restore point was recorded before the statement, so "
+                "point-in-time recovery has no target; inject the fault with Drill.inject first"
+            )
+        return self.point, self.point_at_s
+
     def rollback(self) -> None:
         """Nothing to undo: recovery is the drill's restore, not a rollback."""
 
