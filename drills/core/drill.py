@@ -220,7 +220,7 @@ class Drill:
         """
         entry = fault.rollback_entry()
         if self.spec.dry_run:
-            self._record_fault(fault, self.clock.now(), dry_run=True)
+            self._record_fault(fault, self.clock.now(), None)
             self.say(f"[dry-run] would inject: {fault.describe()}")
             self.say(f"[dry-run] rollback: {entry.kind} on {entry.target} {dict(entry.args)}")
             raise DryRunHalt(fault.describe())
@@ -243,9 +243,10 @@ class Drill:
                 f"injecting '{fault.describe()}' broke: {type(exc).__name__}: {exc}; "
                 "its rollback runs, check the target"
             ) from exc
+        landed_s = self.clock.now()
         if self.fault_landed_at_s is None:
-            self.fault_landed_at_s = self.clock.now()
-        self._record_fault(fault, started_s, dry_run=False)
+            self.fault_landed_at_s = landed_s
+        self._record_fault(fault, started_s, landed_s)
 
     def abort(self, reason: str) -> None:
         """Ask the drill to stop (thread-safe; the first reason wins).
@@ -538,8 +539,9 @@ class Drill:
         self._steps.append(record)
         self.events.step_finished.fire(record)
 
-    def _record_fault(self, fault: Fault, started_s: float, *, dry_run: bool) -> None:
-        landed_s = None if dry_run else self.clock.now()
+    def _record_fault(self, fault: Fault, started_s: float, landed_s: float | None) -> None:
+        """Journal a fault: injection began at `started_s`, landed at `landed_s` (None: dry run)."""
+        dry_run = landed_s is None
         record = FaultRecord(
             fault.kind,
             fault.target,
