@@ -1,9 +1,10 @@
 """RUNBOOKS.md §3.9 `hpa-spike`: a load spike; the HorizontalPodAutoscaler must scale out and in.
 
-Runbook steps drilled: observe the HPA (current vs desired, as `kubectl describe hpa` shows),
-spike the load with Locust (the fault), first scale-up (time to scale), target replicas Ready,
-p95 and error ratio during the ramp, back under the thresholds, scale-in after the spike once
-the stabilisation window has passed. Checked on top of RTO/RPO: every settled HPA decision
+Runbook steps drilled, from an HPA at rest (so the baseline is not one it is still moving):
+observe the HPA (current vs desired, as `kubectl describe hpa` shows), spike the load with
+Locust (the fault), first scale-up (time to scale), target replicas Ready, p95 and error ratio
+during the ramp, back under the thresholds, scale-in after the spike once the stabilisation
+window has passed. Checked on top of RTO/RPO: every settled HPA decision
 equals `desired_replicas(...)` for the metrics the HPA reported, or is what the upstream
 controller's behaviour makes of it, replayed from the timeline (`drills.probes.hpa_replay`): a
 scale-in before the profile's `scale_down_window` ends FAILs, and so does one that never comes
@@ -34,6 +35,7 @@ from drills.core.errors import CouldNotVerify
 from drills.core.profile import AutoscalingSettings
 from drills.probes.autoscaling import (
     HpaSample,
+    hpa_at_rest,
     peak_pressure,
     range_breaches,
     replicas_above,
@@ -62,6 +64,11 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
     scaling, limits, waits = drill_profile.autoscaling, drill_profile.thresholds, drill.spec.waits
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, limits)
+    # The baseline is measured from rest: not while the HPA still acts on an earlier load.
+    drill.expect_steady_state(
+        hpa_at_rest(autoscaler, shop),
+        timeout_s=scaling.scale_in_within_s + waits.stability_window_s,
+    )
     baseline = shop.desired_replicas()
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     shape = spike_shape(drill_profile, waits)

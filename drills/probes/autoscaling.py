@@ -22,6 +22,7 @@ from drills.targets.ports.workload import Workload
 
 __all__ = [
     "HpaSample",
+    "hpa_at_rest",
     "hpa_present",
     "peak_pressure",
     "range_breaches",
@@ -136,6 +137,28 @@ def hpa_present(autoscaler: Autoscaler) -> Condition:
         return Observation(ok=True, detail=status.describe())
 
     return Condition(f"hpa_present({autoscaler.name})", check)
+
+
+def hpa_at_rest(autoscaler: Autoscaler, workload: Workload) -> Condition:
+    """The HPA wants the replicas that run and every one is Ready (no HPA: the pods alone).
+
+    Before a spike: an HPA still acting on an earlier load (or not yet decided, desired 0)
+    would move the baseline the drill measures from.
+    """
+
+    def check() -> Observation:
+        wanted, ready = workload.desired_replicas(), _ready(workload)
+        status = autoscaler.status()
+        if status is None:
+            return Observation(ok=wanted == ready, detail=f"no HPA; {ready}/{wanted} Ready")
+        ok = status.desired_replicas == status.current_replicas == wanted == ready
+        return Observation(
+            ok=ok,
+            detail=f"HPA current {status.current_replicas} desired {status.desired_replicas}, "
+            f"spec.replicas {wanted}, {ready} Ready",
+        )
+
+    return Condition(f"hpa_at_rest({autoscaler.name})", check)
 
 
 def replicas_above(workload: Workload, baseline: int) -> Condition:

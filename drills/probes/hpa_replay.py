@@ -230,7 +230,7 @@ class _Replay:
         self.rescales = [
             run
             for run in self.runs
-            if run.decision is not None and run.decision[0] != run.decision[1]
+            if _decided(run.status) and run.decision and run.decision[0] != run.decision[1]
         ]
 
     def blind(self, start_s: float, end_s: float) -> bool:
@@ -311,18 +311,34 @@ def judge_rule(samples: Iterable[HpaSample], timings: ReplayTimings | None = Non
     return RuleSummary(tuple(checks))
 
 
+def _decided(status: HpaStatus | None) -> bool:
+    """The status carries a decision of its sync.
+
+    A new HPA reports desiredReplicas 0 until it first decides; a sync that cannot compute a
+    count (ScalingActive False: a metric it cannot read, and upstream refuses a scale-in then)
+    leaves the last decision standing, so it holds the replicas but decides nothing.
+    """
+    if status is None or status.desired_replicas < max(status.min_replicas, 1):
+        return False
+    active = status.condition("ScalingActive")
+    return active is None or active.status != "False"
+
+
 def _judge(replay: _Replay, run: _Run) -> RuleCheck | None:
     status = run.status
-    if status is None:
-        return None
+    if status is None or status.desired_replicas < max(status.min_replicas, 1):
+        return None  # no decision yet
     current, desired = status.current_replicas, status.desired_replicas
     window = replay.timings.scale_down_window_s
-    early = _early(replay, run, window) if desired < current else None
+    decided = _decided(status)
+    early = _early(replay, run, window) if decided and desired < current else None
     if early is not None:
         return _check(run, status, RuleOutcome.SCALED_IN_EARLY, early)
     if run.known is None:
         return None
     low, high = run.known
+    if not decided:  # only a hold can be judged: the replicas it keeps past the window
+        return _above(replay, run, status, window) if high < desired <= current else None
     if low <= desired <= high:
         return _check(run, status, RuleOutcome.MATCH)
     if desired > high:

@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 
+from drills.core.clock import SystemClock
+from drills.core.conditions import Observation
+from drills.core.waiting import wait_until
 from tests.e2e.drill_cli import figures, kubectl, objective, run_drill, sandboxed_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -64,6 +67,30 @@ def _replicas(root: Path) -> int:
     return int(deployment["spec"]["replicas"])
 
 
+def _await_rest(root: Path, *, timeout_s: float = 90.0) -> None:
+    """Before breaking the HPA: 3 pods, all Ready, and an HPA that wants 3 (bounded poll).
+
+    After a drill the HPA may still act on stale CPU figures of the spike for a while.
+    """
+
+    def at_rest() -> Observation:
+        hpa = json.loads(kubectl(root, "get", "hpa", "shop", "-o", "json"))["status"]
+        shop = json.loads(kubectl(root, "get", "deployment", "shop", "-o", "json"))
+        counts = (
+            hpa.get("currentReplicas"),
+            hpa.get("desiredReplicas"),
+            shop["spec"]["replicas"],
+            shop["status"].get("readyReplicas"),
+        )
+        return Observation(counts == (3, 3, 3, 3), f"HPA current/desired, spec, Ready: {counts}")
+
+    rest = wait_until(
+        at_rest, clock=SystemClock(), timeout_s=timeout_s, poll_s=1.0, raise_on_timeout=False
+    )
+    if not rest.met:
+        pytest.fail(f"the shop did not come to rest at 3 replicas ({rest.last.detail})")
+
+
 def test_healthy_sandbox_scales_out_and_in_and_passes(project: Path) -> None:
     code, scenario = _drill(project, "hpa-spike")
     assert _replicas(project) == 3  # left as found, whatever the verdict
@@ -85,6 +112,7 @@ def test_healthy_sandbox_scales_out_and_in_and_passes(project: Path) -> None:
 
 
 def test_a_deleted_hpa_fails_the_drill_because_nothing_scaled(project: Path) -> None:
+    _await_rest(project)
     kubectl(project, "delete", "hpa", "shop")
     try:
         code, scenario = _drill(project, "hpa-spike")
@@ -99,6 +127,7 @@ def test_a_deleted_hpa_fails_the_drill_because_nothing_scaled(project: Path) -> 
 
 
 def test_an_hpa_that_scales_in_inside_its_window_fails(project: Path) -> None:
+    _await_rest(project)
     with _hpa_behavior(project, {"stabilizationWindowSeconds": 0}):
         code, scenario = _drill(project, "hpa-spike")
     assert _replicas(project) == 3
@@ -110,6 +139,7 @@ def test_an_hpa_that_scales_in_inside_its_window_fails(project: Path) -> None:
 
 
 def test_an_hpa_that_never_scales_in_fails(project: Path) -> None:
+    _await_rest(project)
     with _hpa_behavior(project, {"selectPolicy": "Disabled"}):
         code, scenario = _drill(project, "hpa-spike")
     assert _replicas(project) == 3  # scaled back by hand when the HPA would not

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from drills.core.clock import FakeClock
 from drills.probes.autoscaling import (
     HpaSample,
+    hpa_at_rest,
     hpa_present,
     peak_pressure,
     range_breaches,
@@ -99,3 +100,16 @@ def test_sample_and_conditions_read_the_ports() -> None:
     assert not replicas_settled_at(shop, 3)().ok  # type: ignore[arg-type]
     gone = replace(hpa, current=None)
     assert hpa_present(gone)().detail == "hpa/shop not found"
+
+
+def test_the_hpa_is_at_rest_when_it_wants_what_runs_and_all_is_ready() -> None:
+    shop, hpa = FakeShop(), FakeHpa(current=status(3, 3, rps(40.0)))
+    assert hpa_at_rest(hpa, shop)().ok  # type: ignore[arg-type]
+    hpa.current = status(3, 4, rps(95.0))  # still acting on an earlier load
+    assert not hpa_at_rest(hpa, shop)().ok  # type: ignore[arg-type]
+    hpa.current = status(3, 0, rps(40.0))  # a new HPA that has not decided yet
+    assert not hpa_at_rest(hpa, shop)().ok  # type: ignore[arg-type]
+    hpa.current = None  # no HPA: the pods alone
+    assert hpa_at_rest(hpa, shop)().ok  # type: ignore[arg-type]
+    shop.ready = [True, True, False]
+    assert "2/3 Ready" in hpa_at_rest(hpa, shop)().detail  # type: ignore[arg-type]

@@ -199,3 +199,14 @@ def test_the_expected_window_is_the_profiles_then_the_hpas_then_upstreams() -> N
     assert expected_scale_down_window_s(declared, None) == 60.0
     assert expected_scale_down_window_s(hpa(3, 3, 70.0), None) == 300.0
     assert expected_scale_down_window_s(None, None) == 300.0
+
+
+def test_a_status_without_a_decision_is_not_judged() -> None:
+    # A new HPA reports desiredReplicas 0 until its first successful sync.
+    undecided = phase(0.0, 4.0, 3, 0, 45.0)
+    assert judge_rule(undecided, TIMINGS).checks == ()
+    # A sync that could not compute a count leaves an old decision standing: no scale-in.
+    failed = HpaCondition("ScalingActive", "False", "FailedGetResourceMetric", "no metrics")
+    stale = spike_then_quiet(20.5)
+    stale[-1] = replace(stale[-1], status=replace(stale[-1].status, conditions=(failed,)))  # type: ignore[type-var]
+    assert RuleOutcome.SCALED_IN_EARLY not in outcomes(stale)
