@@ -30,9 +30,11 @@ from drills import (
     terminate_idle,
 )
 from drills.core.conditions import Condition
+from drills.recovery.reset_pools import reset_pools_if_users_fail
 from drills.recovery.terminate_idle import IdleRule, TerminationResult
+from drills.targets.ports.data import ConnectionLimits
 from fixtures.load import Traffic
-from fixtures.pool import pool_drained
+from fixtures.pool import pool_drained, shop_slots
 
 
 @pytest.mark.gate
@@ -57,13 +59,16 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     drill.expect_steady_state(serving & users_ok & sql_reachable(database))
 
     with drill.step("Exhaust the connection slots"):
-        injected_at = drill.clock.now()
-        drill.inject(pool_leak)
+        drill.inject(pool_leak)  # lands only once a new connection of the shop's role is refused
+        injected_at = drill.fault_at_s or drill.clock.now()
         drill.record_figure(
             "time to saturation",
-            drill.clock.now() - injected_at,
+            (drill.fault_landed_at_s or drill.clock.now()) - injected_at,
             "s",
-            detail=f"{pool_leak.opened} sessions opened, then {_server_says(pool_leak.refusal)}",
+            detail=(
+                f"{pool_leak.opened} sessions opened (capped by {pool_leak.scope}), then "
+                f"{_server_says(pool_leak.refusal)}"
+            ),
         )
     with drill.step("Detect: a new connection is refused"):
         _detect(drill, connections_refused(database))
@@ -78,11 +83,11 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
 
     drained = pool_drained(database, pool_admin, headroom=drill_profile.pool.headroom)
     with drill.step("Reset the pools only if users still fail"):
-        _users_back_without_reset(drill, drained & serving & users_ok)
+        _reset_pools_if_users_fail(drill, shop, drained & serving & users_ok, drill_profile)
     with drill.step("Verify: refusals stop and users stay healthy"):
         drill.await_recovery(drained & serving & users_ok, timeout_s=_budget_left_s(drill))
 
-    _record_headroom(drill, pool_admin, drill_profile.pool.headroom)
+    _record_headroom(drill, shop_slots(database, pool_admin), drill_profile.pool.headroom)
     _record_user_side_figures(drill, traffic, since_s=injected_at)
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
@@ -148,12 +153,12 @@ def _listing(counts: dict[str, int]) -> str:
 def _wait_for_rule_age(drill: Drill, rule: IdleRule) -> None:
     """The operator arrives once the leak is as old as the rule asks (scaled on the sandbox).
 
-    Every leaked session went idle before the fault time (saturation), so once the rule's age
+    Every leaked session went idle before the fault landed (saturation), so once the rule's age
     has passed since then, each one the rule can match is old enough.
     """
-    fault_at = drill.fault_at_s or drill.clock.now()
+    landed_at = drill.fault_landed_at_s or drill.clock.now()
     drill.wait_until(
-        lambda: drill.clock.now() - fault_at >= rule.effective_s,
+        lambda: drill.clock.now() - landed_at >= rule.effective_s,
         timeout_s=rule.effective_s + 5.0,
         poll_s=min(0.2, rule.effective_s / 4),
         description=f"the leak to age {rule.effective_s:.1f} s",
@@ -178,39 +183,31 @@ def _terminate(drill: Drill, admin: Database, rule: IdleRule) -> TerminationResu
     return result
 
 
-def _users_back_without_reset(drill: Drill, healthy: Condition) -> None:
-    """Runbook step 3 restarts the Deployment to reset its pools; do it only if users need it.
+def _reset_pools_if_users_fail(
+    drill: Drill, shop: Workload, users_served: Condition, profile: Profile
+) -> None:
+    """Runbook step 3: `rollout restart` the Deployment to reset its pools, if users need it.
 
     The shop's pool replaces a broken connection on its own, so users are expected back without
-    a restart; the figure says how long that took, or that it did not happen in the budget
-    (then the verification below fails with what it saw).
+    a restart. If they are not served again within `[pool] reset_after` (and the RTO budget),
+    the step restarts the shop, and the verification below judges what that brought.
     """
-    back = drill.wait_until(
-        healthy,
-        timeout_s=_budget_left_s(drill),
-        poll_s=drill.spec.waits.poll_s,
-        raise_on_timeout=False,
-    )
-    if back.met:
+    within_s = min(profile.pool.reset_after_s, _budget_left_s(drill))
+    reset = reset_pools_if_users_fail(drill, shop, users_served, within_s=within_s)
+    restarts = 1.0 if reset.restarted else 0.0
+    drill.record_figure("rollout restarts", restarts, "restarts", detail=reset.summary(shop.name))
+    if not reset.restarted:
         drill.record_since_fault("time to mitigate")
-        drill.record_figure(
-            "rollout restarts", 0.0, "restarts", detail="users served again without a pool reset"
-        )
-    else:
-        drill.record_figure("time to mitigate", None, "s", detail=back.last.detail)
 
 
-def _record_headroom(drill: Drill, admin: Database, headroom: int) -> None:
-    limits = admin.limits()
+def _record_headroom(drill: Drill, limits: ConnectionLimits, headroom: int) -> None:
+    """Free slots as the shop's own role sees them (its role/database limit, else the server)."""
     drill.record_figure(
         "free connection slots",
-        float(limits.ordinary_slots - limits.in_use),
+        float(limits.free_slots),
         "slots",
         target=float(headroom),
-        detail=(
-            f"at least {headroom} must stay free; {limits.in_use} sessions of max_connections "
-            f"{limits.max_connections}"
-        ),
+        detail=f"at least {headroom} must stay free; {limits.describe()}",
     )
 
 
@@ -229,6 +226,6 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
             "first failed user request",
             outage[0] - fault_at,
             "s",
-            detail="seconds after saturation (negative: while the leak was filling)",
+            detail="seconds after injection began (the leak was filling until saturation)",
         )
     traffic.record_user_side(drill, since_s=since_s)

@@ -4,7 +4,10 @@ One sandbox for the module, in a temporary project root that holds the scenarios
 and the shop fixture. Each test runs the real CLI in a subprocess and reads the run's journal.
 The defect "the pool leak is not released" is made with the leaker's documented defect switch
 (`DRILLS_POOL_LEAK_DEFECT=busy` in fixtures/pool.py): the leaked sessions are kept busy, so the
-runbook's idle rule never matches them.
+runbook's idle rule never matches them; users still fail, so the drill resets the pools with
+`rollout restart` (RUNBOOKS.md §3.5 step 3), and still fails. The defect "the server has more
+slots than the leak may take" is a profile whose `[pool] max_sessions` caps the leak below the
+free slots: no connection is refused, so exhaustion was not drilled (COULD_NOT_VERIFY).
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ def test_healthy_sandbox_passes_with_the_runbook_figures(project: Path) -> None:
     assert objective(scenario, "RPO")["measured_s"] == 0.0
     seen = figures(scenario)
     assert seen["time to saturation"]["value"] > 0
+    [fault] = scenario["faults"]
+    landed_after_s = fault["landed_offset_s"] - fault["offset_s"]
+    assert landed_after_s == pytest.approx(seen["time to saturation"]["value"])
+    assert seen["rollout restarts"]["value"] == 0.0  # the shop's pool heals on its own
     assert seen["time to detect"]["value"] is not None
     assert seen["sessions terminated"]["value"] >= 1
     assert "drills-leak-" in seen["sessions terminated"]["detail"]
@@ -72,6 +79,21 @@ def test_a_tighter_objective_turns_the_pass_into_a_fail(project: Path) -> None:
     _no_leak_left(scenario)
 
 
+def test_a_leak_capped_below_the_free_slots_could_not_verify_anything(project: Path) -> None:
+    sandbox = (project / "fixtures" / "environments" / "sandbox.toml").read_text()
+    assert "\n[pool]\n" in sandbox
+    capped = project / "capped.toml"  # 27 ordinary slots; the shop's pools hold about 15
+    capped.write_text(sandbox.replace("\n[pool]\n", "\n[pool]\nmax_sessions = 5\n"))
+    code, scenario, output = _drill(project, "--env", str(capped))
+    assert (code, scenario["verdict"]) == (1, "COULD_NOT_VERIFY"), output[-3000:]
+    assert "InjectionFailed: the leak holds 5 sessions" in scenario["reason"]
+    assert f"capped by [pool] max_sessions 5 in {capped}" in scenario["reason"]
+    assert "more slots than the leak may take" in scenario["reason"]
+    assert scenario["objectives"] == []  # nothing was judged: no RTO, no RPO
+    assert scenario["faults"] == []  # it never landed
+    _no_leak_left(scenario)
+
+
 def test_a_leak_the_idle_rule_cannot_match_fails_because_the_pool_never_drains(
     project: Path,
 ) -> None:
@@ -85,4 +107,6 @@ def test_a_leak_the_idle_rule_cannot_match_fails_because_the_pool_never_drains(
     assert "the pool never drained" in scenario["reason"]
     seen = figures(scenario)
     assert "drills-leak-" not in seen["sessions terminated"]["detail"]
+    assert seen["rollout restarts"]["value"] == 1.0  # runbook step 3 really ran
+    assert "kubectl rollout restart deployment/shop" in seen["rollout restarts"]["detail"]
     _no_leak_left(scenario)

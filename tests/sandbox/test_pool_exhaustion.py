@@ -11,9 +11,11 @@ import psycopg
 import pytest
 
 from drills.core.clock import SystemClock
+from drills.core.errors import InjectionFailed
 from drills.core.waiting import wait_until
 from drills.faults.pool import (
     POOL_EXHAUSTION,
+    LeakCap,
     PoolExhaustion,
     leak_application_name,
 )
@@ -59,6 +61,8 @@ def test_exhaustion_then_runbook_recovery_spares_active_sessions(kit: PgKit) -> 
     fault = PoolExhaustion(
         PostgresSessionHolder(kit.primary.dsn(), application_name=leak_application_name()),
         kit.admin,
+        kit.app,
+        cap=LeakCap(fill_server=True),
     )
     started = clock.now()
     fault.apply()
@@ -99,7 +103,7 @@ def test_rollback_replays_from_the_entry_after_the_leaker_crashed(kit: PgKit) ->
     """Sessions opened by another process that died: the entry alone finds and ends them."""
     tag = leak_application_name()
     fault = PoolExhaustion(
-        PostgresSessionHolder(kit.primary.dsn(), application_name=tag), kit.admin
+        PostgresSessionHolder(kit.primary.dsn(), application_name=tag), kit.admin, kit.app
     )
     entry = fault.rollback_entry()
     script = (
@@ -126,3 +130,34 @@ def test_rollback_replays_from_the_entry_after_the_leaker_crashed(kit: PgKit) ->
     finally:
         leaker.kill()
         leaker.wait(timeout=10)
+
+
+def _leak(kit: PgKit, cap: LeakCap) -> PoolExhaustion:
+    holder = PostgresSessionHolder(kit.primary.dsn(), application_name=leak_application_name())
+    return PoolExhaustion(holder, kit.admin, kit.app, cap=cap)
+
+
+def test_the_leak_fills_only_the_roles_own_limit(kit: PgKit) -> None:
+    role = kit.app.limits().role
+    kit.admin.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT 6')
+    fault = _leak(kit, LeakCap())  # no opt-in needed: only the shop's role is hurt
+    try:
+        fault.apply()
+        assert fault.opened <= 6
+        assert fault.scope == f"role {role} CONNECTION LIMIT 6"
+        assert "too many connections for role" in (fault.refusal or "")
+        assert kit.admin.limits().free_slots > 5  # other roles still have the server's slots
+    finally:
+        fault.rollback()
+        kit.admin.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT -1')
+    assert kit.app.limits().role_limit is None
+
+
+def test_a_leak_capped_below_the_servers_slots_is_not_a_landed_fault(kit: PgKit) -> None:
+    fault = _leak(kit, LeakCap(fill_server=True, max_sessions=3))
+    try:
+        with pytest.raises(InjectionFailed, match="more slots than the leak may take"):
+            fault.apply()
+        assert fault.opened == 3
+    finally:
+        fault.rollback()

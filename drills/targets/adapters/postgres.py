@@ -33,6 +33,27 @@ __all__ = [
 ]
 
 _PROBE_APP = "drills-probe"
+_CLIENTS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+# Without superuser or pg_read_all_stats a role sees other roles' sessions with backend_type
+# NULL: the server's count is then its own sessions only (ask as the admin for the server's), and
+# the database's count takes those hidden rows for client backends.
+_LIMITS_QUERY = (
+    "SELECT current_setting('max_connections')::int, "
+    "current_setting('superuser_reserved_connections')::int, "
+    f"({_CLIENTS}), current_user, "
+    "(SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user), "
+    f"({_CLIENTS} AND usename = current_user), current_database(), "
+    "(SELECT datconnlimit FROM pg_database WHERE datname = current_database()), "
+    "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND coalesce(backend_type, 'client backend') = 'client backend')"
+)
+
+
+def _own_limit(value: object) -> int | None:
+    """A role's or database's CONNECTION LIMIT; -1 (and a superuser's NULL) mean none."""
+    if value is None or int(str(value)) < 0:
+        return None
+    return int(str(value))
 
 
 def translate(exc: psycopg.Error, doing: str) -> DrillError:
@@ -164,14 +185,25 @@ class PostgresDatabase:
         ]
 
     def limits(self) -> ConnectionLimits:
-        """How full the server is (client backends, including the one asking)."""
-        rows = self._rows(
-            "SELECT current_setting('max_connections')::int, "
-            "current_setting('superuser_reserved_connections')::int, "
-            "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        """How full the server is, and this DSN's role and database limits (-1 = none).
+
+        Counts are client backends, including the one asking. `in_use` counts every role's
+        only when this DSN's role is a superuser (or has pg_read_all_stats).
+        """
+        rows = self._rows(_LIMITS_QUERY)
+        max_connections, reserved, in_use, role, role_limit, role_in_use = rows[0][:6]
+        database, database_limit, database_in_use = rows[0][6:]
+        return ConnectionLimits(
+            int(max_connections),
+            int(reserved),
+            int(in_use),
+            role=str(role),
+            role_limit=_own_limit(role_limit),
+            role_in_use=int(role_in_use),
+            database=str(database),
+            database_limit=_own_limit(database_limit),
+            database_in_use=int(database_in_use),
         )
-        max_connections, reserved, in_use = rows[0]
-        return ConnectionLimits(int(max_connections), int(reserved), int(in_use))
 
     def terminate(
         self, pids: Sequence[int], *, only_state: str | None = None, older_than_s: float = 0.0

@@ -59,16 +59,64 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """How full the server is."""
+    """How full the server is, and the limits of the asking role and database.
+
+    `role_limit`/`database_limit` are the CONNECTION LIMIT of the role that asked and of its
+    database (None: no limit of their own, only the server's); the `*_in_use` counts are the
+    client backends of that role and database. `in_use` is the whole server's only when a
+    superuser asked (PostgreSQL hides other roles' backends from an ordinary role).
+    """
 
     max_connections: int
     superuser_reserved: int
     in_use: int
+    role: str = ""
+    role_limit: int | None = None
+    role_in_use: int = 0
+    database: str = ""
+    database_limit: int | None = None
+    database_in_use: int = 0
 
     @property
     def ordinary_slots(self) -> int:
         """Slots an ordinary (non-superuser) client may use."""
         return self.max_connections - self.superuser_reserved
+
+    @property
+    def own_limit(self) -> int | None:
+        """The tighter of the role's and the database's own limit; None when neither has one."""
+        limits = [x for x in (self.role_limit, self.database_limit) if x is not None]
+        return min(limits) if limits else None
+
+    @property
+    def free_slots(self) -> int:
+        """Connections the asking role could still open (never below 0).
+
+        In use counts superuser sessions too (they may sit in reserved slots), so the server's
+        ordinary slots minus in use is a lower bound; the role's and database's own limits cap
+        it further.
+        """
+        free = [self.ordinary_slots - self.in_use]
+        if self.role_limit is not None:
+            free.append(self.role_limit - self.role_in_use)
+        if self.database_limit is not None:
+            free.append(self.database_limit - self.database_in_use)
+        return max(0, min(free))
+
+    def describe(self) -> str:
+        """`12 sessions of max_connections 30 (3 reserved); role app limit 20 (9 in use)`."""
+        text = (
+            f"{self.in_use} sessions of max_connections {self.max_connections} "
+            f"({self.superuser_reserved} reserved for superusers)"
+        )
+        if self.role_limit is not None:
+            text += f"; role {self.role} limit {self.role_limit} ({self.role_in_use} in use)"
+        if self.database_limit is not None:
+            text += (
+                f"; database {self.database} limit {self.database_limit} "
+                f"({self.database_in_use} in use)"
+            )
+        return text
 
 
 @dataclass(frozen=True)

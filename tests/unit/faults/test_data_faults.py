@@ -11,7 +11,7 @@ from drills.core.errors import InjectionFailed
 from drills.core.safety import RollbackRegistry
 from drills.core.secrets import without_password
 from drills.faults.data import DATA_DESTROYED, drop_table, mass_delete, register_data_rollback
-from drills.faults.pool import PoolExhaustion, rollback_pool_exhaustion
+from drills.faults.pool import LeakCap, PoolExhaustion, rollback_pool_exhaustion
 from drills.targets.ports.data import ConnectionLimits, RecoveryPoint
 
 
@@ -59,10 +59,16 @@ class Admin:
     def terminate(self, pids: Sequence[int], **_: object) -> list[int]:
         return list(pids)
 
+    def probe(self, *, timeout_s: float = 2.0) -> tuple[bool, str]:
+        return False, "sorry, too many clients already"
+
+
+FILL = LeakCap(fill_server=True)
+
 
 def test_pool_fault_fills_slots_and_rollback_ends_tagged_sessions() -> None:
     holder, admin = Holder(accept=17), Admin()
-    fault = PoolExhaustion(holder, admin)  # type: ignore[arg-type]
+    fault = PoolExhaustion(holder, admin, admin, cap=FILL)  # type: ignore[arg-type]
     entry = fault.rollback_entry()
     assert entry.args == {
         "application_name": "drills-leak-test",
@@ -78,7 +84,7 @@ def test_pool_fault_fills_slots_and_rollback_ends_tagged_sessions() -> None:
 
 
 def test_pool_fault_that_opens_nothing_is_an_injection_failure() -> None:
-    fault = PoolExhaustion(Holder(accept=0), Admin())  # type: ignore[arg-type]
+    fault = PoolExhaustion(Holder(accept=0), Admin(), Admin(), cap=FILL)  # type: ignore[arg-type]
     with pytest.raises(InjectionFailed, match="no session could be opened"):
         fault.apply()
 
