@@ -1,6 +1,8 @@
 """drills: chaos and disaster-recovery drills as pytest scenarios.
 
-Scenarios and fixtures import from here only, so internals can move.
+Scenarios and fixtures import from here only, so internals can move. They wait through
+`Drill.wait_until`, which the kill switch guards; the bare `drills.core.waiting.wait_until` is
+deliberately not offered here (tests/unit/test_guarded_waits.py keeps it out of them).
 """
 
 from drills.core.autoscaling import desired_replicas
@@ -43,7 +45,7 @@ from drills.core.profile import (
     resolve_endpoints,
 )
 from drills.core.safety import BlastRadius, RollbackEntry, RollbackLedger, RollbackRegistry
-from drills.core.waiting import Waited, wait_until
+from drills.core.waiting import Waited
 from drills.faults.data import DestructiveStatement, drop_table, mass_delete
 from drills.faults.pods import BadRelease, KillPods, bad_release_image
 from drills.faults.pool import PoolExhaustion, leak_application_name
@@ -160,5 +162,4 @@ __all__ = [
     "sql_reachable",
     "terminate_idle",
     "verify_ledger",
-    "wait_until",
 ]

@@ -15,7 +15,8 @@ import json
 import os
 
 import pytest
-from drills import Drill, InjectionFailed, RollbackEntry, SystemClock, wait_until
+from drills import Drill, InjectionFailed, RollbackEntry, SystemClock
+from drills.core.waiting import wait_until
 from drills.load.shapes import Steady
 from drills.load.traffic import traffic_healthy
 
