@@ -28,7 +28,7 @@ from drills import (
 )
 from drills.core.dataloss import AcknowledgedWrite, DataLossReport
 from drills.core.objectives import ObjectiveKind
-from drills.recovery.pitr import PitrResult, judge_pitr, pitr_summary
+from drills.recovery.pitr import PitrResult, confirm_promotion, judge_pitr, pitr_summary
 from drills.recovery.repoint import repoint
 from drills.targets.ports.data import DestructiveCommit, RecoveryPoint, RecoveryRequest
 from fixtures.load import Traffic
@@ -86,9 +86,13 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
         result = PitrResult(outcome, ledger)
         _judge(drill, result, writes, point_at_s)
     with drill.step("Promote: the recovered instance accepts writes"):
-        status = outcome.database.recovery_status()
-        assert not status.in_recovery, f"{outcome.database.name} is still in recovery: {status}"
-        drill.record_figure("timeline after promotion", float(status.timeline), "timeline")
+        promoted = confirm_promotion(outcome.database)  # a row written and read back
+        drill.record_figure(
+            "timeline after promotion",
+            float(promoted.status.timeline),
+            "timeline",
+            detail=promoted.write_detail,
+        )
     with drill.step("Repoint the shop at the recovered instance"):
         moved = repoint(
             data_recovery.config,

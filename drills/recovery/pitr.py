@@ -3,7 +3,8 @@
 `recover_to_point()` restores a base backup and replays the WAL archive to the requested point
 into a new instance, then compares the write ledger with it. `pitr_summary()` is the one printed
 summary (requested vs reached recovery point, acknowledged writes lost, measured RPO) that drills
-and tests both show. `promote_replica()` reads the replication lag as step 4 does, then promotes.
+and tests both show. `promote_replica()` reads the replication lag as step 4 does, then promotes;
+`confirm_promotion()` checks a recovered instance really is a primary that takes writes.
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ from drills.core.dataloss import (
     judge_rpo,
     verify_ledger,
 )
-from drills.core.errors import DrillError
+from drills.core.errors import DrillError, RecoveryStepMissing
 from drills.core.objectives import Objective, ObjectiveResult, Verdict, evaluate
 from drills.targets.ports.data import (
     Database,
     PitrOutcome,
     PointInTimeRecovery,
     RecoveryRequest,
+    RecoveryStatus,
 )
 
 __all__ = [
     "PitrJudgement",
     "PitrResult",
     "Promotion",
+    "PromotionCheck",
+    "confirm_promotion",
     "judge_pitr",
     "pitr_summary",
     "promote_replica",
@@ -183,3 +187,34 @@ def promote_replica(replica: Database, *, clock: DrillClock, wait_s: int = 60) -
         timeline_after=after.timeline,
         duration_s=clock.now() - started,
     )
+
+
+@dataclass(frozen=True)
+class PromotionCheck:
+    """A recovered instance confirmed as a primary: its status and the write that proved it."""
+
+    status: RecoveryStatus
+    write_detail: str
+
+
+def confirm_promotion(database: Database) -> PromotionCheck:
+    """Runbook "promote": the instance left recovery AND a row is written and read back.
+
+    `pg_is_in_recovery()` false alone does not show the instance takes writes (a read-only
+    default, a full disk or a missing table would still refuse them), so a check order is
+    written, committed, read back on a new connection and deleted. Raises RecoveryStepMissing
+    (FAIL) when either part is not so.
+    """
+    status = database.recovery_status()
+    if status.in_recovery:
+        raise RecoveryStepMissing(
+            f"{database.name} is still in recovery (timeline {status.timeline}): it was not "
+            "promoted, so the shop cannot be pointed at it; run pg_promote() or check its log"
+        )
+    writable, detail = database.accepts_writes()
+    if not writable:
+        raise RecoveryStepMissing(
+            f"{database.name} left recovery but does not accept writes: {detail}; check "
+            "default_transaction_read_only, its disk and that the orders table was recovered"
+        )
+    return PromotionCheck(status, detail)

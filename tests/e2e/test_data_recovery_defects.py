@@ -60,6 +60,7 @@ def test_healthy_snapshot_restore_passes(project: Path) -> None:
     seen = figures(scenario)
     assert {"restore duration", "time to detect", "snapshot age at the fault"} <= set(seen)
     assert seen["acknowledged writes lost"]["value"] > 0
+    assert seen["writes acknowledged after the snapshot"]["value"] > 0  # what the restore loses
     _assert_reinstated(project, scenario)
 
 
@@ -89,6 +90,9 @@ def test_healthy_pitr_passes(project: Path) -> None:
     assert 0 < rto["measured_s"] < rto["target_s"] == 3600.0
     assert rpo["measured_s"] == 0.0  # stopping right before the DROP keeps every write
     seen = figures(scenario)
+    assert seen["acknowledged writes before the fault"]["value"] > 0  # "0 lost" of something
+    assert seen["writes acknowledged after the base backup"]["value"] > 0  # replayed from WAL
+    assert "read back" in seen["timeline after promotion"]["detail"]  # a write, not a flag
     assert seen["recovery point found in the WAL"]["value"] == 1.0
     assert abs(seen["reached - requested recovery point"]["value"]) < 900.0
     assert seen["writes lost before the recovery point"]["value"] == 0.0

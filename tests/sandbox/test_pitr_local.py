@@ -12,7 +12,13 @@ from drills.core.objectives import Objective, ObjectiveKind, Verdict
 from drills.core.waiting import wait_until
 from drills.faults.data import DestructiveStatement, drop_table
 from drills.load.ledger import WriteLedger
-from drills.recovery.pitr import PitrResult, judge_pitr, promote_replica, recover_to_point
+from drills.recovery.pitr import (
+    PitrResult,
+    confirm_promotion,
+    judge_pitr,
+    promote_replica,
+    recover_to_point,
+)
 from drills.targets.adapters.localdb import LocalPitr
 from drills.targets.adapters.postgres import PostgresDatabase
 from drills.targets.ports.data import RecoveryRequest
@@ -132,11 +138,16 @@ def test_streaming_replica_reports_lag_and_promotes(kit: PgKit) -> None:
         timeout_s=30,
         poll_s=0.05,
     )
+    refused, why = standby.accepts_writes()  # a standby: out of the question
+    assert (refused, "read-only transaction" in why) == (False, True), why
     promotion = promote_replica(standby, clock=clock)
     assert promotion.lag_s is not None
     assert promotion.lag_s >= 0
     assert promotion.timeline_after == promotion.timeline_before + 1
     assert not standby.recovery_status().in_recovery
+    assert "read back" in confirm_promotion(standby).write_detail
+    assert "r-1" in standby.orders_present()  # the check order was deleted again, r-1 kept
+    assert not [k for k in standby.orders_present() if k.startswith("drills-write-check-")]
     PostgresDatabase("replica", replica.dsn()).execute(
         "INSERT INTO orders (order_key, item, quantity, payload_hash) "
         "VALUES ('r-2', 'widget', 1, 'x')"

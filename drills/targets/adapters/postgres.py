@@ -7,6 +7,7 @@ the same rows in the same keys have the same fingerprint whatever their physical
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -292,6 +293,22 @@ class PostgresDatabase:
     def promote(self, *, wait_s: int = 60) -> bool:
         """pg_promote(): end recovery on a standby; True when it finished in time."""
         return bool(self._rows("SELECT pg_promote(true, %s)", [wait_s])[0][0])
+
+    def accepts_writes(self) -> tuple[bool, str]:
+        """Insert a check order and commit, read it back on a new connection, then delete it."""
+        key = f"drills-write-check-{uuid.uuid4().hex[:12]}"
+        try:
+            with self.connect() as conn:
+                insert_order(conn, key, "write-check", 1)
+            found = self._rows("SELECT count(*) FROM orders WHERE order_key = %s", [key])[0][0]
+            self._rows("DELETE FROM orders WHERE order_key = %s RETURNING id", [key])
+        except psycopg.Error as exc:
+            return False, str(translate(exc, f"write a check row on '{self.name}'"))
+        except DrillError as exc:
+            return False, str(exc)
+        if int(found) != 1:
+            return False, f"the committed check row {key} was read back {found} times"
+        return True, f"wrote, committed and read back order {key} (then deleted it)"
 
 
 def fingerprint_table(conn: psycopg.Connection[Any], table: str) -> TableFingerprint:

@@ -193,6 +193,13 @@ class Database(Protocol):
         """pg_promote() on a standby; True once it left recovery."""
         ...
 
+    def accepts_writes(self) -> tuple[bool, str]:
+        """Write a check order, commit, read it back on a new connection, delete it.
+
+        (ok, detail): False with the server's refusal when it is read-only or still recovering.
+        """
+        ...
+
     def orders_present(self) -> dict[str, tuple[str, int]]:
         """The orders table as the ledger compares it: order_key -> (payload_hash, copies)."""
         ...
