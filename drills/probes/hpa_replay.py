@@ -18,6 +18,14 @@ time it was first seen and asks of each decision what the controller could have 
   the HPA cannot read);
 - MISMATCH (fails): anything else.
 
+What the rule says is known exactly only once the pods have stayed unchanged for `settle_s`
+(a new pod has no CPU figure for a while, and upstream then counts it at 100% on a scale-in, or
+keeps the current count rather than reverse the direction). Before that, with every pod Ready,
+the recommendation still lies between the rule's count and the current one: the per-pod
+metrics (request rate) see every Ready pod, so their count bounds it from below, and the
+current count may stand above. Such a recommendation proves an early scale-in when even its
+lower bound is higher, and explains a hold at the current count; it is not judged itself.
+
 Times are inexact in known ways, and the replay leans towards "not proven" each time: the
 controller wrote a status after the reading before the one that first showed it, and may have
 made the same recommendation again until another status appeared. A recommendation counts as
@@ -31,7 +39,7 @@ unknown, and an unknown moment in the window explains a hold; it never proves an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import pairwise
 
@@ -175,7 +183,8 @@ class _Run:
     after_s: float | None  # the reading before: the controller wrote it after (None: unknown)
     until_s: float  # first reading of the next status: it may have held until then
     status: HpaStatus | None
-    known: tuple[int, int] | None  # the rule's recommendation, when the pods were settled
+    known: tuple[int, int] | None  # the rule's recommendation, once the pods have settled
+    bounds: tuple[int, int] | None  # what it may be (= known once settled; None: pods moving)
 
     @property
     def earliest_s(self) -> float:
@@ -190,9 +199,12 @@ class _Run:
         return self.status.current_replicas, self.status.desired_replicas
 
 
+_Bounds = tuple[int, int] | None
+
+
 def _runs(samples: Sequence[HpaSample], timings: ReplayTimings) -> list[_Run]:
     """Group consecutive readings of one status; note when each was first seen and by whom."""
-    starts: list[tuple[int, tuple[int, int] | None]] = []  # (index of first reading, known)
+    starts: list[tuple[int, _Bounds, _Bounds]] = []  # (index of first reading, known, bounds)
     since: tuple[float, int] | None = None  # (settled since, at this many replicas)
     for index, sample in enumerate(samples):
         status = sample.status
@@ -200,13 +212,11 @@ def _runs(samples: Sequence[HpaSample], timings: ReplayTimings) -> list[_Run]:
             since = None
         elif since is None or since[1] != status.current_replicas:
             since = (sample.at_s, status.current_replicas)
-        if index and status == samples[index - 1].status:
-            continue
-        trusted = since is not None and sample.at_s - since[0] >= timings.settle_s
-        known = rule_range(status, tolerance=timings.tolerance) if trusted and status else None
-        starts.append((index, known))
+        if not index or status != samples[index - 1].status:
+            settled_s = None if since is None else sample.at_s - since[0]
+            starts.append((index, *_evidence(status, settled_s, timings)))
     runs = []
-    for number, (index, known) in enumerate(starts):
+    for number, (index, known, bounds) in enumerate(starts):
         later = starts[number + 1][0] if number + 1 < len(starts) else None
         runs.append(
             _Run(
@@ -215,9 +225,33 @@ def _runs(samples: Sequence[HpaSample], timings: ReplayTimings) -> list[_Run]:
                 until_s=samples[later].at_s if later is not None else samples[-1].at_s,
                 status=samples[index].status,
                 known=known,
+                bounds=bounds,
             )
         )
     return runs
+
+
+def _evidence(
+    status: HpaStatus | None, settled_s: float | None, timings: ReplayTimings
+) -> tuple[_Bounds, _Bounds]:
+    """(known, bounds) of a status read when the pods had been settled `settled_s` seconds."""
+    if status is None or settled_s is None:
+        return None, None
+    rule = rule_range(status, tolerance=timings.tolerance)
+    if rule is None or settled_s >= timings.settle_s:
+        return rule, rule
+    return None, _unsettled_bounds(status, rule, timings.tolerance)
+
+
+def _unsettled_bounds(
+    status: HpaStatus, rule: tuple[int, int], tolerance: float
+) -> tuple[int, int]:
+    """What the recommendation may be while new pods' CPU figures are missing (module doc)."""
+    per_pod = replace(status, metrics=tuple(m for m in status.metrics if m.source == "Pods"))
+    floor = rule_range(per_pod, tolerance=tolerance) if per_pod.metrics else None
+    current = min(max(status.current_replicas, status.min_replicas), status.max_replicas)
+    low = status.min_replicas if floor is None else min(floor[0], current)
+    return low, max(rule[1], current)
 
 
 class _Replay:
@@ -247,11 +281,11 @@ class _Replay:
         inside = [
             other
             for other in self.runs
-            if other.known is not None
+            if other.bounds is not None
             and other.first_s < run.first_s
             and other.earliest_s > run.first_s - window_s
         ]
-        return max(inside, key=lambda r: (r.known[0] if r.known else 0, r.first_s), default=None)
+        return max(inside, key=lambda r: (r.bounds[0] if r.bounds else 0, r.first_s), default=None)
 
     def possibly_in_window(self, run: _Run, window_s: float) -> tuple[float, list[_Run]]:
         """The start of the widest window `run`'s decision may have had, and the runs in it."""
@@ -263,9 +297,9 @@ class _Replay:
         start, seen = self.possibly_in_window(run, window_s)
         if self.blind(start, run.first_s):
             return True, "the timeline cannot see the whole window"
-        if any(o.known is None for o in seen):
+        if any(o.bounds is None for o in seen):
             return True, "the window holds moments the pods were moving"
-        highest = max((o.known[1] for o in seen if o.known is not None), default=0)
+        highest = max((o.bounds[1] for o in seen if o.bounds is not None), default=0)
         if highest >= desired:
             return True, f"the rule recommended {highest} within the window"
         span = run.first_s - start
@@ -350,13 +384,13 @@ def _early(replay: _Replay, run: _Run, window_s: float) -> str | None:
     """Why a scale-in came before the window ended, or None when it did not (or cannot tell)."""
     assert run.status is not None
     higher = replay.highest_surely_in_window(run, window_s)
-    if higher is None or higher.known is None or higher.known[0] <= run.status.desired_replicas:
+    if higher is None or higher.bounds is None or higher.bounds[0] <= run.status.desired_replicas:
         return None
     ago = run.first_s - higher.first_s
     return (
-        f"the rule recommended {higher.known[0]} only {ago:.1f} s earlier, inside the "
+        f"the rule recommended {higher.bounds[0]} only {ago:.1f} s earlier, inside the "
         f"{window_s:g} s scale-down stabilisation window, so the HPA had to keep "
-        f"{min(higher.known[0], run.status.current_replicas)}{_declared(run.status, window_s)}"
+        f"{min(higher.bounds[0], run.status.current_replicas)}{_declared(run.status, window_s)}"
     )
 
 
@@ -399,7 +433,7 @@ def _below(replay: _Replay, run: _Run, status: HpaStatus) -> RuleCheck:
     if up is not None and (up.window_s or 0) > 0:
         start, seen = replay.possibly_in_window(run, up.window_s or 0.0)
         if replay.blind(start, run.first_s) or any(
-            o.known is None or o.known[0] <= desired for o in seen
+            o.bounds is None or o.bounds[0] <= desired for o in seen
         ):
             return _check(
                 run, status, RuleOutcome.STABILISED, "held by the scale-up stabilisation window"

@@ -210,3 +210,24 @@ def test_a_status_without_a_decision_is_not_judged() -> None:
     stale = spike_then_quiet(20.5)
     stale[-1] = replace(stale[-1], status=replace(stale[-1].status, conditions=(failed,)))  # type: ignore[type-var]
     assert RuleOutcome.SCALED_IN_EARLY not in outcomes(stale)
+
+
+def test_before_the_metrics_settle_the_request_rate_still_bounds_the_recommendation() -> None:
+    # New pods' CPU is not counted yet (settle 30 s): the HPA may hold 6 at a rule of 3, but the
+    # request rate at its target says the recommendation was at least 6.
+    waited = ReplayTimings(10.0, 2.0, settle_s=30.0)
+    held = judge_rule(spike_then_quiet(31.0), waited)
+    assert held.mismatches == ()
+    assert all(c.at_s >= 30.0 for c in held.checks)  # nothing is judged on bounds alone
+    flapping = judge_rule(spike_then_quiet(20.5), waited)
+    [early] = flapping.mismatches
+    assert early.outcome is RuleOutcome.SCALED_IN_EARLY
+    assert early.computed == "?"  # judged by the bound, not by a settled recommendation
+    cpu_only = [
+        replace(
+            s, status=replace(s.status, metrics=(replace(s.status.metrics[0], source="Resource"),))
+        )
+        for s in spike_then_quiet(20.5)
+        if s.status is not None
+    ]
+    assert judge_rule(cpu_only, waited).mismatches == ()  # CPU alone bounds nothing yet
