@@ -20,6 +20,7 @@ import pytest
 
 from fixtures.pool import DEFECT_BUSY, DEFECT_ENV
 from tests.e2e.drill_cli import figures, objective, run_drill, sandboxed_project
+from tests.e2e.ledger_defects import delete_orders_after_step
 
 DRILL = "db-pool-exhaustion"
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -62,6 +63,7 @@ def test_healthy_sandbox_passes_with_the_runbook_figures(project: Path) -> None:
     assert seen["active sessions terminated"]["value"] == 0
     assert seen["free connection slots"]["value"] >= seen["free connection slots"]["target"]
     assert seen["acknowledged writes lost"]["value"] == 0
+    assert seen["acknowledged writes before the fault"]["value"] > 0  # "0 lost" of something
     steps = [s["name"] for s in scenario["steps"]]
     assert any(s.startswith("Terminate idle backends") for s in steps)
     assert all(s["outcome"] == "ok" for s in scenario["steps"])
@@ -76,6 +78,21 @@ def test_a_tighter_objective_turns_the_pass_into_a_fail(project: Path) -> None:
     assert rto["measured_s"] > 1.0  # the rule's age alone is longer: shown, not hidden
     assert f"{rto['measured_s']:.1f} s" in rto["detail"]
     assert "vs target 1s -> FAIL" in scenario["reason"]
+    _no_leak_left(scenario)
+
+
+def test_acknowledged_writes_lost_while_the_pool_is_drained_fail_and_are_named(
+    project: Path,
+) -> None:
+    # Once the idle backends are terminated the admin DSN surely has a slot for the DELETE.
+    lost = delete_orders_after_step(project, DRILL, "Terminate idle backends")
+    scenario = lost.run.scenario
+    print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
+    assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
+    assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
+    assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
+    assert figures(scenario)["acknowledged writes lost"]["value"] >= 3
     _no_leak_left(scenario)
 
 
