@@ -1,11 +1,12 @@
 """`crashloop-rollback` end to end through `drills run`: PASS when healthy, FAIL when broken.
 
 One sandbox for the module, in a temporary project root. Each test runs the real CLI in a
-subprocess and reads the run's journal. The defect: the Deployment keeps no revision history
-(`revisionHistoryLimit: 0`) and replaces pods with `Recreate`, so by the time the bad release
-crash-loops its predecessor's ReplicaSet is already pruned and `kubectl rollout undo` has
-nothing to go back to. The drill must say so and fail at once, and the fault's own rollback
-must still leave the good image running.
+subprocess and reads the run's journal. The defect: the rollout history is lost (the
+previous ReplicaSet is deleted as soon as the bad release rolls out; its pods are orphaned), so
+`kubectl rollout undo` has nothing to go back to. (The upstream Deployment controller keeps the
+previous ReplicaSet while a rollout is unfinished, even with `revisionHistoryLimit: 0`, so the
+history has to be removed by hand.) The drill must say so and fail at once, and the fault's
+own rollback must still leave the good image running.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from drills.core.clock import SystemClock
 from drills.core.safety import Allowlist, RollbackLedger
 from drills.faults.pods import BadRelease
 from drills.targets.adapters.kube import KubeWorkload, connect
@@ -28,6 +31,7 @@ from tests.e2e.drill_cli import REPO, figures, kubectl, objective, run_drill, sa
 from tests.e2e.ledger_defects import delete_orders_after_step
 
 DRILL = "crashloop-rollback"
+PRUNE_TIMEOUT_S = 180.0  # the bad release rolls out within seconds of the drill's fault
 GOOD_IMAGE = "shop:1.0.0"  # fixtures/shop/k8s/deployment.yaml
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -97,25 +101,46 @@ def test_a_digest_pinned_release_is_drilled_with_the_repositorys_bad_tag(project
     _assert_good_release_serves(project)
 
 
+def _prune_history_once_bad_release_rolls_out(project: Path, done: threading.Event) -> None:
+    """Delete every ReplicaSet but the bad release's, orphaning their pods (history lost)."""
+    clock = SystemClock()
+    deadline = clock.now() + PRUNE_TIMEOUT_S
+    while not done.is_set() and clock.now() < deadline:
+        listing = json.loads(kubectl(project, "get", "rs", "-l", "app=shop", "-o", "json"))
+        images = {
+            rs["metadata"]["name"]: rs["spec"]["template"]["spec"]["containers"][0]["image"]
+            for rs in listing["items"]
+        }
+        if any(image.endswith(":bad") for image in images.values()):
+            old = [name for name, image in images.items() if not image.endswith(":bad")]
+            if old:
+                kubectl(project, "delete", "rs", *old, "--cascade=orphan")
+            return
+        done.wait(0.2)
+
+
+def _delete_orphaned_pods(project: Path) -> None:
+    pods = json.loads(kubectl(project, "get", "pods", "-l", "app=shop", "-o", "json"))["items"]
+    orphans = [p["metadata"]["name"] for p in pods if not p["metadata"].get("ownerReferences")]
+    if orphans:
+        kubectl(project, "delete", "pod", *orphans, "--wait=true", timeout_s=60)
+
+
 def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) -> None:
-    before = json.loads(kubectl(project, "get", "deployment", "shop", "-o", "json"))["spec"]
-    broken = {"revisionHistoryLimit": 0, "strategy": {"type": "Recreate", "rollingUpdate": None}}
-    restore = {"spec": {k: before[k] for k in ("revisionHistoryLimit", "strategy")}}
-    kubectl(
-        project,
-        "patch",
-        "deployment",
-        "shop",
-        "--type",
-        "merge",
-        "-p",
-        json.dumps({"spec": broken}),
+    """The previous ReplicaSet is pruned once the bad release rolls out (someone cleaned up old
+    ReplicaSets, or a controller with no history kept): `rollout undo` has nothing to go back to.
+    Its pods are orphaned, not deleted, so users are still served by the old release."""
+    done = threading.Event()
+    pruner = threading.Thread(
+        target=_prune_history_once_bad_release_rolls_out, args=(project, done), daemon=True
     )
+    pruner.start()
     try:
         code, scenario = _drill(project, "--objective", "shop.rto=30s")
     finally:
-        patch = json.dumps(restore)
-        kubectl(project, "patch", "deployment", "shop", "--type", "merge", "-p", patch)
+        done.set()
+        pruner.join(timeout=30)
+        _delete_orphaned_pods(project)
     assert (code, scenario["verdict"]) == (1, "FAIL")
     assert "RecoveryStepMissing: kubectl rollout undo could not roll" in scenario["reason"]
     assert "no revision before" in scenario["reason"]
@@ -123,7 +148,6 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
     assert outcomes["Detect: a pod waits in CrashLoopBackOff"] == "ok"
     assert outcomes["Mitigate: kubectl rollout undo"] == "failed"
     assert figures(scenario)["restored revision"]["value"] is None
-    assert figures(scenario)["user-side outage"]["value"] > 0  # Recreate: users saw it
     assert scenario["duration_s"] < 120  # failed at once, did not wait out the RTO
     assert [r["outcome"] for r in scenario["rollbacks"]] == ["done"]
     _assert_good_release_serves(project)  # the fault's rollback put the good image back
