@@ -233,7 +233,9 @@ def _assert_hpa_followed_the_rule(
             "no scaling decision was sampled while the pods were settled, so the HPA's choice "
             "could not be compared with desired_replicas"
         )
-    breaches = range_breaches(samples, scaling.min_replicas, scaling.max_replicas)
+    breaches = range_breaches(
+        samples, scaling.min_replicas, scaling.max_replicas, origin_s=drill.started_s
+    )
     statuses = [s.status for s in samples if s.status is not None]
     ranges = {(s.min_replicas, s.max_replicas) for s in statuses}
     wanted = (scaling.min_replicas, scaling.max_replicas)

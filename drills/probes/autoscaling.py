@@ -101,17 +101,25 @@ def rule_range(status: HpaStatus, *, tolerance: float = 0.1) -> tuple[int, int] 
     return min(max(low, floor), ceiling), min(max(high, floor), ceiling)
 
 
-def range_breaches(samples: Sequence[HpaSample], low: int, high: int) -> list[str]:
-    """Readings with current, desired or Ready replicas outside low..high, as sentences."""
+def range_breaches(
+    samples: Sequence[HpaSample], low: int, high: int, *, origin_s: float = 0.0
+) -> list[str]:
+    """Readings with current, desired or Ready replicas outside low..high, as sentences.
+
+    A count of 0 in the HPA's status is one it has not reported yet (a new HPA says desired 0
+    until its first decision); times are given from `origin_s`.
+    """
     found = []
     for sample in samples:
         status = sample.status
         counts = {"ready pods": sample.ready_after}
         if status is not None:
-            counts |= {"current": status.current_replicas, "desired": status.desired_replicas}
+            reported = {"current": status.current_replicas, "desired": status.desired_replicas}
+            counts |= {what: value for what, value in reported.items() if value > 0}
         for what, value in counts.items():
             if not low <= value <= high and not (what == "ready pods" and value < low):
-                found.append(f"{what} {value} outside {low}..{high} at t={sample.at_s:.1f}s")
+                at = sample.at_s - origin_s
+                found.append(f"{what} {value} outside {low}..{high} at t={at:.1f}s")
     return found
 
 

@@ -59,6 +59,10 @@ def test_range_breaches_and_peak_pressure() -> None:
         HpaSample(3.0, None, 2, 2, 3),  # starting pods below the floor are not a breach
     ]
     assert range_breaches(samples, 3, 10) == ["desired 11 outside 3..10 at t=1.0s"]
+    undecided = settled(status(3, 0, rps(40.0)), at_s=5.0)  # a new HPA: no decision yet
+    assert range_breaches([undecided], 3, 10, origin_s=4.0) == []
+    below = settled(status(3, 2, rps(40.0)), at_s=5.0)
+    assert range_breaches([below], 3, 10, origin_s=4.0) == ["desired 2 outside 3..10 at t=1.0s"]
     assert peak_pressure(samples) == {"http_requests_per_second": 1.25, "cpu": 0.5}
 
 
