@@ -18,6 +18,10 @@ time it was first seen and asks of each decision what the controller could have 
   the HPA cannot read);
 - MISMATCH (fails): anything else.
 
+A status that carries no decision (a new HPA's desired 0; a sync that could not compute,
+ScalingActive False, which leaves the last count standing) is judged only for the replicas it
+keeps past the window.
+
 What the rule says is known exactly only once the pods have stayed unchanged for `settle_s`
 (a new pod has no CPU figure for a while, and upstream then counts it at 100% on a scale-in, or
 keeps the current count rather than reverse the direction). Before that, with every pod Ready,
