@@ -101,18 +101,29 @@ def test_a_digest_pinned_release_is_drilled_with_the_repositorys_bad_tag(project
     _assert_good_release_serves(project)
 
 
-def _prune_history_once_bad_release_rolls_out(project: Path, done: threading.Event) -> None:
-    """Delete every ReplicaSet but the bad release's, orphaning their pods (history lost)."""
+def _replica_sets(project: Path) -> dict[str, str]:
+    listing = json.loads(kubectl(project, "get", "rs", "-l", "app=shop", "-o", "json"))
+    return {
+        rs["metadata"]["name"]: rs["spec"]["template"]["spec"]["containers"][0]["image"]
+        for rs in listing["items"]
+    }
+
+
+def _prune_history_once_bad_release_rolls_out(
+    project: Path, before: set[str], done: threading.Event
+) -> None:
+    """Once this drill's bad release has its ReplicaSet, delete every other one (history lost).
+
+    Only a ReplicaSet that did not exist when the test began counts: an earlier drill's bad
+    release may still be in the history, scaled to 0. The deleted ones' pods are orphaned.
+    """
     clock = SystemClock()
     deadline = clock.now() + PRUNE_TIMEOUT_S
     while not done.is_set() and clock.now() < deadline:
-        listing = json.loads(kubectl(project, "get", "rs", "-l", "app=shop", "-o", "json"))
-        images = {
-            rs["metadata"]["name"]: rs["spec"]["template"]["spec"]["containers"][0]["image"]
-            for rs in listing["items"]
-        }
-        if any(image.endswith(":bad") for image in images.values()):
-            old = [name for name, image in images.items() if not image.endswith(":bad")]
+        images = _replica_sets(project)
+        new_bad = [n for n, image in images.items() if image.endswith(":bad") and n not in before]
+        if new_bad:
+            old = [name for name in images if name not in new_bad]
             if old:
                 kubectl(project, "delete", "rs", *old, "--cascade=orphan")
             return
@@ -131,8 +142,11 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
     ReplicaSets, or a controller with no history kept): `rollout undo` has nothing to go back to.
     Its pods are orphaned, not deleted, so users are still served by the old release."""
     done = threading.Event()
+    before = set(_replica_sets(project))
     pruner = threading.Thread(
-        target=_prune_history_once_bad_release_rolls_out, args=(project, done), daemon=True
+        target=_prune_history_once_bad_release_rolls_out,
+        args=(project, before, done),
+        daemon=True,
     )
     pruner.start()
     try:

@@ -1,9 +1,10 @@
 """REPOINT and REINSTATE on a whole sandbox: the shop moves to a new instance and back.
 
-The shop's pods read DATABASE_URL from Secret `shop-database` once it exists; a `rollout
-restart` replaces them. A write through the service must land in the instance the Secret names,
-and after the reinstate (replayed from a rollback entry, as `drills rollback` does) the primary
-holds the new instance's rows and serves the shop again, with no server left on the new one.
+The shop's pods read DATABASE_URL from Secret `shop-database` (the sandbox daemon creates it
+with the primary's DSN); a `rollout restart` replaces them. A write through the service must
+land in the instance the Secret names, and after the reinstate (replayed from a rollback entry,
+as `drills rollback` does) the primary holds the new instance's rows and serves the shop again,
+with no server left on the new one.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def test_repoint_moves_writes_and_reinstate_brings_them_home(sandbox: dict[str, 
         other.apply_sql(ORDERS_TABLE_DDL)
         moved = repoint(config, other.dsn(), clock=CLOCK, timeout_s=120)
         print(moved.summary())  # noqa: T201 - the figure the drills report
-        assert moved.previous == "(none set)"
+        assert moved.previous == sandbox["database_dsn"]  # the daemon's Secret, as on a cluster
         assert config.database_url() == other.dsn()
         assert config.rollout().complete
         assert _order(sandbox["service_url"], "moved-1") == 201
