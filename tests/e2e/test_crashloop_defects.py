@@ -101,29 +101,35 @@ def test_a_digest_pinned_release_is_drilled_with_the_repositorys_bad_tag(project
     _assert_good_release_serves(project)
 
 
-def _replica_sets(project: Path) -> dict[str, str]:
+def _revisions(project: Path) -> dict[str, tuple[int, str]]:
+    """Each shop ReplicaSet's revision and image."""
     listing = json.loads(kubectl(project, "get", "rs", "-l", "app=shop", "-o", "json"))
     return {
-        rs["metadata"]["name"]: rs["spec"]["template"]["spec"]["containers"][0]["image"]
+        rs["metadata"]["name"]: (
+            int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]),
+            rs["spec"]["template"]["spec"]["containers"][0]["image"],
+        )
         for rs in listing["items"]
     }
 
 
 def _prune_history_once_bad_release_rolls_out(
-    project: Path, before: set[str], done: threading.Event
+    project: Path, newest_before: int, done: threading.Event
 ) -> None:
-    """Once this drill's bad release has its ReplicaSet, delete every other one (history lost).
+    """Once the bad release is the newest revision, delete every other ReplicaSet.
 
-    Only a ReplicaSet that did not exist when the test began counts: an earlier drill's bad
-    release may still be in the history, scaled to 0. The deleted ones' pods are orphaned.
+    An earlier drill's bad release may still be in the history (scaled to 0); rolling the same
+    template out again reuses it under a new revision number, so the test watches revisions,
+    not names. The deleted ReplicaSets' pods are orphaned, not killed.
     """
     clock = SystemClock()
     deadline = clock.now() + PRUNE_TIMEOUT_S
     while not done.is_set() and clock.now() < deadline:
-        images = _replica_sets(project)
-        new_bad = [n for n, image in images.items() if image.endswith(":bad") and n not in before]
-        if new_bad:
-            old = [name for name in images if name not in new_bad]
+        revisions = _revisions(project)
+        newest = max(revisions, key=lambda name: revisions[name][0], default="")
+        revision, image = revisions.get(newest, (0, ""))
+        if revision > newest_before and image.endswith(":bad"):
+            old = [name for name in revisions if name != newest]
             if old:
                 kubectl(project, "delete", "rs", *old, "--cascade=orphan")
             return
@@ -142,10 +148,10 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
     ReplicaSets, or a controller with no history kept): `rollout undo` has nothing to go back to.
     Its pods are orphaned, not deleted, so users are still served by the old release."""
     done = threading.Event()
-    before = set(_replica_sets(project))
+    newest_before = max((rev for rev, _ in _revisions(project).values()), default=0)
     pruner = threading.Thread(
         target=_prune_history_once_bad_release_rolls_out,
-        args=(project, before, done),
+        args=(project, newest_before, done),
         daemon=True,
     )
     pruner.start()
