@@ -524,28 +524,10 @@ class ControlPlane:
             )
             raise DrillError(msg)
 
-    def _wait_http(self, process: _Process, url: str, what: str) -> None:
-        def probe() -> Observation:
-            self._alive_or_raise(process)
-            try:
-                with urllib.request.urlopen(url, timeout=2) as answer:
-                    return Observation(ok=answer.status == 200, detail=f"HTTP {answer.status}")
-            except (urllib.error.URLError, OSError) as exc:
-                return Observation(ok=False, detail=str(exc))
-
-        wait_until(
-            probe,
-            clock=SystemClock(),
-            timeout_s=_START_TIMEOUT_S,
-            poll_s=0.05,
-            description=f"{what} answering",
-        )
-
-    def _wait_https(self, process: _Process, url: str, what: str) -> None:
-        pki = self._require_pki()
-        admin = pki.client("readiness-probe", "drills-readiness", ("system:masters",))
-        context = ssl.create_default_context(cafile=str(pki.ca))
-        context.load_cert_chain(str(admin.cert), str(admin.key))
+    def _wait_http(
+        self, process: _Process, url: str, what: str, context: ssl.SSLContext | None = None
+    ) -> None:
+        """Wait until `url` answers 200 (while the process lives; its log tail if it dies)."""
 
         def probe() -> Observation:
             self._alive_or_raise(process)
@@ -559,9 +541,17 @@ class ControlPlane:
             probe,
             clock=SystemClock(),
             timeout_s=_START_TIMEOUT_S,
-            poll_s=0.1,
+            poll_s=0.05,
             description=f"{what} ready",
         )
+
+    def _wait_https(self, process: _Process, url: str, what: str) -> None:
+        """`_wait_http` over TLS, trusting the sandbox CA, with an admin client certificate."""
+        pki = self._require_pki()
+        admin = pki.client("readiness-probe", "drills-readiness", ("system:masters",))
+        context = ssl.create_default_context(cafile=str(pki.ca))
+        context.load_cert_chain(str(admin.cert), str(admin.key))
+        self._wait_http(process, url, what, context)
 
 
 def _tail(path: Path, lines: int = 30) -> str:
