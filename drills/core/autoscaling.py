@@ -154,13 +154,26 @@ def scale_up_limit(
         return max(2 * current, 4, current)
     if rules.select is SelectPolicy.DISABLED or not rules.policies:
         return current
+    proposals = _proposals(current, rules, events, now_s=now_s, up=True)
+    chosen = min(proposals) if rules.select is SelectPolicy.MIN else max(proposals)
+    return max(chosen, current)
+
+
+def _proposals(
+    current: int,
+    rules: ScalingRules,
+    events: Iterable[ScaleEvent],
+    *,
+    now_s: float,
+    up: bool,
+) -> list[int]:
+    """Each policy's proposal from the replicas at the start of its period."""
     seen = list(events)
     proposals = []
     for policy in rules.policies:
         added, removed = _period_change(seen, policy.period_s, now_s)
-        proposals.append(_proposal(policy, current - added + removed, up=True))
-    chosen = min(proposals) if rules.select is SelectPolicy.MIN else max(proposals)
-    return max(chosen, current)
+        proposals.append(_proposal(policy, current - added + removed, up=up))
+    return proposals
 
 
 def scale_down_limit(
@@ -179,10 +192,6 @@ def scale_down_limit(
         return 0
     if rules.select is SelectPolicy.DISABLED or not rules.policies:
         return current
-    seen = list(events)
-    proposals = []
-    for policy in rules.policies:
-        added, removed = _period_change(seen, policy.period_s, now_s)
-        proposals.append(_proposal(policy, current - added + removed, up=False))
+    proposals = _proposals(current, rules, events, now_s=now_s, up=False)
     chosen = max(proposals) if rules.select is SelectPolicy.MIN else min(proposals)
     return min(chosen, current)
