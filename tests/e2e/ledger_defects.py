@@ -126,3 +126,16 @@ def tolerant_profile(root: Path, name: str, *, error_ratio: float) -> str:
     text = text.replace("error_ratio = 0.01", f"error_ratio = {error_ratio}", 1)
     (environments / f"{name}.toml").write_text(text)
     return name
+
+
+def assert_lost_writes_named(lost: LostWrites) -> dict[str, Any]:
+    """The drill FAILed on the RPO naming each deleted order; returns its journal entry."""
+    scenario = lost.run.scenario
+    print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
+    assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
+    assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
+    assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
+    seen = {f["name"]: f for f in scenario["figures"]}
+    assert seen["acknowledged writes lost"]["value"] >= 3
+    return scenario

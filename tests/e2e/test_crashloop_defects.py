@@ -28,7 +28,7 @@ from drills.faults.pods import BadRelease
 from drills.targets.adapters.kube import KubeWorkload, connect
 from drills.targets.adapters.kube_rollbacks import ClusterBound
 from tests.e2e.drill_cli import REPO, figures, kubectl, objective, run_drill, sandboxed_project
-from tests.e2e.ledger_defects import delete_orders_after_step
+from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
 
 DRILL = "crashloop-rollback"
 PRUNE_TIMEOUT_S = 180.0  # the bad release rolls out within seconds of the drill's fault
@@ -175,13 +175,7 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
 
 def test_acknowledged_writes_lost_during_the_release_fail_and_are_named(project: Path) -> None:
     lost = delete_orders_after_step(project, DRILL, "Roll out the bad release")
-    scenario = lost.run.scenario
-    print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
-    assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
-    assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
-    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
-    assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
-    assert figures(scenario)["acknowledged writes lost"]["value"] >= 3
+    assert_lost_writes_named(lost)
     _assert_good_release_serves(project)
 
 

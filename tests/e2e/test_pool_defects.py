@@ -20,7 +20,7 @@ import pytest
 
 from fixtures.pool import DEFECT_BUSY, DEFECT_ENV
 from tests.e2e.drill_cli import figures, objective, run_drill, sandboxed_project
-from tests.e2e.ledger_defects import delete_orders_after_step
+from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
 
 DRILL = "db-pool-exhaustion"
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -86,13 +86,7 @@ def test_acknowledged_writes_lost_while_the_pool_is_drained_fail_and_are_named(
 ) -> None:
     # Once the idle backends are terminated the admin DSN surely has a slot for the DELETE.
     lost = delete_orders_after_step(project, DRILL, "Terminate idle backends")
-    scenario = lost.run.scenario
-    print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
-    assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
-    assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
-    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
-    assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
-    assert figures(scenario)["acknowledged writes lost"]["value"] >= 3
+    scenario = assert_lost_writes_named(lost)
     _no_leak_left(scenario)
 
 
