@@ -60,6 +60,13 @@ def shop_rollout(shop: Workload) -> Rollout:
     return KubeRollout.of(shop)
 
 
+_EVIDENCE = "evidence gathered for the cause (runbook steps 2-3), not judged"
+_ALERT_RULE = (
+    "the [002] alert rule, for reference: the drill detects on CrashLoopBackOff (TTD), earlier"
+)
+_REVISION = "which revision undo restored; the whole-template comparison judges it"
+
+
 @pytest.mark.gate
 @pytest.mark.drill(
     id="crashloop-rollback", runbook="RUNBOOKS.md §3.1", service="shop", severity="P1"
@@ -107,7 +114,6 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
                 serving & users_ok & rollout_complete(shop_rollout, good_image) & restarts.flat(),
                 timeout_s=_remaining_s(drill, budget_s),
             )
-            drill.record_since_fault("time to recover")
             _record_flat_restarts(drill, restarts)
     finally:
         traffic.record_user_side(drill)
@@ -147,13 +153,13 @@ def _detect(drill: Drill, shop: Workload, restarts: RestartWatch) -> None:
             raise_on_timeout=False,
         )
         if not waited.met:
-            drill.record_figure("time to detect", None, "s", detail=waited.last.detail)
+            drill.record_not_detected(waited.last.detail)
             raise CouldNotVerify(
                 f"the bad release never reached CrashLoopBackOff within {DETECT_TIMEOUT_S:g} s "
                 f"({waited.last.detail}); check that the image's tag `{BAD_TAG}` makes the "
                 "app exit at start-up and that the Deployment is not paused"
             )
-        drill.record_since_fault("time to detect")
+        drill.record_detected("a pod of the new release waits in CrashLoopBackOff")
 
 
 def _previous_run(drill: Drill, shop: Workload, rollout: Rollout) -> tuple[PodState | None, str]:
@@ -198,6 +204,7 @@ def _gather_evidence(
             float(pod.restarts) if pod else None,
             "restarts",
             detail=f"{pod.name if pod else 'no pod'}; last exit: {cause or '?'}; log: {last_line}",
+            no_target=_EVIDENCE,
         )
         warnings = [e for e in events if e.type == "Warning"]
         drill.record_figure(
@@ -205,6 +212,7 @@ def _gather_evidence(
             float(sum(e.count for e in warnings)),
             "events",
             detail="; ".join(sorted({f"{e.reason}: {e.message}" for e in warnings})),
+            no_target=_EVIDENCE,
         )
         if cause == "OOMKilled":  # runbook step 3: memory is §3.3's drill, not a rollback
             raise CouldNotVerify("the new pods are OOMKilled, not a bad release: see §3.3")
@@ -221,6 +229,7 @@ def _record_alert(drill: Drill, restarts: RestartWatch) -> None:
             None,
             "s",
             detail=f"did not fire before the rollback: {reading.detail}",
+            no_target=_ALERT_RULE,
         )
         return
     drill.record_figure(
@@ -229,6 +238,7 @@ def _record_alert(drill: Drill, restarts: RestartWatch) -> None:
         "s",
         detail=f"rule > {POD_CRASH_LOOPING_RESTARTS} restarts in "
         f"{POD_CRASH_LOOPING_WINDOW_S:g} s held: {reading.detail}",
+        no_target=_ALERT_RULE,
     )
 
 
@@ -244,13 +254,18 @@ def _roll_back(
     try:
         revision = shop.rollout_undo()
     except DrillError as exc:
-        drill.record_figure("restored revision", None, "revision", detail=str(exc))
+        drill.record_figure(
+            "restored revision", None, "revision", detail=str(exc), no_target=_REVISION
+        )
         raise RecoveryStepMissing(
             f"kubectl rollout undo could not roll deployment/{shop.name} back: {exc}. "
             "The last good ReplicaSet is gone (is revisionHistoryLimit 0?); keep history so "
             "the runbook's rollback can work"
         ) from exc
-    drill.record_since_fault("time to mitigate")
+    drill.record_since_fault(
+        "rollback issued",
+        no_target="when `rollout undo` was sent; TTM is when users stopped failing",
+    )
     good_image, good = last_good
     now = rollout.pod_template()
     differing = good.differences(now)
@@ -260,6 +275,7 @@ def _roll_back(
         float(revision),
         "revision",
         detail=f"template image {shop.container_image()}; last good {good_image}; {same}",
+        no_target=_REVISION,
     )
     if differing:
         raise AssertionError(

@@ -69,6 +69,7 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
                 f"{pool_leak.opened} sessions opened (capped by {pool_leak.scope}), then "
                 f"{_server_says(pool_leak.refusal)}"
             ),
+            no_target="part of the outage: the RTO clock runs from the start of the leak",
         )
     with drill.step("Detect: a new connection is refused"):
         _detect(drill, connections_refused(database))
@@ -95,6 +96,10 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     drill.assert_rpo(verified.report, lossless=True)  # RUNBOOKS.md §3.5: no lost writes
 
 
+_SIZING = "sizing evidence of runbook step 1; the free slots after recovery are judged"
+_USERS = "when users first felt the leak; TTM and TTR carry the targets"
+
+
 def _budget_left_s(drill: Drill) -> float:
     """Seconds left of the RTO target: past it the verdict is FAIL, so stop waiting."""
     elapsed = drill.clock.now() - (drill.fault_at_s or drill.clock.now())
@@ -104,15 +109,9 @@ def _budget_left_s(drill: Drill) -> float:
 def _detect(drill: Drill, refused: Condition) -> None:
     seen = drill.wait_until(refused, timeout_s=30, poll_s=0.05, raise_on_timeout=False)
     if seen.met:
-        fault_at = drill.fault_at_s or drill.clock.now()
-        drill.record_figure(
-            "time to detect",
-            drill.clock.now() - fault_at,
-            "s",
-            detail=f"first refused connection: {_server_says(seen.last.detail)}",
-        )
+        drill.record_detected(f"first refused connection: {_server_says(seen.last.detail)}")
     else:
-        drill.record_figure("time to detect", None, "s", detail="no connection was refused")
+        drill.record_not_detected("no new connection was refused")
 
 
 def _server_says(refusal: str | None) -> str:
@@ -134,9 +133,10 @@ def _size(drill: Drill, admin: Database) -> None:
             f"of max_connections {limits.max_connections}, {limits.superuser_reserved} reserved "
             f"for superusers; by application: {_listing(owners)}"
         ),
+        no_target=_SIZING,
     )
     for state, count in sorted(states.items()):
-        drill.record_figure(f"sessions {state}", float(count), "sessions")
+        drill.record_figure(f"sessions {state}", float(count), "sessions", no_target=_SIZING)
 
 
 def _count(names: Iterable[str]) -> dict[str, int]:
@@ -173,6 +173,7 @@ def _terminate(drill: Drill, admin: Database, rule: IdleRule) -> TerminationResu
         float(len(result.terminated)),
         "sessions",
         detail=f"{result.summary()}; terminated: {by}",
+        no_target="what the idle rule matched; only active sessions terminated is judged (0)",
     )
     killed = result.active_terminated
     drill.record_figure("active sessions terminated", float(len(killed)), "sessions", target=0)
@@ -195,9 +196,13 @@ def _reset_pools_if_users_fail(
     within_s = min(profile.pool.reset_after_s, _budget_left_s(drill))
     reset = reset_pools_if_users_fail(drill, shop, users_served, within_s=within_s)
     restarts = 1.0 if reset.restarted else 0.0
-    drill.record_figure("rollout restarts", restarts, "restarts", detail=reset.summary(shop.name))
-    if not reset.restarted:
-        drill.record_since_fault("time to mitigate")
+    drill.record_figure(
+        "rollout restarts",
+        restarts,
+        "restarts",
+        detail=reset.summary(shop.name),
+        no_target="the runbook's reset runs only when users still fail; either way is right",
+    )
 
 
 def _record_headroom(drill: Drill, limits: ConnectionLimits, headroom: int) -> None:
@@ -220,6 +225,7 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
             None,
             "s",
             detail="no user request failed: the shop kept the connections its pools held",
+            no_target=_USERS,
         )
     else:
         drill.record_figure(
@@ -227,5 +233,6 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
             outage[0] - fault_at,
             "s",
             detail="seconds after injection began (the leak was filling until saturation)",
+            no_target=_USERS,
         )
     traffic.record_user_side(drill, since_s=since_s)

@@ -2,9 +2,9 @@
 
 Runbook steps drilled, from an HPA at rest (so the baseline is not one it is still moving):
 observe the HPA (current vs desired, as `kubectl describe hpa` shows), spike the load with
-Locust (the fault), first scale-up (time to scale), target replicas Ready, p95 and error ratio
-during the ramp, back under the thresholds, scale-in after the spike once the stabilisation
-window has passed. Checked on top of RTO/RPO: every settled HPA decision
+Locust (the fault), first scale-up (TTD: "time to scale"), target replicas Ready, p95 and
+error ratio during the ramp, back under the thresholds, scale-in after the spike once the
+stabilisation window has passed. Checked on top of RTO/RPO: every settled HPA decision
 equals `desired_replicas(...)` for the metrics the HPA reported, or is what the upstream
 controller's behaviour makes of it, replayed from the timeline (`drills.probes.hpa_replay`): a
 scale-in before the profile's `scale_down_window` ends FAILs, and so does one that never comes
@@ -98,7 +98,10 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
         )
         if not scaled.met:
             _no_scale_up(drill, autoscaler, hpa_timeline.samples(fault_at), scaling)
-        drill.record_since_fault("time to scale", target_s=scaling.scale_up_within_s)
+        drill.record_detected(
+            "the HPA saw the load and raised the replicas (time to scale)",
+            target_s=scaling.scale_up_within_s,
+        )
 
     watch = SpikeWatch(drill, shop, spike, baseline, hpa_timeline, scaling, users_ok)
     with drill.step("Target replicas Ready"):
@@ -108,7 +111,12 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
             stable_for_s=0,
             milestone="time to target replicas Ready",
         )
-        drill.record_figure("replicas after scale-up", float(shop.desired_replicas()), "pods")
+        drill.record_figure(
+            "replicas after scale-up",
+            float(shop.desired_replicas()),
+            "pods",
+            target=float(scaling.max_replicas),
+        )
 
     with drill.step("p95 and error ratio during the ramp"):
         ramp = traffic.recorder.window(fault_at, drill.clock.now())
@@ -137,16 +145,22 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
     judge_ramp(limits, ramp.p95_ms, ramp.error_ratio)
 
 
+_BEFORE = "the starting point the spike is measured from"
+
+
 def _observe(drill: Drill, status: HpaStatus | None) -> None:
     """Record what `kubectl describe hpa` shows before the spike."""
     if status is None:
-        drill.record_figure("HPA desired before the spike", None, "pods", detail="HPA not found")
+        drill.record_figure(
+            "HPA desired before the spike", None, "pods", detail="HPA not found", no_target=_BEFORE
+        )
         return
     drill.record_figure(
         "HPA desired before the spike",
         float(status.desired_replicas),
         "pods",
         detail=status.describe(),
+        no_target=_BEFORE,
     )
 
 
@@ -155,7 +169,7 @@ def _no_scale_up(
 ) -> None:
     """Say why nothing scaled: no HPA (FAIL), a spike too small (COULD_NOT_VERIFY), or the HPA."""
     bound = f"{scaling.scale_up_within_s:g} s"
-    drill.record_since_fault("time to scale", target_s=scaling.scale_up_within_s)
+    drill.record_not_detected(f"the HPA did not raise the replicas within {bound}")
     status = autoscaler.status()
     if status is None:
         raise AssertionError(
@@ -205,20 +219,26 @@ def _assert_hpa_followed_the_rule(
         float(len(summary.checks)),
         "decisions",
         detail=example.describe() if example else "no settled sample",
+        no_target="how many decisions the replay saw; the unexplained ones are judged (0)",
     )
     drill.record_figure(
-        "HPA decisions the rule cannot explain", float(len(summary.mismatches)), "decisions"
+        "HPA decisions the rule cannot explain",
+        float(len(summary.mismatches)),
+        "decisions",
+        target=0.0,
     )
     drill.record_figure(
         "HPA decisions held by stabilisation or rate policy",
         float(summary.count(RuleOutcome.STABILISED) + summary.count(RuleOutcome.RATE_LIMITED)),
         "decisions",
+        no_target="decisions the replay explained by the HPA's behaviour, not by the formula",
     )
     drill.record_figure(
         "scale-down stabilisation window judged by",
         timings.scale_down_window_s,
         "s",
         detail=_window_source(samples, scaling),
+        no_target="a setting the replay used, not a measurement",
     )
     peak = max((s.status.current_replicas for s in samples if s.status), default=0)
     drill.record_figure("peak replicas", float(peak), "pods", target=float(scaling.max_replicas))

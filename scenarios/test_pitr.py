@@ -61,7 +61,9 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     with drill.step("Base backup (and a dump to reinstate from)"):
         started = drill.clock.now()
         backup_id = data_recovery.pitr.base_backup()
-        drill.record_figure("base backup duration", drill.clock.now() - started, "s")
+        drill.record_figure(
+            "base backup duration", drill.clock.now() - started, "s", no_target=_BEFORE_FAULT
+        )
         fallback = data_recovery.snapshots.take("dump")
         backed_up_s = drill.clock.now()
     with drill.step("Users keep writing"):
@@ -79,7 +81,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
         request = _choose_point(data_recovery, point, lost_segments)
     with drill.step("Recover to the point into a new instance (base backup + WAL)"):
         outcome = data_recovery.pitr.recover(backup_id, request, new_name=data_recovery.new_name)
-        drill.record_figure("recovery duration", outcome.duration_s, "s")
+        drill.record_figure("recovery duration", outcome.duration_s, "s", no_target=_PART_OF_TTR)
     with drill.step("Check the data with the write ledger"):
         writes = traffic.ledger.writes()
         ledger = traffic.verify_writes(drill, outcome.database, existing=existing, writes=writes)
@@ -92,6 +94,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
             float(promoted.status.timeline),
             "timeline",
             detail=promoted.write_detail,
+            no_target="which timeline the promoted instance writes on; the write is the check",
         )
     with drill.step("Repoint the shop at the recovered instance"):
         moved = repoint(
@@ -100,14 +103,22 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
             clock=drill.clock,
             timeout_s=RECOVERY_WAIT_CAP_S,
         )
-        drill.record_since_fault("time to repoint")
-        drill.record_figure("repoint rollout", moved.rollout_s, "s", detail=moved.summary())
+        drill.record_since_fault("time to repoint", no_target=_PART_OF_TTR)
+        drill.record_figure(
+            "repoint rollout", moved.rollout_s, "s", detail=moved.summary(), no_target=_PART_OF_TTR
+        )
     with drill.step("Service back: users served from the recovered data"):
         drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
     drill.assert_rpo(traffic.verify_writes(drill, outcome.database, existing=existing).report)
+
+
+_BEFORE_FAULT = "preparation before the fault; not part of the outage"
+_PART_OF_TTR = "a part of the recovery: TTR is judged against the RTO"
+_POINT = "how the point was found; the reached point is judged against the RPO"
+_AFTER_T = "writes after the damage cannot be in a restore to before it: the RPO judges them"
 
 
 def _choose_point(
@@ -124,7 +135,11 @@ def _choose_point(
     drill = data_recovery.drill
     if chosen is not None:
         drill.record_figure(
-            "recovery point found in the WAL", 1.0, "found", detail=f"{chosen} {detail}".strip()
+            "recovery point found in the WAL",
+            1.0,
+            "found",
+            detail=f"{chosen} {detail}".strip(),
+            no_target=_POINT,
         )
         return RecoveryRequest(lsn=chosen.lsn, wall_iso=chosen.wall_iso)
     drill.record_figure(
@@ -132,6 +147,7 @@ def _choose_point(
         0.0,
         "found",
         detail=f"no dropping commit after {point.lsn}; using restore point {point.name} {detail}",
+        no_target=_POINT,
     )
     data_recovery.pitr.remember_point(point.name, point.wall_iso)
     return RecoveryRequest(name=point.name)
@@ -179,7 +195,13 @@ def _record_losses(
     }
     for name, (start, end) in spans.items():
         count = sum(1 for at in times if start <= at < end)
-        drill.record_figure(name, float(count), "writes")
+        drill.record_figure(
+            name,
+            float(count),
+            "writes",
+            target=0.0 if end <= fault_at else None,
+            no_target="" if end <= fault_at else _AFTER_T,
+        )
 
 
 def _gap_s(requested: str | None, reached: str | None) -> float | None:

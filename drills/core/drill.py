@@ -30,6 +30,7 @@ from drills.core.errors import (
     WaitTimeout,
 )
 from drills.core.events import DrillEvents, DrillStarted, StepStarted
+from drills.core.incident import Milestone, PhaseBudgets
 from drills.core.journal import (
     DrillRecord,
     FaultRecord,
@@ -77,6 +78,9 @@ class Fault(Protocol):
         ...
 
 
+_INTERMEDIATE = "an intermediate milestone: TTR is the recovery judged against the RTO"
+
+
 class DryRunHalt(Exception):
     """Raised at the first injection of a dry run: the plan is printed, nothing acts."""
 
@@ -101,6 +105,7 @@ class DrillSpec:
     objectives: tuple[Objective, ...] = ()
     waits: DefaultWaits = field(default_factory=DefaultWaits)
     ledger: LedgerLimits = field(default_factory=LedgerLimits)
+    phases: PhaseBudgets = field(default_factory=PhaseBudgets)
     dry_run: bool = False
     run_id: str = ""
 
@@ -140,6 +145,7 @@ class Drill:
         self._steps: list[StepRecord] = []
         self._faults: list[FaultRecord] = []
         self._figures: list[Figure] = []
+        self._milestones: set[Milestone] = set()
         self._objectives: list[ObjectiveResult] = []
         self._rollbacks: list[RollbackRecord] = []
         self._undo: list[_Undo] = []
@@ -169,6 +175,7 @@ class Drill:
             return self.record
         self._finishing = True
         failures = self._run_rollbacks()
+        self._record_unmeasured_milestones(error)
         verdict, reason = decide(
             self._objectives,
             None if isinstance(error, DryRunHalt) else error,
@@ -339,12 +346,13 @@ class Drill:
         *,
         timeout_s: float,
         stable_for_s: float | None = None,
-        milestone: str = "recovered (stable)",
+        milestone: str | None = None,
     ) -> Waited:
         """Wait until `condition` holds for the stability window; sets the recovery time.
 
-        The time since the fault is recorded as the figure `milestone`: name intermediate waits
-        (e.g. "serving again") so only the last one reads as the recovery. On timeout the RTO is
+        The last call's success is the recovery `assert_rto` judges and records as TTR. Name an
+        intermediate wait's `milestone` (e.g. "serving path back") to record its time since the
+        fault as a figure of its own (no target: TTR is the judged one). On timeout the RTO is
         judged at once: FAIL when the wait already outlasted the target (the measured figure is
         a lower bound), COULD_NOT_VERIFY when the timeout was shorter.
         """
@@ -358,13 +366,14 @@ class Drill:
         )
         if waited.met:
             self.recovered_at_s = self.clock.now()
-            self.record_since_fault(milestone)
+            if milestone is not None:
+                self.record_since_fault(milestone, no_target=_INTERMEDIATE)
             return waited
         self._recovery_gave_up_s = self.clock.now()
         self._judge_unrecovered(waited)
         raise AssertionError("unreachable: _judge_unrecovered always raises")
 
-    def record_figure(
+    def record_figure(  # noqa: PLR0913 - the figure's fields, keyword-only after the unit
         self,
         name: str,
         value: float | None,
@@ -372,9 +381,15 @@ class Drill:
         *,
         target: float | None = None,
         detail: str = "",
+        no_target: str = "",
     ) -> Figure:
-        """Record any measured figure beside its target (None means not measured)."""
-        figure = Figure(name, value, unit, target, self.clock.now() - self.started_s, detail)
+        """Record a measured figure (value None: not measured) beside its target.
+
+        Every figure has a target or says in `no_target` why it has none (the report prints
+        it); tests/unit/test_figures_have_targets.py checks each call in the code base.
+        """
+        offset_s = self.clock.now() - self.started_s
+        figure = Figure(name, value, unit, target, offset_s, detail, no_target)
         self._figures.append(figure)
         self.events.figure_recorded.fire(figure)
         return figure
@@ -385,10 +400,66 @@ class Drill:
         if samples:
             self.events.samples_recorded.fire(samples)
 
-    def record_since_fault(self, name: str, *, target_s: float | None = None) -> Figure:
-        """Record seconds from the fault until now, e.g. time to detect or to mitigate."""
+    def record_since_fault(
+        self, name: str, *, target_s: float | None = None, no_target: str = "", detail: str = ""
+    ) -> Figure:
+        """Record seconds from the start of injection until now under `name`."""
         value = None if self.fault_at_s is None else self.clock.now() - self.fault_at_s
-        return self.record_figure(name, value, "s", target=target_s)
+        return self.record_figure(
+            name, value, "s", target=target_s, detail=detail, no_target=no_target
+        )
+
+    # -- the incident timings (drills.core.incident) -------------------------------------------
+    def record_detected(self, detail: str = "", *, target_s: float | None = None) -> Figure:
+        """TTD: the drill's alert condition holds now (target: the profile's detect budget)."""
+        target = self.spec.phases.detect_s if target_s is None else target_s
+        return self._milestone(Milestone.TTD, self._since_fault(), target, detail)
+
+    def record_not_detected(self, reason: str) -> Figure:
+        """TTD without a value: the alert condition was never seen, and why."""
+        return self._milestone(Milestone.TTD, None, self.spec.phases.detect_s, reason)
+
+    def record_mitigated(self, value_s: float | None, detail: str) -> Figure:
+        """TTM, measured on the user-side stream (`drills.core.incident.time_to_mitigate`)."""
+        return self._milestone(Milestone.TTM, value_s, self.spec.phases.mitigate_s, detail)
+
+    def has_recorded(self, milestone: Milestone) -> bool:
+        """Whether `milestone` was recorded already (each is recorded once)."""
+        return milestone in self._milestones
+
+    def _since_fault(self) -> float | None:
+        return None if self.fault_at_s is None else self.clock.now() - self.fault_at_s
+
+    def _milestone(
+        self, milestone: Milestone, value_s: float | None, target_s: float | None, detail: str
+    ) -> Figure:
+        if milestone in self._milestones:
+            raise DrillError(f"{milestone} is recorded once per drill; this is a harness bug")
+        self._milestones.add(milestone)
+        reason = "" if target_s is not None else "the service has no RTO objective"
+        text = f"{milestone.meaning}; {detail}" if detail else milestone.meaning
+        return self.record_figure(
+            milestone.value, value_s, "s", target=target_s, detail=text, no_target=reason
+        )
+
+    def _record_unmeasured_milestones(self, error: BaseException | None) -> None:
+        """Record the timings the drill did not reach, without a value and with the reason."""
+        if self.fault_at_s is None or self.spec.dry_run:
+            return
+        why = (
+            f"not measured: the drill ended first ({type(error).__name__}: {error})"
+            if error is not None
+            else "not measured: the drill never reached this point"
+        )
+        objective = self.spec.objective(ObjectiveKind.RTO)
+        targets = {
+            Milestone.TTD: self.spec.phases.detect_s,
+            Milestone.TTM: self.spec.phases.mitigate_s,
+            Milestone.TTR: None if objective is None else objective.target_s,
+        }
+        for milestone, target in targets.items():
+            if milestone not in self._milestones:
+                self._milestone(milestone, None, target, why)
 
     def rto_target_s(self, service: str | None = None) -> float:
         """The RTO target in seconds: waiting for recovery any longer cannot change a FAIL."""
@@ -400,7 +471,10 @@ class Drill:
         if self.fault_at_s is None or self.recovered_at_s is None:
             result = self._judge(objective, None, "no fault or no confirmed recovery to time")
             raise CouldNotVerify(result.summary())
-        result = self._judge(objective, self.recovered_at_s - self.fault_at_s)
+        measured_s = self.recovered_at_s - self.fault_at_s
+        if not self.has_recorded(Milestone.TTR):
+            self._milestone(Milestone.TTR, measured_s, objective.target_s, "")
+        result = self._judge(objective, measured_s)
         if result.verdict is Verdict.FAIL:
             raise RtoBreached(result.summary())
         return result
@@ -437,7 +511,12 @@ class Drill:
 
     def _record_ledger_figures(self, report: DataLossReport, *, lossless: bool) -> None:
         newest = report.last_acknowledged_before_fault_s
-        self.record_figure("acknowledged writes", float(report.acknowledged), "writes")
+        self.record_figure(
+            "acknowledged writes",
+            float(report.acknowledged),
+            "writes",
+            no_target="the size of the evidence: the RPO judges what of it was lost",
+        )
         self.record_figure(
             "acknowledged writes before the fault",
             float(report.acknowledged_before_fault),
@@ -445,12 +524,14 @@ class Drill:
             detail="none: nothing to compare"
             if newest is None
             else f"the newest {report.fault_at_s - newest:.2f} s before the fault",
+            no_target="evidence behind the RPO: with none, the RPO is COULD_NOT_VERIFY",
         )
         self.record_figure(
             "acknowledged writes lost",
             float(report.lost),
             "writes",
             target=0.0 if lossless else None,
+            no_target="" if lossless else "the RPO objective judges the span they cover",
             detail=report.describe_lost()
             + ("; the fault touches no data" if lossless else "; RPO judges the span they cover"),
         )
@@ -499,6 +580,9 @@ class Drill:
         seen = waited.last.detail
         if waited.last.ok:  # healthy at the end, but the streak was shorter than the window
             seen = f"healthy again, not yet for the whole stability window: {seen}"
+        if not self.has_recorded(Milestone.TTR):
+            detail = f"not recovered after {since:.1f} s; {seen}"
+            self._milestone(Milestone.TTR, None, objective.target_s, detail)
         if since > objective.target_s:
             result = self._judge(objective, since, f"not recovered after {since:.1f} s; {seen}")
             raise RtoBreached(result.summary())

@@ -80,7 +80,11 @@ class RollbackRecord:
 
 @dataclass(frozen=True)
 class Figure:
-    """Any measured figure beside its target, e.g. user-side outage, TTD, error ratio, p95."""
+    """Any measured figure beside its target, e.g. user-side outage, TTD, error ratio, p95.
+
+    A figure without a target says why in `no_target` (context for another judged figure, an
+    intermediate milestone, a setting the drill reports): the report prints that reason.
+    """
 
     name: str
     value: float | None
@@ -88,6 +92,7 @@ class Figure:
     target: float | None = None
     offset_s: float | None = None
     detail: str = ""
+    no_target: str = ""
 
 
 @dataclass(frozen=True)

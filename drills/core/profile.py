@@ -22,6 +22,7 @@ from drills.core.dataloss import LedgerLimits
 from drills.core.drill import DefaultWaits
 from drills.core.durations import parse_duration
 from drills.core.errors import ConfigError
+from drills.core.incident import PhaseBudgets
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
 
@@ -64,10 +65,15 @@ class ServiceObjectives:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The user-side health thresholds steady state is judged against."""
+    """The user-side health thresholds steady state is judged against.
+
+    `error_budget` is the share of user requests a fault that leaves capacity may fail between
+    injection and recovery (RUNBOOKS.md §3.2 `fraction`: aim for zero with two replicas left).
+    """
 
     error_ratio: float = 0.01
     p95_latency_s: float = 1.0
+    error_budget: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -283,6 +289,7 @@ class Profile:
     load: LoadSettings = field(default_factory=LoadSettings)
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     ledger: LedgerLimits = field(default_factory=LedgerLimits)
+    phases: PhaseBudgets = field(default_factory=PhaseBudgets)
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -376,6 +383,7 @@ def load_profile(path: Path) -> Profile:
         load=_load(root.table("load"), stability_window_s=waits.stability_window_s),
         autoscaling=_autoscaling(root.table("autoscaling")),
         ledger=_ledger(root.table("ledger")),
+        phases=_phases(root.table("phases")),
     )
     root.finish()
     return profile
@@ -400,7 +408,21 @@ def _thresholds(table: _Table) -> Thresholds:
     value = Thresholds(
         error_ratio=table.ratio("error_ratio", Thresholds.error_ratio),
         p95_latency_s=table.duration("p95_latency", Thresholds.p95_latency_s) or 0.0,
+        error_budget=table.ratio("error_budget", Thresholds.error_budget),
     )
+    table.finish()
+    return value
+
+
+def _phases(table: _Table) -> PhaseBudgets:
+    defaults = PhaseBudgets()
+    value = PhaseBudgets(
+        detect_s=_required(table.duration("detect", defaults.detect_s)),
+        mitigate_s=_required(table.duration("mitigate", defaults.mitigate_s)),
+    )
+    for key, seconds in (("detect", value.detect_s), ("mitigate", value.mitigate_s)):
+        if seconds <= 0:
+            raise table.error(key, "must be above zero", f'write e.g. {key} = "5m"')
     table.finish()
     return value
 

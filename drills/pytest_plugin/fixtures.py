@@ -131,6 +131,7 @@ def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Object
         objectives=objectives,
         waits=profile.waits,
         ledger=profile.ledger,
+        phases=profile.phases,
         dry_run=context.settings.dry_run,
         run_id=context.settings.run_id,
     )

@@ -55,6 +55,8 @@ class AllureSteps:
 
     def _figure(self, figure: Figure) -> None:
         target = "" if figure.target is None else f" (target {figure.target:g} {figure.unit})"
+        if figure.target is None and figure.no_target:
+            target = f" (no target: {figure.no_target})"
         value = "not measured" if figure.value is None else f"{figure.value:g} {figure.unit}"
         allure.attach(f"{figure.name}: {value}{target}", figure.name, AttachmentType.TEXT)
 

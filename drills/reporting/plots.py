@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from drills.core.incident import Milestone
 from drills.core.journal import DrillRecord, Sample
 
 __all__ = ["PANELS", "Panel", "timeline_png"]
@@ -52,10 +53,10 @@ def _markers(record: DrillRecord) -> list[tuple[float, str, str]]:
     faults = [f.offset_s for f in record.faults if not f.dry_run]
     marks = [(offset, f"fault +{offset:.0f}s", "#c92a2a") for offset in faults]
     for fig in record.figures:
-        if fig.name != "recovered (stable)" or fig.offset_s is None:
+        if fig.name != Milestone.TTR or fig.value is None or not faults:
             continue
-        after = f", {fig.offset_s - faults[0]:.0f}s after the fault" if faults else ""
-        marks.append((fig.offset_s, f"recovered +{fig.offset_s:.0f}s{after}", "#2b8a3e"))
+        at = faults[0] + fig.value  # TTR counts from the start of injection
+        marks.append((at, f"recovered +{at:.0f}s, TTR {fig.value:.0f}s", "#2b8a3e"))
     return marks
 
 

@@ -81,3 +81,24 @@ def objective(scenario: dict[str, Any], name: str) -> dict[str, Any]:
 def figures(scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A journal entry's figures by name."""
     return {f["name"]: f for f in scenario["figures"]}
+
+
+def incident_timings(scenario: dict[str, Any]) -> tuple[float, float, float]:
+    """TTD, TTM and TTR of a passed drill, each measured and held against its target.
+
+    Every drill records the three under one name each (drills.core.incident); TTR is the
+    measured RTO, so it equals the RTO objective's figure.
+    """
+    seen = figures(scenario)
+    values = []
+    for name in ("TTD (time to detect)", "TTM (time to mitigate)", "TTR (time to recover)"):
+        figure = seen[name]
+        assert figure["value"] is not None, f"{name} not measured: {figure['detail']}"
+        assert figure["target"] is not None, f"{name} has no target"
+        assert 0 <= figure["value"] <= figure["target"], figure
+        values.append(float(figure["value"]))
+    ttd, ttm, ttr = values
+    assert ttd <= ttr
+    assert ttm <= ttr
+    assert ttr == objective(scenario, "RTO")["measured_s"]
+    return ttd, ttm, ttr

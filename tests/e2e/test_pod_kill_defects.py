@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.drill_cli import figures, kubectl, objective, run_drill, sandboxed_project
+from tests.e2e.drill_cli import (
+    figures,
+    incident_timings,
+    kubectl,
+    objective,
+    run_drill,
+    sandboxed_project,
+)
 from tests.e2e.ledger_defects import (
     assert_lost_writes_named,
     delete_orders_after_step,
@@ -45,7 +52,11 @@ def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     assert rto["target_s"] == 900.0
     assert 0 < rto["measured_s"] < 900.0
     seen = figures(scenario)
-    assert {"time to mitigate", "recovered (stable)", "user-side outage"} <= set(seen)
+    assert {"serving path back", "user-side outage"} <= set(seen)
+    incident_timings(scenario)
+    budget = seen["error ratio after the fault"]
+    assert budget["target"] == 0.01  # [thresholds] error_budget, RUNBOOKS.md §3.2
+    assert budget["value"] <= budget["target"]
     assert objective(scenario, "RPO")["measured_s"] == 0.0
     assert seen["acknowledged writes lost"]["value"] == 0
     assert seen["acknowledged writes before the fault"]["value"] > 0  # "0 lost" of something

@@ -301,10 +301,15 @@ def test_figures_are_recorded_relative_to_the_fault(
     with _drill(clock, ledger) as drill:
         drill.inject(ToyFault(clock))
         clock.advance(3)
-        drill.record_since_fault("time to detect", target_s=300)
+        drill.record_since_fault("serving path back", target_s=300)
     assert drill.record is not None
-    [ttd] = drill.record.figures
-    assert (ttd.name, ttd.value, ttd.target, ttd.unit) == ("time to detect", 3.0, 300, "s")
+    figure = drill.record.figures[0]
+    assert (figure.name, figure.value, figure.target, figure.unit) == (
+        "serving path back",
+        3.0,
+        300,
+        "s",
+    )
 
 
 def test_missing_objective_says_how_to_add_it(clock: FakeClock, ledger: RollbackLedger) -> None:

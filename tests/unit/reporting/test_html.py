@@ -33,8 +33,9 @@ def _record(drill_id: str, verdict: Verdict, measured_s: float | None) -> DrillR
         faults=(FaultRecord("kill-pods", "default/deployment/shop", "kill 50%", "a", 5.0),),
         rollbacks=(RollbackRecord("e1", "kill-pods", "default/deployment/shop", "done"),),
         figures=(
-            Figure("recovered (stable)", 20.0, "s", offset_s=25.0),
+            Figure("TTR (time to recover)", 20.0, "s", target=900.0, offset_s=25.0),
             Figure("error ratio", 0.031, "ratio", target=0.01),
+            Figure("sessions idle", 4.0, "sessions", no_target="context for the leak's size"),
         ),
     )
 
@@ -71,6 +72,7 @@ def test_report_is_self_contained_and_shows_every_verdict(tmp_path: Path) -> Non
     assert "20.0s (target 15.0s)" in html
     assert "not measured (target 15.0s)" in html  # unmeasured RTO is shown as such, never as 0
     assert "Kill half the pods" in html
+    assert "none: context for the leak&#39;s size" in html  # a figure says why it has no target
     # exactly one embedded PNG (the drill without samples has no plot), and no external fetches
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 1
