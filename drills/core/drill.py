@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
@@ -81,6 +82,34 @@ class Fault(Protocol):
 _INTERMEDIATE = "an intermediate milestone: TTR is the recovery judged against the RTO"
 
 
+class _GuardedClock:
+    """The drill's clock: a sleep on the drill's own thread stops once the drill is aborted.
+
+    Every wait in the layers below (a repoint's rollout, a restore, the archiver) sleeps on the
+    clock it was given, so handing them `drill.clock` puts all of them under the kill switch
+    without each knowing about it. Other threads (the kill switch, samplers) are not stopped,
+    and neither are the rollbacks and clean-ups while the drill finishes.
+    """
+
+    def __init__(self, inner: DrillClock, drill: Drill) -> None:
+        self._inner, self._drill, self._thread = inner, drill, threading.get_ident()
+
+    def now(self) -> float:
+        return self._inner.now()
+
+    def wall(self) -> datetime:
+        return self._inner.wall()
+
+    def sleep(self, seconds: float) -> None:
+        self._guard()
+        self._inner.sleep(seconds)
+        self._guard()
+
+    def _guard(self) -> None:
+        if threading.get_ident() == self._thread and not self._drill.finishing:
+            self._drill.raise_if_aborted()
+
+
 class DryRunHalt(Exception):
     """Raised at the first injection of a dry run: the plan is printed, nothing acts."""
 
@@ -136,7 +165,8 @@ class Drill:
         ledger: RollbackLedger,
         say: Callable[[str], None] = lambda _: None,
     ) -> None:
-        self.spec, self.clock, self.events, self.ledger, self.say = spec, clock, events, ledger, say
+        self.spec, self.events, self.ledger, self.say = spec, events, ledger, say
+        self.clock: DrillClock = _GuardedClock(clock, self)
         self.started_s = clock.now()
         self.fault_at_s: float | None = None  # injection began: the RTO clock starts here
         self.fault_landed_at_s: float | None = None  # the first fault's apply() returned
@@ -266,6 +296,11 @@ class Drill:
                 self._abort_reason = reason
 
     @property
+    def finishing(self) -> bool:
+        """True once rollbacks and clean-ups run: from then on nothing aborts a wait."""
+        return self._finishing
+
+    @property
     def abort_reason(self) -> str | None:
         """Why the drill was aborted, or None while it may go on."""
         with self._abort_lock:
@@ -292,7 +327,8 @@ class Drill:
         Before every poll it raises DrillAborted once `abort` was called (the kill switch
         tripped, the load generator died), so no wait lets users fail on after the switch.
         Scenarios and fixtures wait only through this (tests/unit/test_guarded_waits.py); the
-        bare `drills.core.waiting.wait_until` is for the library below them. While the drill
+        bare `drills.core.waiting.wait_until` is for the library below them, whose waits the
+        drill's clock guards when they sleep on `drill.clock` (`_GuardedClock`). While the drill
         finishes (rollbacks, deferred clean-ups) the guard is off: those must run to the end.
         `poll_s` defaults to the profile's poll; otherwise as `drills.core.waiting.wait_until`
         (WaitTimeout on timeout unless `raise_on_timeout` is False).

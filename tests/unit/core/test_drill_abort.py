@@ -1,9 +1,11 @@
 """Unit tests for Drill.abort: the kill switch's way to stop a drill (FakeClock only)."""
 
+import threading
 from pathlib import Path
 
 import pytest
 
+from drills.core import waiting
 from drills.core.clock import FakeClock
 from drills.core.conditions import Observation
 from drills.core.drill import DefaultWaits, Drill, DrillSpec
@@ -114,7 +116,7 @@ def test_the_drills_own_wait_stops_at_the_next_poll_after_the_switch(tmp_path: P
 
     with pytest.raises(DrillAborted, match="the load generator died"), drill:
         drill.wait_until(users_still_failing, timeout_s=600, raise_on_timeout=False)
-    assert clock.now() == 21.0  # the poll after the trip, not the 600 s timeout
+    assert clock.now() == 20.0  # no sleep after the trip, let alone the 600 s timeout
     assert drill.record is not None
     assert drill.record.verdict is Verdict.ERROR
     assert "the load generator died" in drill.record.reason
@@ -149,3 +151,47 @@ def test_clean_ups_still_wait_after_an_abort(tmp_path: Path) -> None:
     assert drill.record is not None
     assert drill.record.rollbacks == ()  # a clean-up is not a rollback, and it did not fail
     assert drill.record.verdict is Verdict.ERROR
+
+
+def test_a_library_wait_on_the_drill_clock_stops_when_the_drill_is_aborted(
+    tmp_path: Path,
+) -> None:
+    """Waits below the scenarios (a repoint, a restore) sleep on `drill.clock`: guarded too."""
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    polls = []
+
+    def rollout_finished() -> Observation:
+        polls.append(drill.clock.now())
+        if len(polls) == 3:
+            drill.abort("kill switch: users failing")
+        return Observation(False, "rollout: 1/3 updated")
+
+    with drill:
+        with pytest.raises(DrillAborted, match="kill switch"):
+            waiting.wait_until(rollout_finished, clock=drill.clock, timeout_s=600, poll_s=1)
+        assert len(polls) == 3  # stopped at the next sleep, not after ten minutes
+        assert drill.clock.now() < 5
+
+
+def test_other_threads_and_the_rollbacks_keep_the_clock(tmp_path: Path) -> None:
+    clock = FakeClock(start_s=0.0)
+    drill = _drill(clock, tmp_path)
+    drill.abort("tripped")
+    errors: list[BaseException] = []
+
+    def sampler() -> None:
+        try:
+            drill.clock.sleep(1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=sampler)
+    thread.start()
+    thread.join()
+    assert errors == []
+    before = clock.now()
+    drill.defer("clean up", lambda: drill.clock.sleep(1))
+    record = drill.finish()
+    assert clock.now() == before + 1  # the clean-up's sleep ran while the drill finished
+    assert record.rollbacks == ()
