@@ -1,4 +1,4 @@
-"""The `drills` command line: list, run, rollback, sandbox, report, history, and what is to come.
+"""The `drills` command line: list, run, rollback, sandbox, report, history, certify.
 
 Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass, a rollback failed,
 or `history` found a regression; 2 usage or configuration error, or a command not built yet;
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from drills.cli.certify import add_certify_parser, certify_command
 from drills.cli.evidence import history_command, report_command
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
@@ -23,9 +24,8 @@ from drills.cli.sandbox import sandbox_command
 
 __all__ = ["build_parser", "main"]
 
-_PLANNED = {
-    "certify": ("on-call certification practical", "no issue filed yet"),
-}
+# Commands announced but not built yet: name -> (what it will do, the issue that builds it).
+_PLANNED: dict[str, tuple[str, str]] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--drill", metavar="ID", help="only this drill id")
     history.add_argument("--reports-dir", type=Path, help="where runs are (default reports/)")
+    add_certify_parser(commands)
     for name, (text, issue) in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{text} (not implemented yet: {issue})")
         planned.add_argument("rest", nargs=argparse.REMAINDER)
@@ -120,6 +121,8 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
         return history_command(args.reports_dir or paths.reports, args.drill, console)
     if command == "sandbox":
         return sandbox_command(args.action, paths.root, console)
+    if command == "certify":
+        return certify_command(args, paths, console)
     request = _request(args)
     if command == "list":
         return list_drills(paths, request, console)

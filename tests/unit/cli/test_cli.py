@@ -33,9 +33,11 @@ def test_help_works(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in text
 
 
-def test_placeholders_fail_clearly(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    assert main(["--root", str(tmp_path), "certify"]) == 2
-    assert "not implemented yet" in capfd.readouterr().out
+def test_certify_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["certify"])
+    assert done.value.code == 2
+    assert "ACTION" in capsys.readouterr().err
 
 
 def test_run_arguments_become_plugin_options() -> None:
