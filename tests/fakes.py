@@ -20,6 +20,7 @@ class FakeWorkload:
     deleted: list[tuple[str, int | None]] = field(default_factory=list)
     endpoint_count: int | None = None
     restarts: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.pod_list:
@@ -57,6 +58,16 @@ class FakeWorkload:
     def set_image(self, image: str) -> None:
         self.image = image
         self.revisions.append(image)
+
+    def container_env(self, name: str) -> str | None:
+        return self.env.get(name)
+
+    def set_env(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.env.pop(name, None)
+        else:
+            self.env[name] = value
+        self.revisions.append(f"{self.image} {sorted(self.env.items())}")
 
     def rollout_undo(self) -> int:
         self.image = self.revisions[-2]

@@ -9,7 +9,7 @@ from drills.core.errors import InjectionFailed
 from drills.core.safety import BlastRadius, RollbackEntry
 from drills.targets.ports.workload import Workload
 
-__all__ = ["BAD_TAG", "BadRelease", "KillPods", "bad_release_image"]
+__all__ = ["BAD_TAG", "BadRelease", "BadSetting", "KillPods", "bad_release_image"]
 
 BAD_TAG = "bad"  # the demo app's broken build exits during start-up (fixtures/shop/app.py)
 
@@ -115,3 +115,44 @@ class BadRelease:
         """Restore the good image unless the runbook's recovery already did; idempotent."""
         if self._good_image and self.workload.container_image() != self._good_image:
             self.workload.set_image(self._good_image)
+
+
+@dataclass
+class BadSetting:
+    """Roll out a release whose env var `name` is `value` (a bad configuration, RUNBOOKS §3.1).
+
+    The shop refuses to start with APP_VERSION=bad, as a release with a wrong setting would
+    crash at start-up. The rollback puts the previous value back (or removes the variable).
+    """
+
+    workload: Workload
+    name: str
+    value: str
+    kind: str = "bad-setting"
+    _previous: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The Deployment receiving the release."""
+        return f"{self.workload.namespace}/deployment/{self.workload.name}"
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"roll out {self.name}={self.value} to {self.target}"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Remember the value set now, to put it back."""
+        self._previous = self.workload.container_env(self.name)
+        args: dict[str, str | None] = {"name": self.name, "previous": self._previous}
+        return RollbackEntry(self.kind, self.target, args)
+
+    def apply(self) -> None:
+        """Patch the env var into the pod template."""
+        if self._previous == self.value:
+            raise InjectionFailed(f"{self.target} already sets {self.name}={self.value}")
+        self.workload.set_env(self.name, self.value)
+
+    def rollback(self) -> None:
+        """Restore the previous value unless a recovery already did; idempotent."""
+        if self.workload.container_env(self.name) != self._previous:
+            self.workload.set_env(self.name, self._previous)

@@ -254,6 +254,26 @@ class KubeWorkload:
             lambda: self.api.apps.patch_namespaced_deployment(self.name, self.namespace, body),
         )
 
+    def container_env(self, name: str) -> str | None:
+        """The literal value of env var `name` in the first container (None: not set)."""
+        container = self._deployment().spec.template.spec.containers[0]
+        found = next((e for e in container.env or [] if e.name == name), None)
+        return None if found is None or found.value is None else str(found.value)
+
+    def set_env(self, name: str, value: str | None) -> None:
+        """Strategic-merge patch of one env var of the first container (`kubectl set env`)."""
+        container = self._deployment().spec.template.spec.containers[0].name
+        entry: dict[str, str] = (
+            {"name": name, "$patch": "delete"} if value is None else {"name": name, "value": value}
+        )
+        body = {
+            "spec": {"template": {"spec": {"containers": [{"name": container, "env": [entry]}]}}}
+        }
+        _call(
+            f"set env {name} on deployment/{self.name}",
+            lambda: self.api.apps.patch_namespaced_deployment(self.name, self.namespace, body),
+        )
+
     def rollout_undo(self) -> int:
         """Copy the previous revision's pod template back, like `kubectl rollout undo`."""
         deployment = self._deployment()

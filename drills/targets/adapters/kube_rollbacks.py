@@ -21,6 +21,7 @@ from drills.targets.adapters.kube import KubeWorkload, connect
 __all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
 
 BAD_RELEASE_KIND = "bad-release"  # = drills.faults.pods.BadRelease.kind
+BAD_SETTING_KIND = "bad-setting"  # = drills.faults.pods.BadSetting.kind
 
 
 @dataclass
@@ -87,6 +88,19 @@ def restore_image(entry: RollbackEntry) -> None:
         workload.set_image(image)
 
 
+def restore_setting(entry: RollbackEntry) -> None:
+    """Put the recorded env var value back (or remove it), unless the Deployment has it."""
+    name = str(entry.args.get("name") or "")
+    if not name:
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no variable")
+    previous = entry.args.get("previous")
+    value = None if previous is None else str(previous)
+    workload = _workload(entry)
+    if workload.container_env(name) != value:
+        workload.set_env(name, value)
+
+
 def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the Kubernetes kinds this module can replay."""
     registry.register(BAD_RELEASE_KIND, restore_image)
+    registry.register(BAD_SETTING_KIND, restore_setting)

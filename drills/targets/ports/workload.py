@@ -76,6 +76,14 @@ class Workload(Protocol):
         """Roll out a new image for the first container (`kubectl set image`)."""
         ...
 
+    def container_env(self, name: str) -> str | None:
+        """The literal value of env var `name` in the first container (None: not set)."""
+        ...
+
+    def set_env(self, name: str, value: str | None) -> None:
+        """Set (or with None remove) env var `name` of the first container (`kubectl set env`)."""
+        ...
+
     def rollout_undo(self) -> int:
         """Roll back to the previous revision as `kubectl rollout undo` does; returns its number."""
         ...
