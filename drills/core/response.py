@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drills.core.actions import TraineeVerb, fill
+from drills.core.actions import Source, TraineeVerb, fill
 from drills.core.criteria import Seen, phase_done_at
 from drills.core.durations import format_duration
 from drills.core.grade import (
@@ -156,13 +156,16 @@ def _truth(seen: Seen) -> dict[TimelineEntry, _Window]:
     acks = seen.trainee(TraineeVerb.ACK)
     detected = [t for t in (ev.detected_at_s, acks[0].at_s if acks else None) if t is not None]
     investigation = _first_in(seen, Phase.DETECT)
+    if investigation is None:  # no detect step seen: the trainee's first look at the system
+        looked = (a.at_s for a in seen.actions if a.source is not Source.TRAINEE)
+        investigation = min(looked, default=None)
     fix = _first_in(seen, Phase.MITIGATE)
     return {
         TimelineEntry.DETECTED: _Window(
             min(detected, default=None), max(detected, default=None), "alert / acknowledgement"
         ),
         TimelineEntry.INVESTIGATION_STARTED: _Window(
-            investigation, investigation, "first investigation step"
+            investigation, investigation, "first investigation step or first look"
         ),
         TimelineEntry.ROOT_CAUSE_IDENTIFIED: _Window(
             investigation, fix, "between investigation and fix"
