@@ -113,6 +113,20 @@ class Pki:
         _write_key(folder / "ca.key", key)
         return cls(folder, cert, key)
 
+    @classmethod
+    def load(cls, folder: Path) -> Pki:
+        """The CA a running sandbox made in `folder` (to issue more identities from it)."""
+        cert_path, key_path = folder / "ca.crt", folder / "ca.key"
+        if not cert_path.is_file() or not key_path.is_file():
+            raise FileNotFoundError(
+                f"no sandbox CA in {folder} (ca.crt and ca.key); bring the sandbox up first: "
+                "drills sandbox up"
+            )
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{key_path} is not the sandbox's ECDSA CA key")
+        return cls(folder, x509.load_pem_x509_certificate(cert_path.read_bytes()), key)
+
     def _issue(
         self,
         name: str,

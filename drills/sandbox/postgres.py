@@ -375,7 +375,7 @@ class LocalPostgres:
             "archive_command": f"'{archive_command}'",
             "archive_timeout": f"{self.archive_timeout_s}s",
             "shared_buffers": "32MB",
-            "log_line_prefix": "'%m [%p] %a '",
+            "log_line_prefix": "'%m [%p] %q%u@%d %a '",  # %u@%d: certification's evidence
             "hot_standby": "on",
         }
         values.update(self.extra_settings)
