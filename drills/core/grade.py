@@ -44,8 +44,9 @@ class Evidence:
     `actions`: the trainee's actions from every source (kube, sql, aws readers, and the
     session's ack/page/notice/post-mortem records); only those between injection and finish
     count. `missing`: sources with no evidence, and why (e.g. no audit log): steps they would
-    show are COULD_NOT_VERIFY. `objectives`, `detected_at_s` (the alert condition held) and
-    `resolved_at_s` (steady state held again) come from the drill's journal. `names` fill the
+    show are COULD_NOT_VERIFY. `objectives`, `detected_at_s` (TTD: the alert condition held),
+    `mitigated_at_s` (TTM: user-visible failures stopped) and `resolved_at_s` (TTR: steady
+    state held again) come from the drill's journal, as epoch seconds. `names` fill the
     matchers' placeholders (`{deployment}`, `{namespace}`).
     """
 
@@ -56,6 +57,7 @@ class Evidence:
     outcome: Outcome | None = None
     objectives: tuple[ObjectiveResult, ...] = ()
     detected_at_s: float | None = None
+    mitigated_at_s: float | None = None
     resolved_at_s: float | None = None
     names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_NAMES))
     trainee: str = ""

@@ -160,6 +160,9 @@ def _truth(seen: Seen) -> dict[TimelineEntry, _Window]:
         looked = (a.at_s for a in seen.actions if a.source is not Source.TRAINEE)
         investigation = min(looked, default=None)
     fix = _first_in(seen, Phase.MITIGATE)
+    fixed_by = "first mitigation step"
+    if fix is None and ev.mitigated_at_s is not None:  # healed without a hand (a ReplicaSet)
+        fix, fixed_by = ev.mitigated_at_s, "journal: user-visible failures stopped"
     return {
         TimelineEntry.DETECTED: _Window(
             min(detected, default=None), max(detected, default=None), "alert / acknowledgement"
@@ -170,7 +173,7 @@ def _truth(seen: Seen) -> dict[TimelineEntry, _Window]:
         TimelineEntry.ROOT_CAUSE_IDENTIFIED: _Window(
             investigation, fix, "between investigation and fix"
         ),
-        TimelineEntry.FIX_APPLIED: _Window(fix, fix, "first mitigation step"),
+        TimelineEntry.FIX_APPLIED: _Window(fix, fix, fixed_by),
         TimelineEntry.SERVICE_RESTORED: _Window(
             ev.resolved_at_s, ev.resolved_at_s, "journal: steady state held again"
         ),

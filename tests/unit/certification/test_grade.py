@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from drills.certification.practicals import practical_for
 from drills.core.actions import Action, Json, Source, TraineeVerb
 from drills.core.certification import (
@@ -400,3 +402,66 @@ def test_a_failed_statement_is_not_a_step() -> None:
     assert any(
         r.startswith("step missing: terminate-idle") for r in reasons(graded, Criterion.STEPS)
     )
+
+
+# -- a good trainee passes every practical and variant --------------------------------------------
+METRICS_POD = "metrics-server-5d4f9c7b8-abcde"
+
+
+def _rds(at: float, action: str) -> Action:
+    return Action(T0 + at, Source.AWS, "drills-trainee-alice", action, resource="rds")
+
+
+def _in(at: float, action: Action) -> Action:
+    return replace(action, at_s=T0 + at)
+
+
+GOOD_STEPS: dict[tuple[str, str], list[Action]] = {
+    ("pod-kill-under-load", "fraction"): [kube(60, "list", "pods"), kube(200, "list", "pods")],
+    ("pod-kill-under-load", "zero"): [
+        kube(60, "list", "pods"),
+        kube(120, "patch", "deployments", "shop", "scale", body={"spec": {"replicas": 3}}),
+        kube(200, "watch", "deployments", "shop"),
+    ],
+    ("pitr", "bad-update"): [
+        sql(60, "SELECT count(*), max(created_at) FROM orders;"),
+        _rds(120, "RestoreDBInstanceToPointInTime"),
+        sql(200, "SELECT count(*) FROM orders;"),
+        sql(220, "SELECT pg_promote();"),
+        _in(240, replace(kube(0, "patch", "secrets", "shop-db"), body=None)),
+        kube(260, "patch", "deployments", "shop", body=RESTARTED),
+    ],
+    ("hpa-spike", "spike"): [
+        kube(60, "list", "horizontalpodautoscalers"),
+        kube(200, "watch", "horizontalpodautoscalers"),
+    ],
+    ("hpa-spike", "no-metrics"): [
+        kube(60, "get", "horizontalpodautoscalers", "shop"),
+        replace(kube(100, "delete", "pods", METRICS_POD), namespace="kube-system"),
+        kube(120, "patch", "deployments", "shop", "scale", body={"spec": {"replicas": 10}}),
+        kube(200, "list", "horizontalpodautoscalers"),
+    ],
+    ("hpa-spike", "no-hpa"): [
+        kube(60, "list", "horizontalpodautoscalers"),
+        kube(100, "create", "horizontalpodautoscalers", "shop"),
+        kube(120, "patch", "deployments", "shop", body={"spec": {"replicas": 10}}),
+        kube(200, "list", "pods"),
+    ],
+}
+
+
+@pytest.mark.parametrize(("drill", "variant"), sorted(GOOD_STEPS))
+def test_a_good_trainee_passes(drill: str, variant: str) -> None:
+    practical = practical_for(drill)
+    severity = practical.alert_for(variant).severity
+    steps = GOOD_STEPS[(drill, variant)]
+    fix = min(a.at_s for a in steps[1:]) - T0
+    actions = [
+        me(TraineeVerb.ACK, 30),
+        *steps,
+        me(TraineeVerb.NOTICE, 250, text=NOTICE.replace("P1 (HIGH)", severity)),
+        me(TraineeVerb.POSTMORTEM, 500, text=postmortem(30, 60, fix - 10, fix, 300)),
+    ]
+    ev = evidence(actions, mitigated_at_s=T0 + fix, resolved_at_s=T0 + 300)
+    graded = grade(practical, variant, ev)
+    assert graded.verdict is Verdict.PASS, graded.reasons()
