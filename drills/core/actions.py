@@ -204,6 +204,7 @@ class Matcher:
 
     `name` is an fnmatch pattern and may name placeholders (`{deployment}`, `{namespace}`)
     filled from the environment when grading. `subresource` None matches any, "" only none.
+    `namespace` also accepts a request across all namespaces (`kubectl get pods -A`).
     `text` regexes must all be found (case-insensitive), `text_not` none of them; `body` rules
     must all hold. `succeeded_only` drops requests the server refused. `what` is how a person
     would say it (`kubectl rollout undo deployment/shop`).
@@ -240,7 +241,7 @@ class Matcher:
             and (not self.resource or action.resource == self.resource)
             and (self.subresource is None or action.subresource == self.subresource)
             and fnmatch.fnmatchcase(action.name, fill(self.name, names))
-            and (not self.namespace or action.namespace == fill(self.namespace, names))
+            and (not self.namespace or action.namespace in ("", fill(self.namespace, names)))
         )
 
     def describe(self, names: Mapping[str, str]) -> str:

@@ -80,6 +80,14 @@ def test_matchers_fill_placeholders_and_say_what_they_expect() -> None:
         matcher.matches(_kube("patch", "shop"), {})
 
 
+def test_a_namespaced_matcher_accepts_an_all_namespaces_read() -> None:
+    pods = Matcher(Source.KUBE, ("list",), "pods", namespace="{namespace}")
+    everywhere = Action(T0, Source.KUBE, "u", "list", resource="pods")
+    elsewhere = Action(T0, Source.KUBE, "u", "list", resource="pods", namespace="kube-system")
+    assert pods.matches(everywhere, NAMES)
+    assert not pods.matches(elsewhere, NAMES)
+
+
 def test_notice_fields_in_either_template() -> None:
     text = (
         "**Incident**: shop down\n- Severity: P1\nStatus: INVESTIGATING\nETA Resolution: 30 min\n"
