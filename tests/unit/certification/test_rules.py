@@ -189,7 +189,8 @@ def test_order_fails_exactly_when_the_later_step_came_first(
 ) -> None:
     graded = grade(ORDERED, "one", _toy_evidence(first_s, second_s))
     order = graded.result(Criterion.ORDER).verdict
-    swapped = first_s is not None and second_s is not None and second_s < first_s
+    # Compared as the grade sees them: epoch seconds, where a tiny offset vanishes.
+    swapped = first_s is not None and second_s is not None and T0 + second_s < T0 + first_s
     assert order is (Verdict.FAIL if swapped else Verdict.PASS)
     steps = graded.result(Criterion.STEPS).verdict
     assert steps is (Verdict.FAIL if first_s is None or second_s is None else Verdict.PASS)
