@@ -27,6 +27,7 @@ from drills.certification.record import (
 )
 from drills.certification.records import GRADE_HTML, write_record
 from drills.certification.settings import DEFAULT_SETTINGS, CertificationSettings
+from drills.cli.certify_practical import PRACTICAL_ACTIONS, add_practical_parsers
 from drills.cli.certify_quiz import add_quiz_arguments, quiz_action
 from drills.cli.certify_record import record_action
 from drills.cli.certify_support import (
@@ -71,6 +72,7 @@ def add_certify_parser(
     add_trainee_argument(signoff)
     signoff.add_argument("--by", required=True, metavar="NAME", help="who signs it off")
     signoff.add_argument("--note", required=True, metavar="TEXT", help="what was shadowed")
+    add_practical_parsers(actions)
     return actions
 
 
@@ -89,6 +91,7 @@ def certify_command(
         clock=clock or SystemClock(),
         settings=certification_settings(paths),
         stdin=stdin or sys.stdin,
+        paths=paths,
     )
     try:
         return ACTIONS[args.certify_action](args, context)
@@ -138,4 +141,5 @@ ACTIONS: dict[str, CertifyAction] = {
     "quiz": quiz_action,
     "record": record_action,
     "signoff": signoff_action,
+    **PRACTICAL_ACTIONS,
 }

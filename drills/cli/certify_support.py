@@ -11,6 +11,7 @@ from rich.console import Console
 
 from drills.certification.record import TRAINEE_PATTERN
 from drills.certification.settings import CertificationSettings
+from drills.cli.paths import ProjectPaths
 from drills.core.clock import DrillClock
 
 __all__ = ["FAILED", "USAGE", "CertifyContext", "add_trainee_argument", "reports_dir_options"]
@@ -28,6 +29,7 @@ class CertifyContext:
     clock: DrillClock
     settings: CertificationSettings
     stdin: TextIO
+    paths: ProjectPaths
 
 
 def add_trainee_argument(parser: argparse.ArgumentParser, *, required: bool = True) -> None:

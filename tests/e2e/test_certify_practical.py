@@ -1,0 +1,195 @@
+"""Scripted trainees through `drills certify` on a real sandbox: graded from what they did.
+
+Each test plays a trainee in their own shell: the real CLI starts the practical (the hidden
+variant injected under Locust), the trainee uses kubectl with the kubeconfig the page names,
+records ack/notice/post-mortem, and `drills certify finish` grades from the API server's audit
+log and the proctor's journal. A good trainee follows RUNBOOKS.md §3.1 and PASSes; a trainee
+who deletes pods instead of rolling back FAILs on the missing step and on the outcome; an
+aborted practical leaves nothing injected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drills.cli.paths import ProjectPaths
+from drills.core.clock import SystemClock
+from drills.core.conditions import Observation
+from drills.core.safety import RollbackLedger
+from drills.core.waiting import wait_until
+from tests.e2e.drill_cli import PARTS, REPO, kubectl
+from tests.sandbox.sandbox_root import sandbox_in_temp_root
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+DRILL = "crashloop-rollback"
+SCALE = "0.1"  # every budget a tenth: ack 30 s, detect 30 s, mitigate 90 s
+
+
+@pytest.fixture(scope="module")
+def project() -> Iterator[Path]:
+    files = {
+        "pyproject.toml": "",
+        "conftest.py": (REPO / "conftest.py").read_text(),
+        "fixtures/practicals.py": (REPO / "fixtures" / "practicals.py").read_text(),
+    }
+    with sandbox_in_temp_root(PARTS, files=files, prefix="drills-e2e-cert-") as root:
+        yield root
+
+
+def certify(root: Path, *args: str, timeout_s: float = 400) -> tuple[int, str]:
+    """`drills --root ROOT certify ARGS` as the trainee types it; exit code and output."""
+    environ = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "certify", *args]
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=timeout_s)
+    return done.returncode, done.stdout + done.stderr
+
+
+def start(root: Path, trainee: str, variant: str) -> Path:
+    """Start the practical; return the trainee's kubeconfig from the page."""
+    code, out = certify(
+        root, "start", DRILL, "--trainee", trainee, "--variant", variant, "--time-scale", SCALE
+    )
+    assert code == 0, out
+    assert "PAGE PodCrashLooping P1: shop pods restarting" in out
+    assert variant not in out  # the page says what a pager says, not the fault
+    found = re.search(r"export KUBECONFIG=(\S+)", out)
+    assert found, out
+    return Path(found.group(1))
+
+
+def as_trainee(root: Path, config: Path, *args: str) -> str:
+    """kubectl with the trainee's own kubeconfig (their user is in the audit log)."""
+    binary = REPO / ".drills" / "bin" / "kubectl"
+    done = subprocess.run(
+        [str(binary), "--kubeconfig", str(config), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=root,
+    )
+    return done.stdout
+
+
+def crashing_pod(root: Path, config: Path) -> str:
+    """`kubectl get pods` until one waits in CrashLoopBackOff, as a person would re-run it."""
+
+    def look() -> Observation:
+        pods = json.loads(as_trainee(root, config, "get", "pods", "-l", "app=shop", "-o", "json"))
+        for pod in pods["items"]:
+            for status in pod["status"].get("containerStatuses") or []:
+                if (status.get("state", {}).get("waiting") or {}).get(
+                    "reason"
+                ) == "CrashLoopBackOff":
+                    return Observation(True, pod["metadata"]["name"])
+        return Observation(False, "no pod in CrashLoopBackOff yet")
+
+    seen = wait_until(look, clock=SystemClock(), timeout_s=90, poll_s=1.0)
+    return seen.last.detail
+
+
+def now() -> str:
+    return SystemClock().wall().isoformat()
+
+
+def write(root: Path, name: str, text: str) -> Path:
+    path = root / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+NOTICE = """INCIDENT: shop pods crash-looping after a release
+SEVERITY: P1
+STATUS: mitigating
+ETA: 10 minutes
+IMPACT: new shop pods do not start; the old ones still serve
+ROOT CAUSE: the new release exits at start-up
+MITIGATION: kubectl rollout undo deployment/shop
+"""
+
+
+def grade_of(root: Path, trainee: str) -> dict[str, Any]:
+    [path] = (root / "reports" / "certification" / trainee).glob("*/grade.json")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def criteria(grade: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["criterion"]: c for c in grade["payload"]["criteria"]}
+
+
+def template_env(root: Path) -> dict[str, str]:
+    deployment = json.loads(kubectl(root, "get", "deployment", "shop", "-o", "json"))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def test_a_trainee_who_follows_the_runbook_passes(project: Path) -> None:
+    config = start(project, "alice", "bad-image")
+    assert certify(project, "ack")[0] == 0
+    detected = now()
+    pod = crashing_pod(project, config)
+    investigated = now()
+    as_trainee(project, config, "describe", "pod", pod)
+    assert certify(project, "notice", str(write(project, "notice.txt", NOTICE)))[0] == 0
+    fixed = now()
+    as_trainee(project, config, "rollout", "undo", "deployment/shop")
+    as_trainee(project, config, "rollout", "status", "deployment/shop", "--timeout=120s")
+    restored = now()
+    report = (
+        f"- {detected} detected\n- {investigated} investigation started\n"
+        f"- {investigated} root cause identified\n- {fixed} fix applied\n"
+        f"- {restored} service restored\n"
+    )
+    assert certify(project, "postmortem", str(write(project, "pm.md", report)))[0] == 0
+    code, out = certify(project, "finish")
+    grade = grade_of(project, "alice")
+    assert code == 0, out
+    assert grade["verdict"] == "PASS", json.dumps(grade["payload"]["criteria"], indent=1)
+    assert grade["variant"] == "bad-image"
+    assert all(c["verdict"] == "PASS" for c in criteria(grade).values())
+    assert any("rollout undo" in (e.get("what") or "") for e in grade["payload"]["timeline"])
+    assert template_env(project)["APP_VERSION"] == "1.0.0"
+
+
+def test_deleting_pods_instead_of_rolling_back_fails_on_the_step_and_the_outcome(
+    project: Path,
+) -> None:
+    config = start(project, "bob", "bad-setting")
+    assert certify(project, "ack")[0] == 0
+    crashing_pod(project, config)
+    as_trainee(project, config, "delete", "pod", "-l", "app=shop", "--wait=false")
+    assert certify(project, "notice", str(write(project, "notice-bob.txt", NOTICE)))[0] == 0
+    code, out = certify(project, "finish")
+    assert code == 1, out
+    grade = grade_of(project, "bob")
+    assert grade["verdict"] == "FAIL"
+    found = criteria(grade)
+    assert found["steps"]["verdict"] == "FAIL"
+    assert any("rollout-undo" in r or "rollout undo" in r for r in found["steps"]["reasons"])
+    assert found["outcome"]["verdict"] == "FAIL"
+    assert found["post-mortem"]["verdict"] == "FAIL"  # none was filed
+    # whatever the trainee did, the practical's rollback left the shop as it was
+    assert template_env(project)["APP_VERSION"] == "1.0.0"
+    assert not (project / ".drills" / "certify" / "session").exists()
+
+
+def test_an_aborted_practical_leaves_nothing_injected(project: Path) -> None:
+    start(project, "carol", "bad-setting")
+    code, out = certify(project, "abort")
+    assert code == 0, out
+    assert "nothing was graded" in out
+    assert template_env(project)["APP_VERSION"] == "1.0.0"
+    assert not list((project / "reports" / "certification").glob("carol/*/grade.json"))
+    assert RollbackLedger(ProjectPaths(project).ledger).pending() == []
+    assert certify(project, "status")[0] == 2  # no practical left running
