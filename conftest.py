@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.pool",
     "fixtures.recovery",
     "fixtures.autoscaling",
+    "fixtures.proctor",
 ]

@@ -21,6 +21,7 @@ class FakeWorkload:
     endpoint_count: int | None = None
     restarts: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    secret_keys: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.pod_list:
@@ -68,6 +69,13 @@ class FakeWorkload:
         else:
             self.env[name] = value
         self.revisions.append(f"{self.image} {sorted(self.env.items())}")
+
+    def container_secret_key(self, name: str) -> str | None:
+        return self.secret_keys.get(name)
+
+    def set_container_secret_key(self, name: str, key: str) -> None:
+        self.secret_keys[name] = key
+        self.revisions.append(f"{self.image} {sorted(self.secret_keys.items())}")
 
     def rollout_undo(self) -> int:
         self.image = self.revisions[-2]

@@ -30,7 +30,8 @@ from drills.core.grade import Evidence, Grade, Outcome
 from drills.core.incident import Milestone
 from drills.core.journal import DrillRecord, RunJournal
 from drills.core.objectives import Verdict
-from drills.core.practical import GradingPolicy
+from drills.core.practical import EscalationMark, GradingPolicy
+from drills.core.profile import Profile
 
 __all__ = ["Graded", "grade_session", "move_evidence"]
 
@@ -44,18 +45,38 @@ class Graded:
     page: Path
 
 
-def grade_session(
+def grading_policy(profile: Profile, time_scale: float) -> GradingPolicy:
+    """The grading figures of the profile's `[phases]` and `[certification]`, on this clock."""
+    settings, phases = profile.certification, profile.phases
+    marks = tuple(
+        EscalationMark(level, after_s)
+        for level, after_s in enumerate(settings.escalation_marks_s, start=2)
+    )
+    return GradingPolicy(
+        ack_within_s=settings.ack_within_s,
+        detect_s=phases.detect_s,
+        mitigate_s=phases.mitigate_s,
+        resolve_s=phases.resolve_s,
+        escalation=marks,
+        escalation_grace_s=settings.escalation_grace_s,
+        postmortem_tolerance_s=settings.postmortem_tolerance_s,
+        time_scale=time_scale,
+    )
+
+
+def grade_session(  # noqa: PLR0913 - the session's parts and the profile it runs under
     context: CertifyContext,
     files: SessionFiles,
     state: SessionState,
     announced: Announcement,
     finished_at: datetime,
+    profile: Profile,
 ) -> Graded:
     """Grade the session, write the record, move the proctor's evidence beside it."""
     practical = practical_for(state.drill_id)
     drill = _drill_record(Path(state.report_dir))
     evidence = _evidence(context.paths.root, files, state, announced, finished_at, drill)
-    graded = grade(practical, state.variant, evidence, GradingPolicy(time_scale=state.time_scale))
+    graded = grade(practical, state.variant, evidence, grading_policy(profile, state.time_scale))
     record = GradeRecord(
         trainee=state.trainee,
         kind=RecordKind.PRACTICAL,

@@ -37,8 +37,9 @@ from drills.certification.session import (
     SessionState,
     TraineeEvent,
 )
-from drills.cli.certify_grading import grade_session
+from drills.cli.certify_grading import grade_session, grading_policy
 from drills.cli.certify_support import FAILED, CertifyContext, add_trainee_argument
+from drills.cli.collect import collect_drills
 from drills.cli.paths import ProjectPaths
 from drills.cli.run import ensure_sandbox, load_selected_profile
 from drills.core.catalogue import new_run_id
@@ -92,6 +93,7 @@ def start_action(args: argparse.Namespace, context: CertifyContext) -> int:
     if args.variant is not None:
         _variant(practical, args.variant, 0)  # a wrong variant is named before anything runs
     profile = _profile(paths, args.env)
+    _refuse_unproctored(paths, practical, args.env)
     if args.time_scale <= 0:
         raise CertificationError("--time-scale must be above zero, e.g. 0.05")
     files = SessionFiles.of(paths.root)
@@ -143,6 +145,22 @@ def _profile(paths: ProjectPaths, env: str) -> Profile:
         return load_selected_profile(paths, env, ())
     except ConfigError as exc:
         raise CertificationError(str(exc)) from exc
+
+
+def _refuse_unproctored(paths: ProjectPaths, practical: Practical, env: str) -> None:
+    """A practical runs only where `fixtures/practicals.py` has its proctor."""
+    where = paths.root / PRACTICALS
+    if not where.is_file():
+        raise CertificationError(f"no practicals at {where}: this project has no proctor")
+    try:
+        proctored = {d.id for d in collect_drills(paths.root, where, [f"--drill-env={env}"])}
+    except ConfigError as exc:
+        raise CertificationError(str(exc)) from exc
+    if practical.drill_id not in proctored:
+        raise CertificationError(
+            f"the {practical.drill_id} practical is graded but has no proctor yet (it cannot be "
+            f"injected); practicals you can start: {', '.join(sorted(proctored)) or 'none'}"
+        )
 
 
 def _variant(practical: Practical, wanted: str | None, seed: int) -> str:
@@ -269,7 +287,7 @@ def status_action(args: argparse.Namespace, context: CertifyContext) -> int:
     say(Text.assemble(("page: ", "bold"), announced.page), highlight=False)
     elapsed = context.clock.wall() - datetime.fromisoformat(announced.injected_at)
     say(f"clock: {elapsed.total_seconds():.0f} s since injection (time scale {state.time_scale:g})")
-    for phase, budget_s in _budgets(state):
+    for phase, budget_s in _budgets(_profile(context.paths, state.env), state):
         say(f"  {phase}: within {budget_s:.0f} s")
     for event in files.trainee_events():
         say(f"  recorded {event.kind} at {event.at}", markup=False, highlight=False)
@@ -278,10 +296,8 @@ def status_action(args: argparse.Namespace, context: CertifyContext) -> int:
     return 0
 
 
-def _budgets(state: SessionState) -> list[tuple[str, float]]:
-    from drills.core.practical import GradingPolicy
-
-    policy = GradingPolicy(time_scale=state.time_scale)
+def _budgets(profile: Profile, state: SessionState) -> list[tuple[str, float]]:
+    policy = grading_policy(profile, state.time_scale)
     budgets = [("acknowledge", policy.scaled(policy.ack_within_s))]
     return budgets + [(str(p), policy.phase_budget_s(p)) for p in Phase]
 
@@ -343,7 +359,8 @@ def finish_action(args: argparse.Namespace, context: CertifyContext) -> int:
     if announced is None:
         _cleanup(context, files, state)
         raise CertificationError("the fault was never injected: nothing to grade")
-    graded = grade_session(context, files, state, announced, finished_at)
+    profile = _profile(context.paths, state.env)
+    graded = grade_session(context, files, state, announced, finished_at, profile)
     _cleanup(context, files, state)
     context.console.print(graded.text, markup=False, highlight=False)
     context.console.print(f"grade: {graded.page}", markup=False, highlight=False)

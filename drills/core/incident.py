@@ -56,6 +56,7 @@ class PhaseBudgets:
 
     detect_s: float = 300.0
     mitigate_s: float = 900.0
+    resolve_s: float = 3600.0  # the template's resolution phase ends at 60 min
 
 
 @dataclass(frozen=True)

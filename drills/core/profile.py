@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from drills.core.certification_settings import CertificationSettings
 from drills.core.dataloss import LedgerLimits
 from drills.core.drill import DefaultWaits
 from drills.core.durations import parse_duration
@@ -290,6 +291,7 @@ class Profile:
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     ledger: LedgerLimits = field(default_factory=LedgerLimits)
     phases: PhaseBudgets = field(default_factory=PhaseBudgets)
+    certification: CertificationSettings = field(default_factory=CertificationSettings)
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -384,6 +386,7 @@ def load_profile(path: Path) -> Profile:
         autoscaling=_autoscaling(root.table("autoscaling")),
         ledger=_ledger(root.table("ledger")),
         phases=_phases(root.table("phases")),
+        certification=_certification(root.table("certification")),
     )
     root.finish()
     return profile
@@ -414,13 +417,42 @@ def _thresholds(table: _Table) -> Thresholds:
     return value
 
 
+def _certification(table: _Table) -> CertificationSettings:
+    defaults = CertificationSettings()
+    marks = table.strings("escalation_marks")
+    try:
+        value = CertificationSettings(
+            quiz_pass_mark=table.ratio("quiz_pass_mark", defaults.quiz_pass_mark),
+            quiz_questions=table.count("quiz_questions", defaults.quiz_questions),
+            recertify_every_s=_required(
+                table.duration("recertify_every", defaults.recertify_every_s)
+            ),
+            ack_within_s=_required(table.duration("ack_within", defaults.ack_within_s)),
+            escalation_marks_s=tuple(parse_duration(m) for m in marks)
+            if marks
+            else defaults.escalation_marks_s,
+            escalation_grace_s=_required(
+                table.duration("escalation_grace", defaults.escalation_grace_s)
+            ),
+            postmortem_tolerance_s=_required(
+                table.duration("postmortem_tolerance", defaults.postmortem_tolerance_s)
+            ),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{table.path}: {exc}") from exc
+    table.finish()
+    return value
+
+
 def _phases(table: _Table) -> PhaseBudgets:
     defaults = PhaseBudgets()
     value = PhaseBudgets(
         detect_s=_required(table.duration("detect", defaults.detect_s)),
         mitigate_s=_required(table.duration("mitigate", defaults.mitigate_s)),
+        resolve_s=_required(table.duration("resolve", defaults.resolve_s)),
     )
-    for key, seconds in (("detect", value.detect_s), ("mitigate", value.mitigate_s)):
+    budgets = (("detect", value.detect_s), ("mitigate", value.mitigate_s))
+    for key, seconds in (*budgets, ("resolve", value.resolve_s)):
         if seconds <= 0:
             raise table.error(key, "must be above zero", f'write e.g. {key} = "5m"')
     table.finish()

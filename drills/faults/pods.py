@@ -9,7 +9,15 @@ from drills.core.errors import InjectionFailed
 from drills.core.safety import BlastRadius, RollbackEntry
 from drills.targets.ports.workload import Workload
 
-__all__ = ["BAD_TAG", "BadRelease", "BadSetting", "KillPods", "bad_release_image"]
+__all__ = [
+    "BAD_TAG",
+    "BadRelease",
+    "BadSetting",
+    "KillPods",
+    "MissingSecretKey",
+    "ScaleTo",
+    "bad_release_image",
+]
 
 BAD_TAG = "bad"  # the demo app's broken build exits during start-up (fixtures/shop/app.py)
 
@@ -156,3 +164,90 @@ class BadSetting:
         """Restore the previous value unless a recovery already did; idempotent."""
         if self.workload.container_env(self.name) != self._previous:
             self.workload.set_env(self.name, self._previous)
+
+
+@dataclass
+class MissingSecretKey:
+    """Roll out a release whose env var reads a Secret key that does not exist (RUNBOOKS §3.1).
+
+    The kubelet cannot build the container's environment (CreateContainerConfigError), as after a
+    rotation that renamed a key. The rollback points the variable at its previous key again.
+    """
+
+    workload: Workload
+    name: str
+    key: str
+    kind: str = "missing-secret-key"
+    _previous: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The Deployment receiving the release."""
+        return f"{self.workload.namespace}/deployment/{self.workload.name}"
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"read {self.name} from Secret key {self.key} in {self.target}"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Remember the key read now, to put it back."""
+        self._previous = self.workload.container_secret_key(self.name)
+        return RollbackEntry(self.kind, self.target, {"name": self.name, "key": self._previous})
+
+    def apply(self) -> None:
+        """Patch the env var's secretKeyRef key; a variable not read from a Secret is no fault."""
+        if self._previous is None:
+            raise InjectionFailed(f"{self.name} of {self.target} is not read from a Secret")
+        if self._previous == self.key:
+            raise InjectionFailed(f"{self.target} already reads {self.name} from key {self.key}")
+        self.workload.set_container_secret_key(self.name, self.key)
+
+    def rollback(self) -> None:
+        """Read the previous key again unless a recovery already did; idempotent."""
+        previous = self._previous
+        if previous is not None and self.workload.container_secret_key(self.name) != previous:
+            self.workload.set_container_secret_key(self.name, previous)
+
+
+@dataclass
+class ScaleTo:
+    """Set spec.replicas to `replicas` (RUNBOOKS.md §3.2 `zero`: the [001] shutdown by mistake).
+
+    Scaling down takes pods away, so the blast radius caps it like `KillPods`: going from 3 to 0
+    touches 3 of 3 replicas. The rollback puts back the spec.replicas read before, unless a
+    recovery already did; the pods come back through the ReplicaSet.
+    """
+
+    workload: Workload
+    replicas: int = 0
+    blast_radius: BlastRadius = field(default_factory=BlastRadius)
+    kind: str = "scale-to"
+    _previous: int | None = None
+
+    @property
+    def target(self) -> str:
+        """The Deployment scaled."""
+        return f"{self.workload.namespace}/deployment/{self.workload.name}"
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"scale {self.target} to {self.replicas} replicas"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Remember spec.replicas now, to put it back."""
+        self._previous = self.workload.desired_replicas()
+        return RollbackEntry(self.kind, self.target, {"replicas": self._previous})
+
+    def apply(self) -> None:
+        """Patch the scale subresource; refuses to take away more replicas than the cap allows."""
+        now = self.workload.desired_replicas() if self._previous is None else self._previous
+        if now == self.replicas:
+            raise InjectionFailed(f"{self.target} already runs {self.replicas} replicas")
+        if self.replicas < now:
+            self.blast_radius.check(now - self.replicas, now, "replicas")
+        self.workload.scale(self.replicas)
+
+    def rollback(self) -> None:
+        """Put spec.replicas back unless a recovery already did; idempotent."""
+        if self._previous is not None and self.workload.desired_replicas() != self._previous:
+            self.workload.scale(self._previous)

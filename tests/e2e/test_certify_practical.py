@@ -32,6 +32,7 @@ from tests.sandbox.sandbox_root import sandbox_in_temp_root
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 DRILL = "crashloop-rollback"
+STUCK = ("CrashLoopBackOff", "CreateContainerConfigError")
 SCALE = "0.1"  # every budget a tenth: ack 30 s, detect 30 s, mitigate 90 s
 
 
@@ -82,17 +83,16 @@ def as_trainee(root: Path, config: Path, *args: str) -> str:
 
 
 def crashing_pod(root: Path, config: Path) -> str:
-    """`kubectl get pods` until one waits in CrashLoopBackOff, as a person would re-run it."""
+    """`kubectl get pods` until one is stuck (as a person would re-run it); its name."""
 
     def look() -> Observation:
         pods = json.loads(as_trainee(root, config, "get", "pods", "-l", "app=shop", "-o", "json"))
         for pod in pods["items"]:
             for status in pod["status"].get("containerStatuses") or []:
-                if (status.get("state", {}).get("waiting") or {}).get(
-                    "reason"
-                ) == "CrashLoopBackOff":
+                waiting = status.get("state", {}).get("waiting") or {}
+                if waiting.get("reason") in STUCK:
                     return Observation(True, pod["metadata"]["name"])
-        return Observation(False, "no pod in CrashLoopBackOff yet")
+        return Observation(False, f"no pod in {' or '.join(STUCK)} yet")
 
     seen = wait_until(look, clock=SystemClock(), timeout_s=90, poll_s=1.0)
     return seen.last.detail
@@ -134,8 +134,20 @@ def template_env(root: Path) -> dict[str, str]:
     return {e["name"]: e.get("value", "") for e in container.get("env", [])}
 
 
-def test_a_trainee_who_follows_the_runbook_passes(project: Path) -> None:
-    config = start(project, "alice", "bad-image")
+def secret_key(root: Path) -> str:
+    deployment = json.loads(kubectl(root, "get", "deployment", "shop", "-o", "json"))
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    [database] = [e for e in env if e["name"] == "DATABASE_URL"]
+    return str(database["valueFrom"]["secretKeyRef"]["key"])
+
+
+@pytest.mark.parametrize(
+    ("trainee", "variant"), [("alice", "bad-image"), ("dave", "missing-secret-key")]
+)
+def test_a_trainee_who_follows_the_runbook_passes(
+    project: Path, trainee: str, variant: str
+) -> None:
+    config = start(project, trainee, variant)
     assert certify(project, "ack")[0] == 0
     detected = now()
     pod = crashing_pod(project, config)
@@ -153,13 +165,14 @@ def test_a_trainee_who_follows_the_runbook_passes(project: Path) -> None:
     )
     assert certify(project, "postmortem", str(write(project, "pm.md", report)))[0] == 0
     code, out = certify(project, "finish")
-    grade = grade_of(project, "alice")
+    grade = grade_of(project, trainee)
     assert code == 0, out
     assert grade["verdict"] == "PASS", json.dumps(grade["payload"]["criteria"], indent=1)
-    assert grade["variant"] == "bad-image"
+    assert grade["variant"] == variant
     assert all(c["verdict"] == "PASS" for c in criteria(grade).values())
     assert any("rollout undo" in (e.get("what") or "") for e in grade["payload"]["timeline"])
     assert template_env(project)["APP_VERSION"] == "1.0.0"
+    assert secret_key(project) == "url"
 
 
 def test_deleting_pods_instead_of_rolling_back_fails_on_the_step_and_the_outcome(

@@ -274,6 +274,30 @@ class KubeWorkload:
             lambda: self.api.apps.patch_namespaced_deployment(self.name, self.namespace, body),
         )
 
+    def container_secret_key(self, name: str) -> str | None:
+        """The Secret key env var `name` of the first container reads (None: not from a Secret)."""
+        container = self._deployment().spec.template.spec.containers[0]
+        found = next((e for e in container.env or [] if e.name == name), None)
+        ref = found.value_from.secret_key_ref if found and found.value_from else None
+        return None if ref is None else str(ref.key)
+
+    def set_container_secret_key(self, name: str, key: str) -> None:
+        """Point env var `name` at another key of its Secret (a strategic-merge patch)."""
+        container = self._deployment().spec.template.spec.containers[0]
+        found = next((e for e in container.env or [] if e.name == name), None)
+        ref = found.value_from.secret_key_ref if found and found.value_from else None
+        if ref is None:
+            raise DrillError(f"env {name} of deployment/{self.name} is not read from a Secret")
+        source = {"secretKeyRef": {"name": ref.name, "key": key}}
+        env = [{"name": name, "valueFrom": source}]
+        body = {
+            "spec": {"template": {"spec": {"containers": [{"name": container.name, "env": env}]}}}
+        }
+        _call(
+            f"point env {name} of deployment/{self.name} at key {key}",
+            lambda: self.api.apps.patch_namespaced_deployment(self.name, self.namespace, body),
+        )
+
     def rollout_undo(self) -> int:
         """Copy the previous revision's pod template back, like `kubectl rollout undo`."""
         deployment = self._deployment()

@@ -22,6 +22,9 @@ __all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_im
 
 BAD_RELEASE_KIND = "bad-release"  # = drills.faults.pods.BadRelease.kind
 BAD_SETTING_KIND = "bad-setting"  # = drills.faults.pods.BadSetting.kind
+MISSING_SECRET_KEY_KIND = "missing-secret-key"  # = drills.faults.pods.MissingSecretKey.kind
+SCALE_TO_KIND = "scale-to"  # = drills.faults.pods.ScaleTo.kind
+KILL_PODS_KIND = "kill-pods"  # = drills.faults.pods.KillPods.kind: the same replicas entry
 
 
 @dataclass
@@ -100,7 +103,37 @@ def restore_setting(entry: RollbackEntry) -> None:
         workload.set_env(name, value)
 
 
+def restore_secret_key(entry: RollbackEntry) -> None:
+    """Point the env var at its recorded Secret key again, unless it reads that key already."""
+    name, key = str(entry.args.get("name") or ""), str(entry.args.get("key") or "")
+    if not name or not key:
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no variable or key")
+    workload = _workload(entry)
+    if workload.container_secret_key(name) != key:
+        workload.set_container_secret_key(name, key)
+
+
+def restore_replicas(entry: RollbackEntry) -> None:
+    """Put the recorded spec.replicas back, unless the Deployment already asks for them."""
+    recorded = entry.args.get("replicas")
+    if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded < 0:
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no replica count")
+    if not entry.args.get("kubeconfig") or not entry.args.get("context"):
+        namespace, _, name = [*entry.target.split("/"), "", "", ""][:3]
+        raise ConfigError(
+            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
+            f"restore it by hand: kubectl -n {namespace} scale deployment/{name} "
+            f"--replicas={recorded}"
+        )
+    workload = _workload(entry)
+    if workload.desired_replicas() != recorded:
+        workload.scale(recorded)
+
+
 def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the Kubernetes kinds this module can replay."""
     registry.register(BAD_RELEASE_KIND, restore_image)
     registry.register(BAD_SETTING_KIND, restore_setting)
+    registry.register(MISSING_SECRET_KEY_KIND, restore_secret_key)
+    registry.register(SCALE_TO_KIND, restore_replicas)
+    registry.register(KILL_PODS_KIND, restore_replicas)

@@ -84,6 +84,14 @@ class Workload(Protocol):
         """Set (or with None remove) env var `name` of the first container (`kubectl set env`)."""
         ...
 
+    def container_secret_key(self, name: str) -> str | None:
+        """The Secret key env var `name` of the first container reads (None: not from a Secret)."""
+        ...
+
+    def set_container_secret_key(self, name: str, key: str) -> None:
+        """Make env var `name` (already read from a Secret) read `key` of the same Secret."""
+        ...
+
     def rollout_undo(self) -> int:
         """Roll back to the previous revision as `kubectl rollout undo` does; returns its number."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from drills.cli.paths import ProjectPaths
 from drills.core.clock import FakeClock
 
 WALL = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[3]
 
 
 def certify(root: Path, *words: str) -> tuple[int, str]:
@@ -107,6 +109,9 @@ def test_page_level_one_is_not_an_escalation(tmp_path: Path) -> None:
 
 
 def test_status_shows_the_page_the_clock_and_the_budgets_not_the_variant(tmp_path: Path) -> None:
+    profiles = tmp_path / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy2(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
     files = SessionFiles.of(tmp_path)
     files.create(_state(time_scale=0.1))
     files.announce(Announcement(WALL.isoformat(), "PodCrashLooping P1: shop pods restarting"))
@@ -124,3 +129,10 @@ def test_an_unknown_event_kind_is_refused(tmp_path: Path) -> None:
     files.create(_state())
     with pytest.raises(CertificationError, match="unknown event"):
         files.record(TraineeEvent("coffee", WALL.isoformat()))
+
+
+def test_a_practical_without_a_proctor_is_refused_before_anything_runs() -> None:
+    code, out = certify(REPO, "start", "pitr", "--trainee", "alice", "--variant", "bad-update")
+    assert code == 2
+    assert "the pitr practical is graded but has no proctor yet" in out
+    assert "crashloop-rollback" in out  # what can be started instead

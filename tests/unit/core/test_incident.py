@@ -196,7 +196,7 @@ def test_phase_budgets_default_to_the_runbook_template(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text("", encoding="utf-8")
     profile = load_profile(path)
-    assert profile.phases == PhaseBudgets(detect_s=300.0, mitigate_s=900.0)
+    assert profile.phases == PhaseBudgets(detect_s=300.0, mitigate_s=900.0, resolve_s=3600.0)
     assert profile.thresholds.error_budget == 0.01
 
 
@@ -221,4 +221,25 @@ def test_a_zero_phase_budget_says_what_to_write(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["sandbox", "containers", "staging.example"])
 def test_shipped_profiles_set_the_phase_budgets(name: str) -> None:
     profile = load_profile(ENVIRONMENTS / f"{name}.toml")
-    assert profile.phases == PhaseBudgets(detect_s=300.0, mitigate_s=900.0)
+    assert profile.phases == PhaseBudgets(detect_s=300.0, mitigate_s=900.0, resolve_s=3600.0)
+
+
+def test_the_certification_table_is_read_with_durations(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[certification]\nquiz_pass_mark = 0.9\nack_within = "2m"\n'
+        'escalation_marks = ["10m", "20m", "40m"]\n[phases]\nresolve = "30m"\n',
+        encoding="utf-8",
+    )
+    profile = load_profile(path)
+    assert profile.certification.quiz_pass_mark == 0.9
+    assert profile.certification.ack_within_s == 120.0
+    assert profile.certification.escalation_marks_s == (600.0, 1200.0, 2400.0)
+    assert profile.phases.resolve_s == 1800.0
+
+
+def test_a_bad_certification_value_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("[certification]\nquiz_questions = 0\n", encoding="utf-8")
+    with pytest.raises(Exception, match="quiz_questions"):
+        load_profile(path)

@@ -1,11 +1,11 @@
-"""BadSetting: a release with one wrong env var, and its idempotent rollback."""
+"""BadSetting and MissingSecretKey: a release with one wrong setting, and its rollback."""
 
 from __future__ import annotations
 
 import pytest
 
 from drills.core.errors import InjectionFailed
-from drills.faults.pods import BadSetting
+from drills.faults.pods import BadSetting, MissingSecretKey
 from tests.fakes import FakeWorkload
 
 
@@ -48,4 +48,22 @@ def test_a_setting_already_in_place_is_not_a_fault() -> None:
     fault = BadSetting(shop, "APP_VERSION", "bad")
     fault.rollback_entry()
     with pytest.raises(InjectionFailed, match="already sets APP_VERSION=bad"):
+        fault.apply()
+
+
+def test_a_missing_secret_key_is_rolled_out_and_put_back() -> None:
+    shop = FakeWorkload(secret_keys={"DATABASE_URL": "url"})
+    fault = MissingSecretKey(shop, "DATABASE_URL", "url-rotated")
+    assert dict(fault.rollback_entry().args) == {"name": "DATABASE_URL", "key": "url"}
+    fault.apply()
+    assert shop.container_secret_key("DATABASE_URL") == "url-rotated"
+    fault.rollback()
+    fault.rollback()
+    assert shop.container_secret_key("DATABASE_URL") == "url"
+
+
+def test_a_variable_not_read_from_a_secret_is_no_fault() -> None:
+    fault = MissingSecretKey(FakeWorkload(), "DATABASE_URL", "url-rotated")
+    fault.rollback_entry()
+    with pytest.raises(InjectionFailed, match="not read from a Secret"):
         fault.apply()
