@@ -29,6 +29,7 @@ __all__ = [
     "leak_application_name",
     "register_pool_rollback",
     "rollback_pool_exhaustion",
+    "session_kinds",
 ]
 
 POOL_EXHAUSTION = "db-pool-exhaustion"
@@ -93,6 +94,8 @@ class PoolExhaustion:
     can still look and clean up while users are refused. The leak is capped by `cap`. The
     fault has landed only when a new connection of the application's role is refused:
     otherwise it raises InjectionFailed, because exhaustion was not drilled.
+    `idle_in_transaction_every` chooses which kind of sessions leak (`session_kinds`): 0 only
+    idle ones, 1 only idle in transaction, the default 2 half of each, as real leaks look.
     """
 
     holder: SessionHolder
@@ -120,8 +123,7 @@ class PoolExhaustion:
             bound += f", at most {self.cap.max_sessions} sessions"
         return (
             f"hold sessions tagged {self.holder.application_name} on {self.target} until a new "
-            f"connection is refused ({bound}; every {self.idle_in_transaction_every}th idle in "
-            "transaction)"
+            f"connection is refused ({bound}; {session_kinds(self.idle_in_transaction_every)})"
         )
 
     def rollback_entry(self) -> RollbackEntry:
@@ -184,6 +186,20 @@ class PoolExhaustion:
 
 
 _CONFIRM_ROUNDS = 3  # probe, take slots freed meanwhile, probe again: bounded
+
+
+def session_kinds(idle_in_transaction_every: int) -> str:
+    """What the leaked sessions look like in pg_stat_activity, for `idle_in_transaction_every`.
+
+    0 (or less): every session `idle`; 1: every session `idle in transaction`; n: one in n
+    `idle in transaction`, the rest `idle` (the holder's rule, applied to each batch it opens).
+    """
+    every = idle_in_transaction_every
+    if every <= 0:
+        return "every session idle"
+    if every == 1:
+        return "every session idle in transaction"
+    return f"one session in {every} idle in transaction, the rest idle"
 
 
 def _refused(app: Database) -> tuple[bool, str]:
