@@ -49,7 +49,7 @@ def test_sandbox_profile_is_the_default_and_points_at_the_sandbox_files() -> Non
     assert profile.targets.kind == "sandbox"
     assert profile.targets.endpoints_file == ".drills/sandbox/endpoints.json"
     assert profile.allowlist.kube_contexts == (profile.targets.kube_context,)
-    assert profile.blast_radius.max_fraction == 0.5
+    assert profile.blast_radius.max_fraction == 1.0  # disposable: the P0 practicals
     assert profile.load.get("spike").users == 200
     assert "sandbox" in available_profiles(ENVIRONMENTS)
 
