@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -206,3 +207,82 @@ def test_an_aborted_practical_leaves_nothing_injected(project: Path) -> None:
     assert not list((project / "reports" / "certification").glob("carol/*/grade.json"))
     assert RollbackLedger(ProjectPaths(project).ledger).pending() == []
     assert certify(project, "status")[0] == 2  # no practical left running
+
+
+class Terminal:
+    """A shell in tmux, typed into and read back as a person at a terminal would."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.name = name
+        path = f"{REPO / '.drills' / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "50", "-c", str(root)],
+            check=True,
+            env={**os.environ, "PATH": path, "PYTHONPATH": str(REPO)},
+        )
+        self.type(f"export PATH={path} PYTHONPATH={REPO}")
+        self.type(f"alias drills='{sys.executable} -m drills.cli'")
+
+    def type(self, line: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, line, "Enter"], check=True)
+
+    def screen(self) -> str:
+        done = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-J", "-S", "-", "-t", self.name],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
+
+    def wait_for(self, pattern: str, timeout_s: float = 300) -> re.Match[str]:
+        """Read the screen until `pattern` shows (bounded); its match."""
+        found: list[re.Match[str]] = []
+
+        def shown() -> Observation:
+            match = re.search(pattern, self.screen())
+            if match:
+                found.append(match)
+            return Observation(match is not None, self.screen()[-600:])
+
+        wait_until(shown, clock=SystemClock(), timeout_s=timeout_s, poll_s=1.0)
+        return found[-1]
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_person_at_a_terminal_recovers_and_passes(project: Path) -> None:
+    """The whole practical typed into a real terminal: page, kubectl, notice, post-mortem."""
+    term = Terminal(project, "drills-cert-e2e")
+    try:
+        start = f"drills certify start {DRILL} --trainee erin --variant bad-setting"
+        term.type(f"{start} --time-scale {SCALE}")
+        config = term.wait_for(r"export KUBECONFIG=(\S+)").group(1)
+        term.type(f"export KUBECONFIG={config}; drills certify ack")
+        term.type(  # re-run `get pods` until a pod is stuck, as a person would
+            "D=$(date -u +%FT%TZ); until kubectl get pods | grep -q CrashLoopBackOff; "
+            "do sleep 1; done; kubectl get pods"
+        )
+        term.wait_for(r"shop-\S+\s+0/1\s+CrashLoopBackOff", timeout_s=90)
+        term.type("I=$(date -u +%FT%TZ); kubectl describe pods -l app=shop | tail -5")
+        notice = NOTICE.replace("\n", "\\n")
+        term.type(f"printf '{notice}' > notice.txt && drills certify notice notice.txt")
+        term.type("F=$(date -u +%FT%TZ); kubectl rollout undo deployment/shop")
+        term.type("kubectl rollout status deployment/shop --timeout=120s; R=$(date -u +%FT%TZ)")
+        term.wait_for(r'deployment "shop" successfully rolled out', timeout_s=150)
+        term.type(
+            'printf -- "- $D detected\\n- $I investigation started\\n- $I root cause identified'
+            '\\n- $F fix applied\\n- $R service restored\\n" > pm.md'
+        )
+        term.type("drills certify postmortem pm.md && drills certify finish; echo EXIT=$?")
+        exit_code = term.wait_for(r"EXIT=(\d+)", timeout_s=300).group(1)
+        screen = term.screen()
+    finally:
+        term.close()
+    grade = grade_of(project, "erin")
+    assert exit_code == "0", screen[-2000:]
+    assert grade["verdict"] == "PASS", json.dumps(grade["payload"]["criteria"], indent=1)
+    assert "grade: " in screen
+    assert template_env(project)["APP_VERSION"] == "1.0.0"
