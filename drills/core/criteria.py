@@ -63,8 +63,8 @@ def see(practical: Practical, variant: str, evidence: Evidence, policy: GradingP
     checkpoints = practical.checkpoints_for(variant)
     first: dict[str, Action] = {}
     blind: dict[str, str] = {}
-    for checkpoint in checkpoints:
-        found = _first_match(checkpoint, actions, evidence.names)
+    for checkpoint in checkpoints:  # in catalogue order: `seen_after` names earlier ones
+        found = _first_match(checkpoint, _candidates(checkpoint, actions, first), evidence.names)
         if found is not None:
             first[checkpoint.id] = found
             continue
@@ -74,6 +74,22 @@ def see(practical: Practical, variant: str, evidence: Evidence, policy: GradingP
         if gaps:
             blind[checkpoint.id] = "; ".join(dict.fromkeys(gaps))
     return Seen(practical, variant, evidence, policy, actions, checkpoints, first, blind)
+
+
+def _candidates(
+    checkpoint: Checkpoint, actions: tuple[Action, ...], first: Mapping[str, Action]
+) -> tuple[Action, ...]:
+    """The actions that can show `checkpoint`: all, or those after its `seen_after` steps.
+
+    A step only counts once the steps it verifies were taken (`rollout status` after the undo):
+    strictly later, and not at all while one of them was never seen.
+    """
+    if not checkpoint.seen_after:
+        return actions
+    if any(name not in first for name in checkpoint.seen_after):
+        return ()
+    since = max(first[name].at_s for name in checkpoint.seen_after)
+    return tuple(a for a in actions if a.at_s > since)
 
 
 def _first_match(

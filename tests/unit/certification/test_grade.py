@@ -465,3 +465,14 @@ def test_a_good_trainee_passes(drill: str, variant: str) -> None:
     ev = evidence(actions, mitigated_at_s=T0 + fix, resolved_at_s=T0 + 300)
     graded = grade(practical, variant, ev)
     assert graded.verdict is Verdict.PASS, graded.reasons()
+
+
+def test_a_check_before_the_fix_does_not_count_as_verifying_it() -> None:
+    """`rollout status` verifies the undo: a read of the Deployment before it shows nothing."""
+    actions = [a for a in crashloop_trainee() if a.verb != "watch"]
+    actions.append(kube(299, "get", "deployments", "shop"))  # `rollout undo` reads it first
+    graded = crashloop(actions)
+    assert graded.result(Criterion.STEPS).verdict is Verdict.FAIL
+    assert any("step missing: rollout-status" in r for r in reasons(graded, Criterion.STEPS))
+    later = [*actions, kube(301, "get", "deployments", "shop")]
+    assert crashloop(later).result(Criterion.STEPS).verdict is Verdict.PASS
