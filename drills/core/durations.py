@@ -44,7 +44,7 @@ def _non_negative(value: float, text: str) -> float:
 
 
 def format_duration(seconds: float | None) -> str:
-    """Render seconds for people: `900ms`, `12.3s`, `15m`, `1h2m`; None is `n/a`."""
+    """Render seconds for people: `900ms`, `12.3s`, `15m`, `1h2m`, `90d`; None is `n/a`."""
     if seconds is None:
         return "n/a"
     if seconds < 1:
@@ -55,4 +55,6 @@ def format_duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
+    if hours >= 48 and not minutes and hours % 24 == 0:  # a cadence: `90d`, not `2160h`
+        return f"{hours // 24}d"
     return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"

@@ -174,7 +174,7 @@ def test_a_terminal_quiz_cut_short_records_nothing(tmp_path: Path) -> None:
 def test_record_of_a_new_trainee_lists_everything_missing(tmp_path: Path) -> None:
     code, out = certify(tmp_path, "record", "--trainee", "alice")
     assert code == 1
-    assert "certification of alice (a PASS counts for 2160h)" in out
+    assert "certification of alice (a PASS counts for 90d)" in out
     for requirement in REQUIRED:
         assert requirement.label() in out
     assert f"alice is not certified: {len(REQUIRED)} of {len(REQUIRED)} requirements" in out
