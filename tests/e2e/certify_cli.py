@@ -1,0 +1,141 @@
+"""What the scripted trainees of the practical e2e tests share: the real CLI and the grades.
+
+A practical's module brings one sandbox up in a temporary project (`certify_project`, also
+named `proctored_project`), then plays trainees through `drills certify` (`certify`,
+`start_practical`), with the notice and post-mortem they file (`notice`, `postmortem`), and
+reads the grade it wrote (`grade_of`, `criteria`, `verdicts`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from drills.core.clock import SystemClock
+from tests.e2e.drill_cli import PARTS, REPO
+from tests.sandbox.sandbox_root import sandbox_in_temp_root
+
+__all__ = [
+    "certify",
+    "certify_project",
+    "criteria",
+    "grade_of",
+    "kubectl_as",
+    "notice",
+    "now",
+    "postmortem",
+    "printed",
+    "proctored_project",
+    "start_practical",
+    "verdicts",
+    "write",
+]
+
+
+@contextmanager
+def proctored_project(prefix: str) -> Iterator[Path]:
+    """A temporary project with the practicals, the profiles and the shop, its sandbox up."""
+    files = {
+        "pyproject.toml": "",
+        "conftest.py": (REPO / "conftest.py").read_text(),
+        "fixtures/practicals.py": (REPO / "fixtures" / "practicals.py").read_text(),
+    }
+    with sandbox_in_temp_root(PARTS, files=files, prefix=prefix) as root:
+        yield root
+
+
+certify_project = proctored_project
+
+
+def certify(root: Path, *args: str, timeout_s: float = 400) -> tuple[int, str]:
+    """`drills --root ROOT certify ARGS` as the trainee types it; exit code and output."""
+    environ = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "certify", *args]
+    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=timeout_s)
+    return done.returncode, done.stdout + done.stderr
+
+
+def start_practical(
+    root: Path, drill: str, trainee: str, variant: str, *, time_scale: str, page: str
+) -> str:
+    """`certify start` with a chosen variant; checks the page and that it hides the variant."""
+    code, out = certify(
+        root, "start", drill, "--trainee", trainee, "--variant", variant, "--time-scale", time_scale
+    )
+    assert code == 0, out
+    assert f"PAGE {page}" in out, out
+    assert variant not in out  # the page says what a pager says, not the fault
+    return out
+
+
+def printed(out: str, pattern: str) -> str:
+    """The first group of `pattern` in what the CLI printed (e.g. the kubeconfig, the DSN)."""
+    found = re.search(pattern, out)
+    assert found, out
+    return found.group(1)
+
+
+def kubectl_as(root: Path, config: Path, *args: str) -> str:
+    """kubectl with the trainee's own kubeconfig (their user is in the audit log); its stdout."""
+    done = subprocess.run(
+        [str(REPO / ".drills" / "bin" / "kubectl"), "--kubeconfig", str(config), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=root,
+    )
+    return done.stdout
+
+
+def now() -> str:
+    """The wall time as a person writes it into a post-mortem (ISO 8601, UTC)."""
+    return SystemClock().wall().isoformat()
+
+
+def write(root: Path, name: str, text: str) -> Path:
+    """A file the trainee hands to `certify notice` / `certify postmortem`."""
+    path = root / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def notice(severity: str, *, incident: str, impact: str, cause: str, mitigation: str) -> str:
+    """The communication template of [000], filled in."""
+    return (
+        f"INCIDENT: {incident}\nSEVERITY: {severity}\nSTATUS: mitigating\nETA: 10 minutes\n"
+        f"IMPACT: {impact}\nROOT CAUSE: {cause}\nMITIGATION: {mitigation}\n"
+    )
+
+
+def postmortem(detected: str, investigated: str, fixed: str, restored: str) -> str:
+    """The [002] major-incident timeline: one line per entry, each with its time."""
+    return (
+        f"- {detected} detected\n- {investigated} investigation started\n"
+        f"- {investigated} root cause identified\n- {fixed} fix applied\n"
+        f"- {restored} service restored\n"
+    )
+
+
+def grade_of(root: Path, trainee: str) -> dict[str, Any]:
+    """The trainee's one grade.json."""
+    [path] = (root / "reports" / "certification" / trainee).glob("*/grade.json")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def criteria(grade: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each criterion of a grade by name (`outcome`, `steps`, `timeliness`, ...)."""
+    return {c["criterion"]: c for c in grade["payload"]["criteria"]}
+
+
+def verdicts(grade: dict[str, Any]) -> dict[str, str]:
+    """Each criterion's verdict by name."""
+    return {name: str(c["verdict"]) for name, c in criteria(grade).items()}
