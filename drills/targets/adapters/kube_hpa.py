@@ -7,6 +7,7 @@ reading carries both figures `kubectl describe hpa` prints side by side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extra
 __all__ = ["KubeAutoscaler", "hpa_status_from"]
 
 _NOT_FOUND = 404
+_KEPT_METADATA = ("name", "namespace", "labels", "annotations")
 
 
 class KubeAutoscaler:
@@ -39,6 +41,11 @@ class KubeAutoscaler:
 
     def status(self) -> HpaStatus | None:
         """Spec range and status now; None when the HPA does not exist (HTTP 404)."""
+        found = self._read()
+        return None if found is None else hpa_status_from(found)
+
+    def _read(self) -> Any:
+        """The HPA model, or None when it does not exist (HTTP 404)."""
 
         def read() -> Any:
             try:
@@ -50,8 +57,51 @@ class KubeAutoscaler:
                     return None
                 raise
 
-        found = _call(f"read hpa/{self.name}", read)
-        return None if found is None else hpa_status_from(found)
+        return _call(f"read hpa/{self.name}", read)
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The HPA as `kubectl apply` would take it (no status, no server fields); None: absent."""
+        found = self._read()
+        if found is None:
+            return None
+        body: dict[str, Any] = self.api.autoscaling.api_client.sanitize_for_serialization(found)
+        metadata = body.get("metadata") or {}
+        return {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {k: metadata[k] for k in _KEPT_METADATA if metadata.get(k) is not None},
+            "spec": body.get("spec") or {},
+        }
+
+    def delete(self) -> None:
+        """Delete the HPA."""
+        _call(
+            f"delete hpa/{self.name}",
+            lambda: self.api.autoscaling.delete_namespaced_horizontal_pod_autoscaler(
+                self.name, self.namespace
+            ),
+        )
+
+    def restore(self, manifest: Mapping[str, Any]) -> None:
+        """Create the HPA from `manifest`, or replace its spec with the manifest's if it exists."""
+        api = self.api.autoscaling
+        found = self._read()
+        if found is None:
+            body = {**manifest, "metadata": {**manifest["metadata"], "namespace": self.namespace}}
+            _call(
+                f"create hpa/{self.name}",
+                lambda: api.create_namespaced_horizontal_pod_autoscaler(self.namespace, body),
+            )
+            return
+        current: dict[str, Any] = api.api_client.sanitize_for_serialization(found)
+        current.pop("status", None)
+        current["spec"] = dict(manifest["spec"])
+        _call(
+            f"replace hpa/{self.name}",
+            lambda: api.replace_namespaced_horizontal_pod_autoscaler(
+                self.name, self.namespace, current
+            ),
+        )
 
 
 def hpa_status_from(hpa: Any) -> HpaStatus:

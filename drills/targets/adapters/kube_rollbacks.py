@@ -10,6 +10,7 @@ Deployment already runs it (idempotent, like the in-process rollback).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from drills.core.drill import Fault
 from drills.core.errors import ConfigError
 from drills.core.safety import Allowlist, RollbackEntry, RollbackRegistry
 from drills.targets.adapters.kube import KubeWorkload, connect
+from drills.targets.adapters.kube_hpa import KubeAutoscaler
 
 __all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
 
@@ -25,6 +27,7 @@ BAD_SETTING_KIND = "bad-setting"  # = drills.faults.pods.BadSetting.kind
 MISSING_SECRET_KEY_KIND = "missing-secret-key"  # = drills.faults.pods.MissingSecretKey.kind
 SCALE_TO_KIND = "scale-to"  # = drills.faults.pods.ScaleTo.kind
 KILL_PODS_KIND = "kill-pods"  # = drills.faults.pods.KillPods.kind: the same replicas entry
+DELETE_HPA_KIND = "delete-hpa"  # = drills.faults.autoscaling.DeleteHpa.kind
 
 
 @dataclass
@@ -130,6 +133,32 @@ def restore_replicas(entry: RollbackEntry) -> None:
         workload.scale(recorded)
 
 
+def restore_hpa(entry: RollbackEntry) -> None:
+    """Re-create the recorded HPA (or put its spec back), unless it is there as it was."""
+    namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
+    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
+    if kind != "hpa" or not name:
+        raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/hpa/<name>")
+    try:
+        manifest = json.loads(str(entry.args.get("manifest") or ""))
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no HPA manifest")
+    if not kubeconfig or not context:
+        raise ConfigError(
+            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
+            f"restore it by hand: kubectl -n {namespace} apply -f <the HPA manifest>"
+        )
+    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
+    allowlist.check_namespace(namespace)
+    api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
+    hpa = KubeAutoscaler(api, namespace, name)
+    now = hpa.manifest()
+    if now is None or now.get("spec") != manifest["spec"]:
+        hpa.restore(manifest)
+
+
 def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the Kubernetes kinds this module can replay."""
     registry.register(BAD_RELEASE_KIND, restore_image)
@@ -137,3 +166,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(MISSING_SECRET_KEY_KIND, restore_secret_key)
     registry.register(SCALE_TO_KIND, restore_replicas)
     registry.register(KILL_PODS_KIND, restore_replicas)
+    registry.register(DELETE_HPA_KIND, restore_hpa)

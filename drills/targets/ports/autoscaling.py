@@ -8,12 +8,13 @@ pods' requests, per-pod metrics in their own unit (e.g. requests per second).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from drills.core.autoscaling import HpaBehavior
 
-__all__ = ["Autoscaler", "HpaCondition", "HpaStatus", "MetricReading"]
+__all__ = ["Autoscaler", "AutoscalerObject", "HpaCondition", "HpaStatus", "MetricReading"]
 
 
 @dataclass(frozen=True)
@@ -86,4 +87,24 @@ class Autoscaler(Protocol):
 
     def status(self) -> HpaStatus | None:
         """Spec range and status now; None when the HPA does not exist."""
+        ...
+
+
+class AutoscalerObject(Autoscaler, Protocol):
+    """The HPA as an object a fault may delete and a rollback re-create (RUNBOOKS §3.9 `no-hpa`).
+
+    A manifest is what `kubectl apply` would take: apiVersion, kind, metadata (name, namespace,
+    labels, annotations) and spec, as the API server holds them; no status, no server fields.
+    """
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The HPA as it is now; None when it does not exist."""
+        ...
+
+    def delete(self) -> None:
+        """Delete the HPA (`kubectl delete hpa NAME`)."""
+        ...
+
+    def restore(self, manifest: Mapping[str, Any]) -> None:
+        """Create the HPA from `manifest`, or put its spec back if it exists with another."""
         ...
