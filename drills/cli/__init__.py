@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not start the sandbox when the profile needs it and it is down",
     )
+    _add_provenance(run)
     rollback = commands.add_parser("rollback", help="replay rollbacks a crashed run left pending")
     rollback.add_argument(
         "--ledger", type=Path, help="ledger file (default .drills/rollbacks.jsonl)"
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         planned = commands.add_parser(name, help=f"{text} (not implemented yet: {issue})")
         planned.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
+
+
+def _add_provenance(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--operator", metavar="NAME", help="who runs the drills (default: OS user)")
+    run.add_argument("--approved-by", metavar="NAME", help="who approved this run")
+    run.add_argument("--ticket", metavar="ID", help="change or incident ticket of this run")
 
 
 def _add_selection(parser: argparse.ArgumentParser) -> None:
@@ -141,4 +148,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
         load_advertise=getattr(args, "load_advertise", None),
         pytest_args=tuple(args.pytest_args),
         sandbox_up=bool(getattr(args, "sandbox_up", True)),
+        operator=getattr(args, "operator", None),
+        approved_by=getattr(args, "approved_by", None),
+        ticket=getattr(args, "ticket", None),
     )

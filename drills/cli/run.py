@@ -59,6 +59,9 @@ class RunRequest:
     load_advertise: str | None = None
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
     sandbox_up: bool = True
+    operator: str | None = None  # None: the OS user (the plugin looks it up)
+    approved_by: str | None = None
+    ticket: str | None = None
 
 
 def _load_environment(request: RunRequest) -> None:
@@ -81,6 +84,13 @@ def plugin_args(request: RunRequest) -> list[str]:
         args.append("--drill-dry-run")
     if request.markexpr:
         args += ["-m", request.markexpr]
+    for option, value in (
+        ("--drill-operator", request.operator),
+        ("--drill-approved-by", request.approved_by),
+        ("--drill-ticket", request.ticket),
+    ):
+        if value is not None:
+            args.append(f"{option}={value}")
     return args
 
 

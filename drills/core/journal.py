@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict
+from drills.core.provenance import RunProvenance
 
 __all__ = [
     "DrillRecord",
@@ -186,6 +187,8 @@ class RunJournal:
     """What the cluster reported: ``kubernetes_version`` and ``settings`` (each flag the
     environment sets away from the upstream default: component, flag, value, upstream_default,
     why). Empty when unknown."""
+    provenance: RunProvenance = field(default_factory=RunProvenance)
+    """Who ran it (operator, approver, ticket) and with what (versions, commit, profile, host)."""
 
     def to_json(self) -> str:
         """Serialise to the journal.json contract."""
@@ -197,6 +200,7 @@ class RunJournal:
         }
         if self.cluster:
             data["cluster"] = dict(self.cluster)
+        data["provenance"] = self.provenance.to_dict()
         return json.dumps(data, indent=2, sort_keys=False)
 
     @classmethod
@@ -209,4 +213,5 @@ class RunJournal:
             started_at=data["started_at"],
             scenarios=tuple(DrillRecord.from_dict(s) for s in data.get("scenarios", [])),
             cluster=data.get("cluster") or {},
+            provenance=RunProvenance.from_dict(data.get("provenance") or {}),
         )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from drills.core.errors import ConfigError
 from drills.core.journal import DrillRecord
+from drills.core.provenance import RunProvenance
 from drills.hookspecs import DrillsHookSpecs
 from drills.pytest_plugin.context import DrillContext
 from drills.reporting.evidence import EvidenceWriter
 from drills.reporting.journal_json import JournalJsonWriter
+from drills.reporting.provenance import gather_provenance
 
 __all__ = [
     "EVIDENCE_PLUGIN",
@@ -41,6 +45,7 @@ def connect(config: pytest.Config, context: DrillContext) -> None:
         environment=context.environment,
         started_at=context.started_at,
     )
+    writer.set_provenance(_provenance(context))
     config.pluginmanager.register(writer, JOURNAL_PLUGIN)
     evidence = EvidenceWriter(
         context.settings.report_dir,
@@ -50,6 +55,21 @@ def connect(config: pytest.Config, context: DrillContext) -> None:
     _forward(config, context)
     config.hook.pytest_drills_session_started(
         events=context.events, run_id=context.settings.run_id, environment=context.environment
+    )
+
+
+def _provenance(context: DrillContext) -> RunProvenance:
+    settings = context.settings
+    try:
+        profile_path: Path | None = context.profile.path
+    except ConfigError:
+        profile_path = None  # the session reports the bad profile itself
+    return gather_provenance(
+        context.root,
+        profile_path=profile_path,
+        operator=settings.operator,
+        approved_by=settings.approved_by,
+        ticket=settings.ticket,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -60,7 +61,25 @@ def drill_endpoints(
     writer = request.config.pluginmanager.get_plugin(JOURNAL_PLUGIN)
     if isinstance(writer, JournalJsonWriter):
         writer.set_cluster(endpoints.kubernetes_version, endpoints.cluster_settings)
+        writer.set_provenance(
+            replace(
+                writer.journal.provenance,
+                kubernetes_version=endpoints.kubernetes_version or "",
+                postgresql_version=_postgresql_version(endpoints.database_dsn),
+            )
+        )
     return endpoints
+
+
+def _postgresql_version(dsn: str | None) -> str:
+    """`SHOW server_version` of the drill's database; "" without a DSN or the `db` extra."""
+    if not dsn:
+        return ""
+    try:
+        from drills.targets.adapters.postgres_version import server_version
+    except ImportError:  # drills[db] not installed: the version stays unknown
+        return ""
+    return server_version(dsn)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,9 @@ _HELP = {
     "ledger": f"persistent rollback ledger that `drills rollback` replays (default {LEDGER_PATH})",
     "profiles_dir": f"directory of environment profiles (default {PROFILES_DIR})",
     "select": "run only the drill with this id (repeatable); unknown ids are an error",
+    "operator": "who runs the drills, recorded in the journal (default: the OS user)",
+    "approved_by": "who approved the run, recorded in the journal",
+    "ticket": "change or incident ticket of the run, recorded in the journal",
 }
 
 
@@ -50,6 +53,9 @@ class DrillSettings:
     run_id: str
     ledger_path: Path
     selected_ids: tuple[str, ...]
+    operator: str | None = None  # None: the OS user, looked up when the journal starts
+    approved_by: str = ""
+    ticket: str = ""
 
     def describe(self) -> str:
         """One line for the report header."""
@@ -94,6 +100,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--drill-id", dest="drill_ids", action="append", default=None, help=_HELP["select"]
     )
+    group.addoption("--drill-operator", dest="drill_operator", default=None, help=_HELP["operator"])
+    group.addoption(
+        "--drill-approved-by", dest="drill_approved_by", default=None, help=_HELP["approved_by"]
+    )
+    group.addoption("--drill-ticket", dest="drill_ticket", default=None, help=_HELP["ticket"])
     parser.addini("drill_env", _HELP["env"], default=None)
     parser.addini("drill_objectives", _HELP["objective"], type="linelist", default=[])
     parser.addini("drill_dry_run", _HELP["dry_run"], type="bool", default=False)
@@ -124,6 +135,9 @@ def build_settings(config: pytest.Config, clock: DrillClock) -> DrillSettings:
         run_id=run_id,
         ledger_path=_path(root, _value(config, "drill_ledger") or LEDGER_PATH),
         selected_ids=tuple(config.getoption("drill_ids") or ()),
+        operator=config.getoption("drill_operator"),
+        approved_by=config.getoption("drill_approved_by") or "",
+        ticket=config.getoption("drill_ticket") or "",
     )
 
 

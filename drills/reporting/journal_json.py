@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.core.journal import DrillRecord, RunJournal
+from drills.core.provenance import RunProvenance
 
 __all__ = ["JournalJsonWriter"]
 
@@ -41,6 +42,12 @@ class JournalJsonWriter:
             cluster["kubernetes_version"] = kubernetes_version
         self._journal = replace(self._journal, cluster=cluster)
         self.write()
+
+    def set_provenance(self, provenance: RunProvenance) -> None:
+        """Record who ran the run and with what (written with the first drill, not before)."""
+        self._journal = replace(self._journal, provenance=provenance)
+        if self._journal.scenarios:
+            self.write()
 
     def pytest_drills_drill_finished(self, record: DrillRecord) -> None:
         """Hook implementation: add the record and rewrite the file."""

@@ -46,6 +46,29 @@ def test_journal_follows_the_contract(toy: ToyProject) -> None:
     assert by_id["toy-slow"]["objectives"][0]["target_s"] == 15.0
 
 
+def test_journal_records_who_ran_it_and_with_what(toy: ToyProject) -> None:
+    toy.add("toy_drills.py", "test_toy.py")
+    toy.pytester.runpytest(
+        "--drill-report-dir=out",
+        "-k",
+        "passes",
+        "--drill-operator=ana",
+        "--drill-approved-by=ben",
+        "--drill-ticket=CHG-7",
+    )
+    provenance = toy.journal()["provenance"]
+    assert (provenance["operator"], provenance["approved_by"], provenance["ticket"]) == (
+        "ana",
+        "ben",
+        "CHG-7",
+    )
+    assert provenance["profile_path"].endswith("fixtures/environments/sandbox.toml")
+    assert len(provenance["profile_sha256"]) == 64
+    assert provenance["drills_version"]
+    assert provenance["host"]
+    assert provenance["git_commit"]
+
+
 def test_junit_properties_carry_measured_and_target(toy: ToyProject) -> None:
     toy.add("toy_drills.py", "test_toy.py")
     toy.pytester.runpytest("--drill-report-dir=out", "--junitxml=junit.xml")

@@ -73,6 +73,19 @@ def test_run_arguments_become_plugin_options() -> None:
     ]
 
 
+def test_run_metadata_becomes_plugin_options() -> None:
+    args = build_parser().parse_args(
+        ["run", "--operator", "ana", "--approved-by", "ben", "--ticket", "CHG-7"]
+    )
+    request = RunRequest(operator=args.operator, approved_by=args.approved_by, ticket=args.ticket)
+    assert plugin_args(request)[-3:] == [
+        "--drill-operator=ana",
+        "--drill-approved-by=ben",
+        "--drill-ticket=CHG-7",
+    ]
+    assert not any("operator" in arg for arg in plugin_args(RunRequest()))
+
+
 def _project_without_scenarios(root: Path) -> None:
     """An empty scenarios/ and the sandbox profile: enough for `drills run` to start."""
     (root / "scenarios").mkdir()

@@ -10,6 +10,7 @@ from drills.core.journal import (
     StepRecord,
 )
 from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict
+from drills.core.provenance import RunProvenance
 
 
 def _record() -> DrillRecord:
@@ -70,3 +71,37 @@ def test_cluster_settings_round_trip_and_stay_optional() -> None:
     journal = RunJournal("run-1", "sandbox", "t0", (_record(),), cluster=cluster)
     again = RunJournal.from_json(journal.to_json())
     assert again.cluster == cluster
+
+
+def test_provenance_round_trips() -> None:
+    provenance = RunProvenance(
+        operator="ana",
+        approved_by="ben",
+        ticket="CHG-1",
+        drills_version="0.1.0",
+        git_commit="abc",
+        git_dirty=False,
+        profile_path="fixtures/environments/sandbox.toml",
+        profile_sha256="0" * 64,
+        kubernetes_version="v1.35.0",
+        postgresql_version="16.2",
+        locust_version="2.47.0",
+        host="runner-1",
+    )
+    journal = RunJournal("run-1", "sandbox", "t0", (_record(),), provenance=provenance)
+    data = json.loads(journal.to_json())
+    assert data["provenance"]["operator"] == "ana"
+    assert data["provenance"]["git_dirty"] is False
+    assert RunJournal.from_json(journal.to_json()) == journal
+
+
+def test_a_journal_written_before_provenance_still_loads() -> None:
+    old = {
+        "run_id": "20250101T000000Z",
+        "environment": "sandbox",
+        "started_at": "2025-01-01T00:00:00+00:00",
+        "scenarios": [_record().to_dict()],
+    }
+    journal = RunJournal.from_json(json.dumps(old))
+    assert journal.provenance == RunProvenance()
+    assert journal.scenarios == (_record(),)

@@ -13,6 +13,7 @@ from drills.core.journal import (
     StepRecord,
 )
 from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict
+from drills.core.provenance import RunProvenance
 from drills.reporting.html import render_report
 from drills.reporting.timeline import TimelineCollector, load_timelines
 
@@ -113,3 +114,24 @@ def test_report_lists_settings_that_differ_from_upstream(tmp_path: Path) -> None
     assert "Kubernetes <b>v1.37.2</b>" in html
     assert "--default-not-ready-toleration-seconds" in html
     assert ">300<" in html
+
+
+def test_header_shows_who_ran_it_and_with_what(tmp_path: Path) -> None:
+    provenance = RunProvenance(
+        operator="ana",
+        approved_by="ben",
+        ticket="CHG-7",
+        git_commit="abc123",
+        git_dirty=True,
+        kubernetes_version="v1.35.0",
+        postgresql_version="16.2",
+        locust_version="2.47.0",
+        host="runner-1",
+    )
+    journal = RunJournal(
+        "run-9", "sandbox", "t0", (_record("d1", Verdict.PASS, 3.0),), provenance=provenance
+    )
+    html = render_report(journal, {}, tmp_path / "report.html").read_text()
+    for label, text in provenance.rows():
+        assert f'<th>{label}</th><td class="num"><code>{text}</code></td>' in html
+    assert "abc123 (dirty)" in html
