@@ -1,4 +1,4 @@
-"""The `drills` command line: list, run, rollback, sandbox, report, history, certify.
+"""The `drills` command line: list, run, rollback, sandbox, report, history, evidence, certify.
 
 Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass, a rollback failed,
 or `history` found a regression; 2 usage or configuration error, or a command not built yet;
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from drills.cli.paths import ProjectPaths, find_root
 from drills.cli.rollback import replay
 from drills.cli.run import RunRequest, list_drills, run_drills
 from drills.cli.sandbox import sandbox_command
+from drills.cli.seal import add_evidence_parser, evidence_command
 
 __all__ = ["build_parser", "main"]
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--drill", metavar="ID", help="only this drill id")
     history.add_argument("--reports-dir", type=Path, help="where runs are (default reports/)")
+    add_evidence_parser(commands)
     add_certify_parser(commands)
     for name, (text, issue) in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{text} (not implemented yet: {issue})")
@@ -120,20 +122,24 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
         text, issue = _PLANNED[command]
         console.print(f"[red]error:[/] `drills {command}` ({text}) is not implemented yet: {issue}")
         return 2
-    if command == "rollback":
-        return replay(args.ledger or paths.ledger, console, dry_run=args.dry_run)
-    if command == "report":
-        return report_command(paths.reports, args.run_id, console)
-    if command == "history":
-        return history_command(args.reports_dir or paths.reports, args.drill, console)
-    if command == "sandbox":
-        return sandbox_command(args.action, paths.root, console)
-    if command == "certify":
-        return certify_command(args, paths, console)
+    handler = _HANDLERS.get(command)
+    if handler is not None:
+        return handler(args, paths, console)
     request = _request(args)
     if command == "list":
         return list_drills(paths, request, console)
     return run_drills(paths, request, console)
+
+
+_Handler = Callable[[argparse.Namespace, ProjectPaths, Console], int]
+_HANDLERS: dict[str, _Handler] = {
+    "rollback": lambda a, p, c: replay(a.ledger or p.ledger, c, dry_run=a.dry_run),
+    "report": lambda a, p, c: report_command(p.reports, a.run_id, c),
+    "history": lambda a, p, c: history_command(a.reports_dir or p.reports, a.drill, c),
+    "evidence": lambda a, p, c: evidence_command(a, p, c),
+    "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),
+    "certify": lambda a, p, c: certify_command(a, p, c),
+}
 
 
 def _request(args: argparse.Namespace) -> RunRequest:

@@ -30,6 +30,7 @@ from drills.core.safety import Allowlist, BlastRadius
 __all__ = [
     "AutoscalingSettings",
     "Endpoints",
+    "EvidenceSettings",
     "KillSwitch",
     "LoadSettings",
     "LoadShape",
@@ -273,6 +274,13 @@ class AutoscalingSettings:
 
 
 @dataclass(frozen=True)
+class EvidenceSettings:
+    """How `drills evidence seal` signs: `signing_key` is an Ed25519 PEM path (None: default)."""
+
+    signing_key: Path | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated environment profile."""
 
@@ -292,6 +300,7 @@ class Profile:
     ledger: LedgerLimits = field(default_factory=LedgerLimits)
     phases: PhaseBudgets = field(default_factory=PhaseBudgets)
     certification: CertificationSettings = field(default_factory=CertificationSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -387,6 +396,7 @@ def load_profile(path: Path) -> Profile:
         ledger=_ledger(root.table("ledger")),
         phases=_phases(root.table("phases")),
         certification=_certification(root.table("certification")),
+        evidence=_evidence(root.table("evidence"), path),
     )
     root.finish()
     return profile
@@ -415,6 +425,15 @@ def _thresholds(table: _Table) -> Thresholds:
     )
     table.finish()
     return value
+
+
+def _evidence(table: _Table, path: Path) -> EvidenceSettings:
+    text = table.text("signing_key", None)
+    table.finish()
+    if text is None:
+        return EvidenceSettings()
+    key = Path(text).expanduser()
+    return EvidenceSettings(key if key.is_absolute() else path.parent / key)
 
 
 def _certification(table: _Table) -> CertificationSettings:
