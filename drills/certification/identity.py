@@ -9,6 +9,9 @@ which ends all earlier certificates.
 
 PostgreSQL: the role `trainee_<name>` with `log_statement = 'all'`
 (`drills.targets.adapters.trainee_role`), reached with `trainee_dsn`.
+
+AWS (moto in the sandbox): the access key id `drills-trainee-<name>` (`aws_access_key`), kept
+in moto's request recording with every request the trainee signs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from drills.targets.adapters.trainee_role import (
 __all__ = [
     "TRAINEE_GROUPS",
     "TraineeIdentity",
+    "aws_access_key",
     "db_role",
     "issue_kubeconfig",
     "kube_user",
@@ -59,6 +63,15 @@ def kube_user(name: str) -> str:
 def db_role(name: str) -> str:
     """The PostgreSQL role of the trainee: `trainee_<name>` (`-` becomes `_`)."""
     return "trainee_" + _checked(name).replace("-", "_")
+
+
+def aws_access_key(name: str) -> str:
+    """The AWS access key id the trainee signs with: `drills-trainee-<name>`.
+
+    moto accepts any key; its request recording keeps each signed request's key, so the
+    grade reads only the trainee's AWS calls, not the harness's.
+    """
+    return f"drills-trainee-{_checked(name)}"
 
 
 @dataclass(frozen=True)

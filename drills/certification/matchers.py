@@ -186,14 +186,25 @@ def terminate_idle() -> Matcher:
     )
 
 
-def read_orders() -> Matcher:
-    """A query of the orders table (count, checksum)."""
-    return Matcher(Q, ("select", "with", "table"), text=(_ORDERS,), what="SELECT ... FROM orders")
+def read_orders(*, refused_too: bool = False) -> Matcher:
+    """A query of the orders table (count, checksum); `refused_too`: a refusal (no table) counts."""
+    return Matcher(
+        Q,
+        ("select", "with", "table"),
+        text=(_ORDERS,),
+        succeeded_only=not refused_too,
+        what="SELECT ... FROM orders",
+    )
 
 
 def evidence_dump() -> Matcher:
     """`pg_dump` of the damaged database: its `COPY ... TO stdout` [004]."""
     return Matcher(Q, ("copy",), text=(r"\bTO\s+stdout",), what="pg_dump $DATABASE_URL > evidence")
+
+
+def pg_dump_session() -> Matcher:
+    """Any statement of a `pg_dump` session: a dump of a database with no table left has no COPY."""
+    return Matcher(Q, agent=r"^pg_dump$", what="pg_dump $DATABASE_URL > evidence")
 
 
 def restore_orders() -> Matcher:

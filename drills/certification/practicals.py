@@ -183,12 +183,18 @@ SNAPSHOT_RESTORE = Practical(
     alert=PagerAlert(
         "OrdersMissing", "P0", "shop: acknowledged orders gone from the database", "database"
     ),
+    # Both variants are the in-place procedure of §3.6 (`data-loss-inplace`, §4.1's P0 item).
     variants=(
         Variant("drop-table", "DROP TABLE orders on the primary"),
-        Variant("delete-rows", "DELETE most rows of orders on the primary"),
+        Variant("delete-rows", "DELETE most rows of orders on the primary", {"keep_every": "10"}),
     ),
     checkpoints=(
-        Checkpoint("assess", "confirm the damage: count the orders", (m.read_orders(),), D),
+        Checkpoint(
+            "assess",
+            "confirm the damage: count the orders",
+            (m.read_orders(refused_too=True),),
+            D,
+        ),
         Checkpoint(
             "stop-writes",
             "scale deployment/{deployment} to 0 replicas",
@@ -199,7 +205,7 @@ SNAPSHOT_RESTORE = Practical(
         Checkpoint(
             "preserve-evidence",
             "pg_dump the damaged database",
-            (m.evidence_dump(),),
+            (m.evidence_dump(), m.pg_dump_session()),
             M,
             after=("stop-writes",),
         ),
@@ -218,9 +224,7 @@ SNAPSHOT_RESTORE = Practical(
             M,
             required=False,
         ),
-        Checkpoint(
-            "fetch-backup", "aws s3 cp the newest dump", (m.fetch_backup(),), M, required=False
-        ),
+        Checkpoint("fetch-backup", "aws s3 cp the newest dump", (m.fetch_backup(),), M),
         Checkpoint(
             "restore",
             "psql/pg_restore the newest dump",
@@ -308,7 +312,10 @@ HPA_SPIKE = Practical(
     ),
     variants=(
         Variant("spike", "a Locust spike with the HPA healthy"),
-        Variant("no-metrics", "a spike with metrics-server down: the HPA is blind"),
+        # No `no-metrics` (metrics-server down) in the sandbox: its metrics-server is a host
+        # process, not a kube-system pod, so the runbook's `kubectl delete pod -n kube-system -l
+        # k8s-app=metrics-server` cannot bring it back, and the shop's HPA still scales on the
+        # request rate the sandbox serves as custom metrics: the HPA is not blind there.
         Variant("no-hpa", "a spike with the HPA object deleted"),
     ),
     checkpoints=(
@@ -323,13 +330,6 @@ HPA_SPIKE = Practical(
             required=False,
         ),
         Checkpoint(
-            "restart-metrics-server",
-            "kubectl delete pod -n kube-system -l k8s-app=metrics-server",
-            (m.restart_metrics_server(),),
-            M,
-            variants=frozenset({"no-metrics"}),
-        ),
-        Checkpoint(
             "restore-hpa",
             "kubectl apply -f autoscaler.yaml",
             (m.create_hpa(),),
@@ -341,7 +341,7 @@ HPA_SPIKE = Practical(
             "kubectl scale deployment/{deployment} --replicas=10",
             (m.scale_up(3),),
             M,
-            variants=frozenset({"no-metrics", "no-hpa"}),
+            variants=frozenset({"no-hpa"}),
         ),
         Checkpoint(
             "watch-hpa",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.certification.evidence import EvidenceSources, collect
-from drills.certification.identity import db_role, kube_user
+from drills.certification.identity import aws_access_key, db_role, kube_user
 from drills.certification.practicals import practical_for
 from drills.certification.record import GradeRecord, RecordKind
 from drills.certification.records import GRADE_HTML, write_record
@@ -32,6 +32,7 @@ from drills.core.journal import DrillRecord, RunJournal
 from drills.core.objectives import Verdict
 from drills.core.practical import EscalationMark, GradingPolicy
 from drills.core.profile import Profile
+from drills.sandbox.aws import RECORDING_NAME
 
 __all__ = ["Graded", "grade_session", "move_evidence"]
 
@@ -119,6 +120,8 @@ def _evidence(  # noqa: PLR0913 - the parts one grade is built from
             db_role=db_role(state.trainee),
             sql_logs=tuple(sorted((sandbox / "postgres").glob("*/server.log"))),
             aws_log=sandbox / "moto.log",
+            aws_recording=_recording(sandbox),
+            aws_access_key=aws_access_key(state.trainee),
         )
     )
     injected_s = datetime.fromisoformat(announced.injected_at).timestamp()
@@ -140,6 +143,12 @@ def _evidence(  # noqa: PLR0913 - the parts one grade is built from
         resolved_at_s=since_injection(Milestone.TTR),
         trainee=state.trainee,
     )
+
+
+def _recording(sandbox: Path) -> Path | None:
+    """The request recording moto keeps in the sandbox, else None (its request log then)."""
+    path = sandbox / RECORDING_NAME
+    return path if path.is_file() else None
 
 
 def _trainee_action(kind: str, event: Any, user: str) -> Action:

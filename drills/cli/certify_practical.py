@@ -15,6 +15,7 @@ trainee did (RUNBOOKS.md §4.2) and writes the record. `abort` rolls everything 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -27,7 +28,7 @@ from pathlib import Path
 from rich.text import Text
 
 from drills.certification.errors import CertificationError
-from drills.certification.identity import provision_trainee, remove_trainee
+from drills.certification.identity import aws_access_key, provision_trainee, remove_trainee
 from drills.certification.practicals import practical_for
 from drills.certification.record import validate_trainee
 from drills.certification.session import (
@@ -42,13 +43,15 @@ from drills.cli.certify_support import FAILED, CertifyContext, add_trainee_argum
 from drills.cli.collect import collect_drills
 from drills.cli.paths import ProjectPaths
 from drills.cli.run import ensure_sandbox, load_selected_profile
+from drills.core.actions import Source
 from drills.core.catalogue import new_run_id
 from drills.core.clock import DrillClock
-from drills.core.errors import ConfigError
+from drills.core.errors import ConfigError, DrillError
 from drills.core.practical import Phase, Practical
 from drills.core.profile import Profile, resolve_endpoints
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
+from drills.sandbox.aws import DUMMY_CREDENTIALS, set_recording
 
 __all__ = ["PRACTICAL_ACTIONS", "add_practical_parsers"]
 
@@ -124,6 +127,7 @@ def start_action(args: argparse.Namespace, context: CertifyContext) -> int:
         dsn=identity.dsn or "",
     )
     files.create(state)
+    _record_aws(paths, profile, on=True)
     proctor = _launch_proctor(paths, files, state)
     files.write_state(replace(state, proctor_pid=proctor.pid))
     announced = _await_announcement(files, proctor, profile, context.clock)
@@ -262,6 +266,9 @@ def _say_page(
     say(f"kubectl: export KUBECONFIG={state.kubeconfig}", markup=False, highlight=False)
     if state.dsn:
         say(f"psql:    psql '{state.dsn}'", markup=False, highlight=False)
+    aws = _aws_line(context.paths, practical, state)
+    if aws:
+        say(f"aws:     {aws}", markup=False, highlight=False)
     say(
         "Work as the runbook says. Record as you go: `drills certify ack`, `drills certify page "
         "--level N`, `drills certify notice FILE`, `drills certify postmortem FILE`; "
@@ -270,6 +277,46 @@ def _say_page(
         markup=False,
         highlight=False,
     )
+
+
+def _aws_line(paths: ProjectPaths, practical: Practical, state: SessionState) -> str | None:
+    """How to reach the sandbox's AWS endpoint (moto) as the trainee, when the steps need it."""
+    if Source.AWS not in practical.sources(state.variant):
+        return None
+    endpoint = _sandbox_aws_endpoint(paths, _profile(paths, state.env))
+    if endpoint is None:
+        return None  # elsewhere the trainee's own AWS credentials and endpoints apply
+    return (
+        f"export AWS_ACCESS_KEY_ID={aws_access_key(state.trainee)} "
+        f"AWS_SECRET_ACCESS_KEY={DUMMY_CREDENTIALS['aws_secret_access_key']} "
+        f"AWS_DEFAULT_REGION={DUMMY_CREDENTIALS['region_name']}; "
+        f"aws --endpoint-url {endpoint} s3 ls"
+    )
+
+
+def _sandbox_aws_endpoint(paths: ProjectPaths, profile: Profile) -> str | None:
+    """The endpoint of moto from the sandbox's endpoints.json; None outside the sandbox."""
+    targets = profile.targets
+    if targets.kind != "sandbox" or not targets.endpoints_file:
+        return None
+    try:
+        found = json.loads((paths.root / targets.endpoints_file).read_text()).get("aws_endpoint")
+    except (OSError, ValueError):
+        return None
+    return str(found) if found else None
+
+
+def _record_aws(paths: ProjectPaths, profile: Profile, *, on: bool) -> None:
+    """Have moto record every signed request while a practical runs (the AWS evidence)."""
+    endpoint = _sandbox_aws_endpoint(paths, profile)
+    if endpoint is None:
+        return
+    try:
+        set_recording(endpoint, on=on)
+    except DrillError:
+        if on:
+            raise
+        # stopping is best effort: a sandbox that went down took the recording with it
 
 
 # -- status, and what the trainee records ------------------------------------------------------
@@ -437,6 +484,7 @@ def _cleanup(context: CertifyContext, files: SessionFiles, state: SessionState) 
         certify_dir=context.paths.root / ".drills" / "certify",
         admin_dsn=_admin_dsn_quiet(context.paths, profile),
     )
+    _record_aws(context.paths, profile, on=False)
     files.clear()
 
 

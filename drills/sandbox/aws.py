@@ -16,6 +16,7 @@ How the sandbox helper uses it::
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,9 @@ from drills.core.errors import ConfigError, DrillError
 from drills.core.waiting import wait_until
 from drills.sandbox.postgres import free_port
 
-__all__ = ["DUMMY_CREDENTIALS", "MotoServer"]
+__all__ = ["DUMMY_CREDENTIALS", "RECORDING_NAME", "MotoServer", "set_recording"]
+
+RECORDING_NAME = "moto-recording.jsonl"  # beside moto.log in the sandbox's state directory
 
 DUMMY_CREDENTIALS = {
     "aws_access_key_id": "testing",
@@ -54,8 +57,15 @@ def _moto_executable() -> str:
 class MotoServer:
     """Start, probe and stop one `moto_server` process."""
 
-    def __init__(self, *, log_path: Path | None = None, clock: DrillClock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        log_path: Path | None = None,
+        recording_path: Path | None = None,
+        clock: DrillClock | None = None,
+    ) -> None:
         self.log_path = log_path
+        self.recording_path = recording_path
         self.clock = clock or SystemClock()
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -87,6 +97,7 @@ class MotoServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=self._environment(),
             )
         finally:
             if self.log_path and not isinstance(log, int):
@@ -99,6 +110,13 @@ class MotoServer:
             description=f"moto server on port {self.port} answers",
         )
         return self.endpoint
+
+    def _environment(self) -> dict[str, str]:
+        """The recorder writes where `recording_path` says; it records only once started."""
+        environ = {k: v for k, v in os.environ.items() if k != "MOTO_ENABLE_RECORDING"}
+        if self.recording_path is not None:
+            environ["MOTO_RECORDER_FILEPATH"] = str(self.recording_path)
+        return environ
 
     def _alive_and_answering(self) -> Observation:
         if self._proc is not None and self._proc.poll() is not None:
@@ -124,3 +142,19 @@ class MotoServer:
                 self._proc.kill()
                 self._proc.wait(timeout=timeout_s)
         self._proc = None
+
+
+def set_recording(endpoint: str, *, on: bool, timeout_s: float = 5.0) -> None:
+    """Start or stop moto's request recording (every request's headers and body, as JSON lines).
+
+    A certification practical records while the trainee works: the signed requests name the
+    trainee's access key and the body names RDS/EC2 actions, which the request log cannot show.
+    Raises DrillError when moto does not answer.
+    """
+    action = "start-recording" if on else "stop-recording"
+    request = urllib.request.Request(f"{endpoint}/moto-api/recorder/{action}", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
+            resp.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise DrillError(f"moto at {endpoint} did not {action.replace('-', ' ')}: {exc}") from exc

@@ -42,7 +42,7 @@ from typing import Any
 from aiohttp import web
 
 from drills.sandbox import addons
-from drills.sandbox.aws import MotoServer
+from drills.sandbox.aws import RECORDING_NAME, MotoServer
 from drills.sandbox.build import Binaries, binaries
 from drills.sandbox.controlplane import ControlPlane, free_port
 from drills.sandbox.node.custom_metrics import CustomMetricsServer, ServingTls, kube_pod_lister
@@ -168,7 +168,10 @@ class SandboxDaemon:
         root.mkdir(parents=True, exist_ok=True)
         (root / "listen-host").write_text(f"{gateway}\n")
         self.postgres = LocalPostgres(root, max_connections=60)
-        self.moto = MotoServer(log_path=self.paths.state / "moto.log")
+        self.moto = MotoServer(
+            log_path=self.paths.state / "moto.log",
+            recording_path=self.paths.state / RECORDING_NAME,
+        )
         # Both must finish (or fail) before going on, so stop() never misses a late child.
         started = await asyncio.gather(
             asyncio.to_thread(self.postgres.start),

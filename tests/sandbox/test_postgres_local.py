@@ -7,13 +7,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from drills.certification.aws_log import recording_actions
 from drills.core.clock import SystemClock
 from drills.core.errors import ConfigError
 from drills.probes.sql import sql_reachable
-from drills.sandbox.aws import MotoServer
+from drills.sandbox.aws import RECORDING_NAME, MotoServer, set_recording
 from drills.sandbox.postgres import LocalPostgres
 from drills.targets.adapters.containers_pg import docker_engine_answers, postgres_container
 from drills.targets.adapters.postgres import PostgresDatabase
@@ -76,6 +78,40 @@ def test_moto_server_answers_then_stops() -> None:
     finally:
         moto.stop()
     assert not moto.running()
+
+
+@pytest.mark.sandbox
+def test_moto_records_the_trainees_signed_calls_only_while_recording(root: Path) -> None:
+    """The practical's AWS evidence: RDS actions and the caller's key, between start and stop."""
+    boto3 = pytest.importorskip("boto3")
+    recording = root / RECORDING_NAME
+    moto = MotoServer(recording_path=recording)
+    endpoint = moto.start()
+    try:
+
+        def rds(key: str) -> Any:
+            return boto3.client(
+                "rds",
+                endpoint_url=endpoint,
+                aws_access_key_id=key,
+                aws_secret_access_key="testing",
+                region_name="us-east-1",
+            )
+
+        rds("drills-trainee-alice").describe_db_instances()  # before: not recorded
+        set_recording(endpoint, on=True)
+        rds("drills-trainee-alice").describe_db_instances()
+        rds("harness").describe_db_snapshots()  # someone else: recorded, not the trainee's
+        set_recording(endpoint, on=False)
+        rds("drills-trainee-alice").describe_db_clusters()  # after: not recorded
+    finally:
+        moto.stop()
+    with recording.open(encoding="utf-8") as lines:
+        actions, skipped = recording_actions(lines, "drills-trainee-alice")
+    assert skipped == 0
+    assert [(a.verb, a.resource, a.actor) for a in actions] == [
+        ("DescribeDBInstances", "rds", "drills-trainee-alice")
+    ]
 
 
 @pytest.mark.containers

@@ -320,6 +320,12 @@ def test_unknown_resolution_after_the_mark_is_could_not_verify_for_escalation() 
 # -- snapshot-restore: stop writes -> evidence -> restore -> restart (RUNBOOKS.md §3.6) ---------
 ZERO: Json = {"spec": {"replicas": 0}}
 TEN: Json = {"spec": {"replicas": 10}}
+NEWEST = "drills-backups/snapshots/dump-20260101T095000-5f5fe6/dump.pgc"
+
+
+def fetched(at: float) -> Action:
+    """`aws s3 cp s3://<newest dump> .` as moto's request log shows it (no identity)."""
+    return Action(T0 + at, Source.AWS, "unknown", "GetObject", resource="s3", name=NEWEST)
 
 
 def restore_trainee(*, restore_at: float = 400) -> list[Action]:
@@ -329,6 +335,7 @@ def restore_trainee(*, restore_at: float = 400) -> list[Action]:
         sql(60, "SELECT count(*) FROM orders;"),
         kube(120, "patch", "deployments", "shop", "scale", body=ZERO),
         sql(200, "COPY public.orders (id, order_key) TO stdout;"),
+        fetched(300),
         sql(restore_at, "COPY public.orders (id, order_key) FROM stdin;"),
         kube(500, "patch", "deployments", "shop", body=TEN),
         me(TraineeVerb.NOTICE, 550, text=notice),
@@ -355,6 +362,23 @@ def test_restoring_before_stopping_writes_fails_the_order() -> None:
         "preserve-evidence first",
     ]
     assert graded.result(Criterion.STEPS).verdict is Verdict.PASS
+
+
+def test_a_dropped_table_is_confirmed_by_a_refused_count_and_dumped_without_copy() -> None:
+    """After DROP TABLE the count fails and pg_dump finds no table: both are still the steps."""
+    actions = restore_trainee()
+    actions[1] = sql(60, "SELECT count(*) FROM orders;", failed=True)
+    actions[3] = sql(200, "SELECT pg_catalog.set_config('search_path', '', false);")
+    assert restore(actions).result(Criterion.STEPS).verdict is Verdict.FAIL  # not pg_dump's
+    actions[3] = replace(actions[3], agent="pg_dump")
+    graded = restore(actions)
+    assert graded.verdict is Verdict.PASS, graded.reasons()
+
+
+def test_a_restore_without_fetching_the_newest_dump_misses_a_step() -> None:
+    graded = restore([a for a in restore_trainee() if a.source is not Source.AWS])
+    assert graded.result(Criterion.STEPS).verdict is Verdict.FAIL
+    assert any(r.startswith("step missing: fetch-backup") for r in reasons(graded, Criterion.STEPS))
 
 
 # -- db-pool-exhaustion: only idle sessions may be terminated (RUNBOOKS.md §3.5, §5.2) --------
@@ -405,9 +429,6 @@ def test_a_failed_statement_is_not_a_step() -> None:
 
 
 # -- a good trainee passes every practical and variant --------------------------------------------
-METRICS_POD = "metrics-server-5d4f9c7b8-abcde"
-
-
 def _rds(at: float, action: str) -> Action:
     return Action(T0 + at, Source.AWS, "drills-trainee-alice", action, resource="rds")
 
@@ -434,12 +455,6 @@ GOOD_STEPS: dict[tuple[str, str], list[Action]] = {
     ("hpa-spike", "spike"): [
         kube(60, "list", "horizontalpodautoscalers"),
         kube(200, "watch", "horizontalpodautoscalers"),
-    ],
-    ("hpa-spike", "no-metrics"): [
-        kube(60, "get", "horizontalpodautoscalers", "shop"),
-        replace(kube(100, "delete", "pods", METRICS_POD), namespace="kube-system"),
-        kube(120, "patch", "deployments", "shop", "scale", body={"spec": {"replicas": 10}}),
-        kube(200, "list", "horizontalpodautoscalers"),
     ],
     ("hpa-spike", "no-hpa"): [
         kube(60, "list", "horizontalpodautoscalers"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from drills.certification.practicals import practical_for
 from drills.certification.record import QUIZ_ID, SHADOW_ID, GradeRecord, RecordKind
 from drills.certification.settings import CertificationSettings
 from drills.certification.standing import REQUIRED, Status, standing
@@ -44,7 +45,7 @@ def test_the_required_set_is_runbooks_4_1() -> None:
     labels = [r.label() for r in REQUIRED]
     assert labels[:4] == [
         "pod-kill-under-load (all or deployment-deleted)",
-        "snapshot-restore (data-loss-inplace)",
+        "snapshot-restore (drop-table or delete-rows)",
         "pitr",
         "ingress-unreachable",
     ]
@@ -112,3 +113,17 @@ def test_passes_outside_the_set_are_listed_latest_first_per_drill() -> None:
     old, new = record("hpa-spike", variant="healthy"), record("hpa-spike", day=3, variant="no-hpa")
     result = standing("alice", [new, old], settings=SETTINGS, now=START + timedelta(days=4))
     assert result.others == (new,)
+
+
+def test_either_snapshot_restore_variant_counts_for_the_in_place_procedure() -> None:
+    """§4.1 names the procedure (`data-loss-inplace`); each catalogued variant practises it."""
+    [req] = [r for r in REQUIRED if r.id == "snapshot-restore"]
+    assert set(req.variants) == {v.id for v in practical_for("snapshot-restore").variants}
+    for variant in req.variants:
+        row = standing(
+            "alice",
+            [record("snapshot-restore", variant=variant)],
+            settings=SETTINGS,
+            now=START + timedelta(days=1),
+        ).rows[REQUIRED.index(req)]
+        assert row.status is Status.CERTIFIED

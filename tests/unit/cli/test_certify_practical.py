@@ -11,9 +11,11 @@ import pytest
 from rich.console import Console
 
 from drills.certification.errors import CertificationError
+from drills.certification.practicals import practical_for
 from drills.certification.session import Announcement, SessionFiles, SessionState, TraineeEvent
 from drills.cli import build_parser
 from drills.cli.certify import certify_command
+from drills.cli.certify_practical import _aws_line
 from drills.cli.paths import ProjectPaths
 from drills.core.clock import FakeClock
 
@@ -136,3 +138,21 @@ def test_a_practical_without_a_proctor_is_refused_before_anything_runs() -> None
     assert code == 2
     assert "the pitr practical is graded but has no proctor yet" in out
     assert "crashloop-rollback" in out  # what can be started instead
+
+
+def test_the_page_says_how_to_reach_aws_only_where_the_steps_read_it(tmp_path: Path) -> None:
+    """snapshot-restore fetches the newest dump from S3: moto, signed with the trainee's own key."""
+    profiles = tmp_path / "fixtures" / "environments"
+    profiles.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures" / "environments" / "sandbox.toml", profiles)
+    endpoints = tmp_path / ".drills" / "sandbox" / "endpoints.json"
+    endpoints.parent.mkdir(parents=True)
+    endpoints.write_text('{"aws_endpoint": "http://127.0.0.1:41234"}')
+    paths = ProjectPaths(tmp_path)
+    restore = _state(drill_id="snapshot-restore", variant="drop-table")
+    line = _aws_line(paths, practical_for("snapshot-restore"), restore)
+    assert line == (
+        "export AWS_ACCESS_KEY_ID=drills-trainee-alice AWS_SECRET_ACCESS_KEY=testing "
+        "AWS_DEFAULT_REGION=us-east-1; aws --endpoint-url http://127.0.0.1:41234 s3 ls"
+    )
+    assert _aws_line(paths, practical_for("crashloop-rollback"), _state()) is None
