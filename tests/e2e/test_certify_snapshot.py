@@ -4,10 +4,11 @@ The real CLI starts the practical: a snapshot of the shop's database (pg_dump in
 users writing after it, then the hidden variant destroys orders on the primary. The trainee
 follows [004] § Data Loss Scenario with the tools the page names: `kubectl` (their own user in
 the audit log), `psql`/`pg_dump`/`pg_restore` (their own role, whose statements the server
-logs) and `aws` against moto (its request log). Who stops writes, keeps evidence, fetches the
-newest dump, restores it and restarts the shop PASSes; who restores while the shop still writes
-FAILs on the order. Either way the practical leaves the shop as it found it: 3 replicas Ready,
-every order of the snapshot present, nothing pending.
+logs) and `aws` against moto (its request recording, under their own access key). Who stops
+writes, keeps evidence, fetches the newest dump, restores it and restarts the shop PASSes; who
+restores while the shop still writes FAILs on the order (and, never acknowledging the page, on
+timeliness). Either way the practical leaves the shop as it found it: 3 replicas Ready, every
+order of the snapshot present, nothing pending.
 """
 
 from __future__ import annotations
@@ -196,8 +197,7 @@ def test_a_trainee_who_follows_the_data_loss_procedure_passes(project: Path) -> 
 
 
 def test_restoring_while_the_shop_still_writes_fails_on_the_order(project: Path) -> None:
-    bob = start(project, "bob", "delete-rows")
-    assert certify(project, "ack")[0] == 0
+    bob = start(project, "bob", "delete-rows")  # and never acknowledges the page
     assert int(bob.count()) > 0  # one row in ten is left: the damage is partial
     assert certify(project, "notice", str(write(project, "n-bob.txt", NOTICE)))[0] == 0
     bob.fetch_and_restore()  # the hazard [004] orders against: writes still flowing
@@ -212,5 +212,7 @@ def test_restoring_while_the_shop_still_writes_fails_on_the_order(project: Path)
     found = criteria(grade)
     assert found["order"]["verdict"] == "FAIL", verdicts(grade)
     assert any("restore" in r and "stop-writes" in r for r in found["order"]["reasons"])
+    assert found["timeliness"]["verdict"] == "FAIL"
+    assert "never acknowledged the page" in found["timeliness"]["reasons"]
     assert found["post-mortem"]["verdict"] == "FAIL"  # none was filed
     assert left_as_found(project) == ""
