@@ -1,7 +1,8 @@
 """The `drills` command line: list, run, rollback, sandbox, report, history, evidence, certify.
 
 Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass, a rollback failed,
-or `history` found a regression; 2 usage or configuration error, or a command not built yet;
+or `history` found a regression; 2 usage or configuration error, or a command not built yet
+(also: metrics that could not be written or pushed after a run whose drills all passed);
 3 nothing to run.
 """
 
@@ -15,7 +16,8 @@ from pathlib import Path
 from rich.console import Console
 
 from drills.cli.certify import add_certify_parser, certify_command
-from drills.cli.evidence import history_command, report_command
+from drills.cli.evidence import history_command
+from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_export
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
 from drills.cli.rollback import replay
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not start the sandbox when the profile needs it and it is down",
     )
     _add_provenance(run)
+    add_metrics_options(run)
     rollback = commands.add_parser("rollback", help="replay rollbacks a crashed run left pending")
     rollback.add_argument(
         "--ledger", type=Path, help="ledger file (default .drills/rollbacks.jsonl)"
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("action", choices=("up", "down", "status"))
     report = commands.add_parser("report", help="re-render report.html of a run (default latest)")
     report.add_argument("run_id", nargs="?", metavar="RUN_ID", help="a directory under reports/")
+    add_metrics_options(report)
     history = commands.add_parser(
         "history", help="RTO/RPO per run per drill; exit 1 when the latest run regressed"
     )
@@ -134,7 +138,7 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
 _Handler = Callable[[argparse.Namespace, ProjectPaths, Console], int]
 _HANDLERS: dict[str, _Handler] = {
     "rollback": lambda a, p, c: replay(a.ledger or p.ledger, c, dry_run=a.dry_run),
-    "report": lambda a, p, c: report_command(p.reports, a.run_id, c),
+    "report": report_and_export,
     "history": lambda a, p, c: history_command(a.reports_dir or p.reports, a.drill, c),
     "evidence": lambda a, p, c: evidence_command(a, p, c),
     "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),
@@ -157,4 +161,5 @@ def _request(args: argparse.Namespace) -> RunRequest:
         operator=getattr(args, "operator", None),
         approved_by=getattr(args, "approved_by", None),
         ticket=getattr(args, "ticket", None),
+        metrics=MetricsTargets.from_args(args),
     )

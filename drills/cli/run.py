@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.cli.collect import collect_drills
+from drills.cli.metrics import MetricsTargets, publish_metrics
 from drills.cli.output import verdict_table
 from drills.cli.paths import ProjectPaths
 from drills.core.catalogue import new_run_id
@@ -62,6 +63,7 @@ class RunRequest:
     operator: str | None = None  # None: the OS user (the plugin looks it up)
     approved_by: str | None = None
     ticket: str | None = None
+    metrics: MetricsTargets = field(default_factory=MetricsTargets)  # --metrics-file, --pushgateway
 
 
 def _load_environment(request: RunRequest) -> None:
@@ -189,7 +191,8 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         code = pytest.main(args, plugins=[progress])
     finally:
         progress.close()
-    return _conclude(paths, report_dir, int(code), console, dry_run=request.dry_run)
+    code = _conclude(paths, report_dir, int(code), console, dry_run=request.dry_run)
+    return _export_metrics(report_dir / "journal.json", request, console, code)
 
 
 def ensure_sandbox(paths: ProjectPaths, profile: Profile, console: Console) -> None:
@@ -221,6 +224,17 @@ def _conclude(
     if dry_run:
         return 0 if code == pytest.ExitCode.OK and Verdict.ERROR not in verdicts else 1
     return 0 if code == pytest.ExitCode.OK and verdicts == {Verdict.PASS} else 1
+
+
+def _export_metrics(journal_path: Path, request: RunRequest, console: Console, code: int) -> int:
+    """Write/push the run's metrics when asked; a dry run measured nothing, so it exports none."""
+    if not request.metrics or not journal_path.exists():
+        return code
+    if request.dry_run:
+        console.print("dry run: no metrics written or pushed (nothing was measured)")
+        return code
+    journal = RunJournal.from_json(journal_path.read_text(encoding="utf-8"))
+    return publish_metrics(journal, request.metrics, console, code)
 
 
 def _say_evidence(report_dir: Path, console: Console) -> None:
