@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from drills.cli.certify import add_certify_parser, certify_command
-from drills.cli.evidence import history_command
+from drills.cli.history import add_history_parser, history_command
 from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_export
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
@@ -76,11 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render report.html of a run (default latest)")
     report.add_argument("run_id", nargs="?", metavar="RUN_ID", help="a directory under reports/")
     add_metrics_options(report)
-    history = commands.add_parser(
-        "history", help="RTO/RPO per run per drill; exit 1 when the latest run regressed"
-    )
-    history.add_argument("--drill", metavar="ID", help="only this drill id")
-    history.add_argument("--reports-dir", type=Path, help="where runs are (default reports/)")
+    add_history_parser(commands)
     add_evidence_parser(commands)
     add_certify_parser(commands)
     for name, (text, issue) in _PLANNED.items():
@@ -139,7 +135,7 @@ _Handler = Callable[[argparse.Namespace, ProjectPaths, Console], int]
 _HANDLERS: dict[str, _Handler] = {
     "rollback": lambda a, p, c: replay(a.ledger or p.ledger, c, dry_run=a.dry_run),
     "report": report_and_export,
-    "history": lambda a, p, c: history_command(a.reports_dir or p.reports, a.drill, c),
+    "history": lambda a, p, c: history_command(a, p, c),
     "evidence": lambda a, p, c: evidence_command(a, p, c),
     "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),
     "certify": lambda a, p, c: certify_command(a, p, c),

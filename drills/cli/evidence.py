@@ -1,25 +1,19 @@
-"""`drills report` (re-render report.html of a run) and `drills history` (RTO/RPO across runs)."""
+"""`drills report`: re-render report.html of a run (`drills history` is `drills.cli.history`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from drills.core.durations import format_duration
-from drills.core.errors import ConfigError
 from drills.core.journal import RunJournal
 from drills.reporting.evidence import INCOMPLETE_NAME, REPORT_NAME, TIMELINE_NAME
-from drills.reporting.history import HistoryRow, load_history, regressions
 from drills.reporting.html import render_report
-from drills.reporting.progress import verdict_style
 from drills.reporting.timeline import load_timelines
 
-__all__ = ["history_command", "known_runs", "report_command"]
+__all__ = ["known_runs", "report_command"]
 
 USAGE = 2
-REGRESSED = 1
 LATEST = "latest"
 
 
@@ -65,53 +59,3 @@ def _runs_hint(reports: Path) -> str:
     if not runs:
         return f"No run has left evidence in {reports} yet; `drills run` makes one."
     return f"Runs in {reports}: " + ", ".join(runs)
-
-
-def history_command(reports: Path, drill: str | None, console: Console) -> int:
-    """Print RTO/RPO/verdict per run per drill and the regressions; 1 if any, else 0."""
-    try:
-        rows = load_history(reports, drill=drill) if reports.is_dir() else []
-    except ConfigError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        return USAGE
-    if not rows:
-        which = f" of drill {drill!r}" if drill else ""
-        console.print(f"No runs{which} in {reports} yet; `drills run` writes one per run.")
-        if drill and known_runs(reports):
-            console.print(_runs_hint(reports))
-        return 0
-    console.print(history_table(rows))
-    found = regressions(rows)
-    if not found:
-        console.print("[green]no regression[/] (latest run of each drill vs the one before)")
-        return 0
-    console.print(f"[bold red]{len(found)} regression(s):[/]")
-    for line in found:
-        console.print(f"  {line}", markup=False)
-    return REGRESSED
-
-
-def history_table(rows: list[HistoryRow]) -> Table:
-    """One line per drill per run, oldest first."""
-    table = Table(title=f"RTO/RPO history ({len(rows)} drill run(s))")
-    # Ids and verdicts never wrap; the rest folds on narrow terminals rather than hiding text.
-    for column in ("drill", "verdict", "RTO", "RPO"):
-        table.add_column(column, no_wrap=True)
-    for column in ("run", "started", "env"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        style = verdict_style(row.verdict)
-        table.add_row(
-            row.drill,
-            f"[{style}]{row.verdict}[/]",
-            _seconds(row.rto_s),
-            _seconds(row.rpo_s),
-            row.run_id,
-            row.started_at[:16].replace("T", " "),
-            row.environment,
-        )
-    return table
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else format_duration(value)

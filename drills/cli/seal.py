@@ -1,7 +1,7 @@
 """`drills evidence seal|verify`: a signed, archivable evidence pack of one run.
 
-(`drills report` and `drills history` live in `drills.cli.evidence`; this module seals and
-verifies.)
+(`drills report` lives in `drills.cli.evidence`, `drills history` in `drills.cli.history`;
+this module seals and verifies.)
 Exit codes: 0 sealed, or verified with every file and the signature matching; 1 verification
 found a changed, missing or added file or a bad signature; 2 usage error (no such run, a key
 that cannot be read).

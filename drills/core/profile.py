@@ -26,6 +26,7 @@ from drills.core.errors import ConfigError
 from drills.core.incident import PhaseBudgets
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
+from drills.core.trend import HistorySettings
 
 __all__ = [
     "AutoscalingSettings",
@@ -301,6 +302,7 @@ class Profile:
     phases: PhaseBudgets = field(default_factory=PhaseBudgets)
     certification: CertificationSettings = field(default_factory=CertificationSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -397,6 +399,7 @@ def load_profile(path: Path) -> Profile:
         phases=_phases(root.table("phases")),
         certification=_certification(root.table("certification")),
         evidence=_evidence(root.table("evidence"), path),
+        history=_history(root.table("history")),
     )
     root.finish()
     return profile
@@ -434,6 +437,17 @@ def _evidence(table: _Table, path: Path) -> EvidenceSettings:
         return EvidenceSettings()
     key = Path(text).expanduser()
     return EvidenceSettings(key if key.is_absolute() else path.parent / key)
+
+
+def _history(table: _Table) -> HistorySettings:
+    defaults = HistorySettings()
+    value = HistorySettings(
+        window=table.integer("window", defaults.window) or defaults.window,
+        rto_growth=table.number("rto_growth", defaults.rto_growth),
+        rpo_growth=table.number("rpo_growth", defaults.rpo_growth),
+    )
+    table.finish()
+    return value
 
 
 def _certification(table: _Table) -> CertificationSettings:

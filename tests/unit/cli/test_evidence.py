@@ -1,4 +1,4 @@
-"""`drills report` and `drills history` in process: exit codes, messages, the files written."""
+"""`drills report` in process: exit codes, messages, the files written."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from drills.cli import main
-from drills.cli.evidence import history_command, known_runs, report_command
+from drills.cli.evidence import known_runs, report_command
 from drills.core.journal import DrillRecord, RunJournal
 from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict
 
@@ -103,69 +103,11 @@ def test_report_of_an_unreadable_journal_is_a_clear_error(tmp_path: Path) -> Non
     assert "cannot be read" in out.getvalue()
 
 
-def test_history_without_runs_exits_zero_with_a_message(tmp_path: Path) -> None:
-    shown, out = console()
-    assert history_command(tmp_path / "reports", None, shown) == 0
-    assert "No runs in" in out.getvalue()
-
-
-def test_history_shows_each_run_and_passes_without_regression(tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    write_run(reports, "run-03", Verdict.PASS, 12.0)
-    write_run(reports, "run-04", Verdict.PASS, 14.0)
-    point_latest(reports, "run-04")
-    shown, out = console()
-    assert history_command(reports, None, shown) == 0
-    text = out.getvalue()
-    assert text.count("pod-kill") == 2  # the latest link is not a third run
-    assert "12.0s" in text
-    assert "14.0s" in text
-    assert "no regression" in text
-
-
-def test_history_exits_one_on_a_regression_and_names_it(tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    write_run(reports, "run-03", Verdict.PASS, 12.0)
-    write_run(reports, "run-04", Verdict.FAIL, 80.0)
-    shown, out = console()
-    assert history_command(reports, None, shown) == 1
-    assert "1 regression(s)" in out.getvalue()
-    assert "pod-kill: PASS in run-03 -> FAIL in run-04" in out.getvalue()
-
-
-def test_history_filters_by_drill(tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    write_run(reports, "run-03", Verdict.PASS, 12.0)
-    write_run(reports, "run-04", Verdict.FAIL, 80.0)
-    write_run(reports, "run-05", Verdict.PASS, 9.0, drill="pitr")
-    shown, out = console()
-    assert history_command(reports, "pitr", shown) == 0
-    assert "pod-kill" not in out.getvalue()
-    shown, out = console()
-    assert history_command(reports, "nope", shown) == 0
-    assert "No runs of drill 'nope'" in out.getvalue()
-    assert "run-03, run-04, run-05" in out.getvalue()
-
-
-def test_history_of_an_unreadable_journal_is_a_usage_error(tmp_path: Path) -> None:
-    run_dir = tmp_path / "reports" / "run-01"
-    run_dir.mkdir(parents=True)
-    (run_dir / "journal.json").write_text("not json")
-    shown, out = console()
-    assert history_command(tmp_path / "reports", None, shown) == 2
-    assert "not a readable journal" in out.getvalue()
-
-
 def test_commands_are_wired_into_the_cli(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    reports = tmp_path / "elsewhere"
-    write_run(reports, "run-03", Verdict.PASS, 12.0)
-    write_run(reports, "run-04", Verdict.FAIL, 80.0)
-    assert main(["--root", str(tmp_path), "history", "--reports-dir", str(reports)]) == 1
-    assert main(["--root", str(tmp_path), "history", "--drill", "pod-kill"]) == 0
+    write_run(tmp_path / "reports", "run-03", Verdict.PASS, 12.0)
+    assert main(["--root", str(tmp_path), "report", "run-03"]) == 0
     assert main(["--root", str(tmp_path), "report", "run-04"]) == 2
     text = capfd.readouterr().out
-    assert "regression" in text
-    assert "No runs of drill 'pod-kill'" in text
     assert "no run 'run-04'" in text
 
 
