@@ -133,8 +133,15 @@ def test_an_unknown_event_kind_is_refused(tmp_path: Path) -> None:
         files.record(TraineeEvent("coffee", WALL.isoformat()))
 
 
-def test_a_practical_without_a_proctor_is_refused_before_anything_runs() -> None:
-    code, out = certify(REPO, "start", "pitr", "--trainee", "alice", "--variant", "bad-update")
+def test_a_practical_without_a_proctor_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """A project whose practicals.py lacks a drill's proctor (every drill of this repo has one)."""
+    shutil.copytree(REPO / "fixtures" / "environments", tmp_path / "fixtures" / "environments")
+    shutil.copy(REPO / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "fixtures" / "practicals.py").write_text(
+        "from fixtures.practical_crashloop import test_crashloop_rollback\n\n"
+        '__all__ = ["test_crashloop_rollback"]\n'
+    )
+    code, out = certify(tmp_path, "start", "pitr", "--trainee", "alice", "--variant", "bad-update")
     assert code == 2
     assert "the pitr practical is graded but has no proctor yet" in out
     assert "crashloop-rollback" in out  # what can be started instead
