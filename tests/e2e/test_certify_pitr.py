@@ -44,13 +44,13 @@ from tests.e2e.certify_cli import (
     now,
     postmortem,
     printed,
+    proctored_project,
     start_practical,
     verdicts,
 )
 from tests.e2e.certify_cli import write as write_file
-from tests.e2e.drill_cli import PARTS, REPO, kubectl
+from tests.e2e.drill_cli import kubectl
 from tests.e2e.test_certify_snapshot import postgres_tool
-from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -65,20 +65,11 @@ NOTICE = notice(
     cause="a statement without WHERE ran on the orders table",
     mitigation="point-in-time recovery to just before the damage, promoted, shop repointed",
 )
-PITR_IMPORT = "from fixtures.practical_pitr import test_pitr\n"
 
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
-    practicals = (REPO / "fixtures" / "practicals.py").read_text()
-    if "practical_pitr" not in practicals:  # until the proctor is registered in the repo
-        practicals += PITR_IMPORT
-    files = {
-        "pyproject.toml": "",
-        "conftest.py": (REPO / "conftest.py").read_text(),
-        "fixtures/practicals.py": practicals,
-    }
-    with sandbox_in_temp_root(PARTS, files=files, prefix="drills-e2e-cert-pitr-") as root:
+    with proctored_project("drills-e2e-cert-pitr-") as root:
         yield root
 
 
