@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint typecheck imports unit drill bench lock clean sandbox-down
-.PHONY: k8s .drills/bin/kubectl
+.PHONY: k8s .drills/bin/kubectl chromium
 
 venv: $(STAMP)
 
@@ -29,7 +29,7 @@ typecheck: venv
 imports: venv
 	$(BIN)/lint-imports
 
-unit: venv .drills/bin/kubectl
+unit: venv .drills/bin/kubectl chromium
 	$(BIN)/pytest tests
 
 # The sandbox's upstream binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
@@ -43,11 +43,18 @@ k8s: venv
 .drills/bin/kubectl: venv
 	$(BIN)/python -m drills.sandbox.build --link-kubectl $@
 
+# A headless Chromium for `drills report --pdf` and its test, from the npm package
+# @sparticuz/chromium into ~/.cache/drills/chromium/<version> (70 MB download, ~4 s the first time,
+# a cache hit after). Best effort: without npm or the registry, --pdf says how to get a browser
+# and the PDF test skips with the reason. A chromium on PATH or $DRILLS_CHROMIUM is used first.
+chromium: venv
+	$(BIN)/python -m drills.reporting.chromium --best-effort
+
 # The harness's own tests: lint, types, layer contracts, then the suite.
 test: lint typecheck imports unit
 
 # Bring up the sandbox and run every scenario under load; evidence goes to reports/<run-id>/.
-drill: venv .drills/bin/kubectl
+drill: venv .drills/bin/kubectl chromium
 	$(BIN)/drills run; status=$$?; $(BIN)/drills sandbox down; exit $$status
 
 bench: venv

@@ -20,6 +20,7 @@ from drills.cli.history import add_history_parser, history_command
 from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_export
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
+from drills.cli.report_pdf import add_pdf_option, with_pdf
 from drills.cli.rollback import replay
 from drills.cli.run import RunRequest, list_drills, run_drills
 from drills.cli.sandbox import sandbox_command
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="the local sandbox: up, down or status")
     sandbox.add_argument("action", choices=("up", "down", "status"))
     report = commands.add_parser("report", help="re-render report.html of a run (default latest)")
+    add_pdf_option(report)
     report.add_argument("run_id", nargs="?", metavar="RUN_ID", help="a directory under reports/")
     add_metrics_options(report)
     add_history_parser(commands)
@@ -134,7 +136,7 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
 _Handler = Callable[[argparse.Namespace, ProjectPaths, Console], int]
 _HANDLERS: dict[str, _Handler] = {
     "rollback": lambda a, p, c: replay(a.ledger or p.ledger, c, dry_run=a.dry_run),
-    "report": report_and_export,
+    "report": with_pdf(report_and_export),
     "history": lambda a, p, c: history_command(a, p, c),
     "evidence": lambda a, p, c: evidence_command(a, p, c),
     "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),
