@@ -2,6 +2,7 @@
 
 Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass, a rollback failed,
 or `history` found a regression; 2 usage or configuration error, or a command not built yet
+(also: another run holds the environment, or its halt lever is pulled: `drills halt`)
 (also: metrics that could not be written or pushed after a run whose drills all passed);
 3 nothing to run.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from drills.cli.certify import add_certify_parser, certify_command
+from drills.cli.halt import add_halt_parser, halt_command
 from drills.cli.history import add_history_parser, history_command
 from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_export
 from drills.cli.output import terminal_console
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_parser(commands)
     add_evidence_parser(commands)
     add_certify_parser(commands)
+    add_halt_parser(commands)
     for name, (text, issue) in _PLANNED.items():
         planned = commands.add_parser(name, help=f"{text} (not implemented yet: {issue})")
         planned.add_argument("rest", nargs=argparse.REMAINDER)
@@ -141,6 +144,7 @@ _HANDLERS: dict[str, _Handler] = {
     "evidence": lambda a, p, c: evidence_command(a, p, c),
     "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),
     "certify": lambda a, p, c: certify_command(a, p, c),
+    "halt": halt_command,
 }
 
 

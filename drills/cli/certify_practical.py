@@ -47,6 +47,7 @@ from drills.core.actions import Source
 from drills.core.catalogue import new_run_id
 from drills.core.clock import DrillClock
 from drills.core.errors import ConfigError, DrillError
+from drills.core.halt import refuse_to_start
 from drills.core.practical import Phase, Practical
 from drills.core.profile import Profile, resolve_endpoints
 from drills.core.safety import RollbackLedger
@@ -102,6 +103,7 @@ def start_action(args: argparse.Namespace, context: CertifyContext) -> int:
     files = SessionFiles.of(paths.root)
     if files.exists():
         files.create(files.read_state())  # raises, naming the running practical
+    _refuse_busy(paths, profile)
     _refuse_pending_rollbacks(paths)
     if profile.targets.kind == "sandbox":
         ensure_sandbox(paths, profile, context.console)
@@ -174,6 +176,14 @@ def _variant(practical: Practical, wanted: str | None, seed: int) -> str:
         except ConfigError as exc:
             raise CertificationError(str(exc)) from exc
     return random.Random(seed).choice([v.id for v in practical.variants])
+
+
+def _refuse_busy(paths: ProjectPaths, profile: Profile) -> None:
+    """A practical is a run against the environment: its proctor takes the same run lock."""
+    try:
+        refuse_to_start(paths.root, profile.name, profile.halt_file)
+    except ConfigError as exc:
+        raise CertificationError(str(exc)) from exc
 
 
 def _refuse_pending_rollbacks(paths: ProjectPaths) -> None:

@@ -20,6 +20,7 @@ from drills.core.catalogue import new_run_id
 from drills.core.clock import SystemClock
 from drills.core.durations import format_duration
 from drills.core.errors import ConfigError
+from drills.core.halt import refuse_to_start
 from drills.core.journal import RunJournal
 from drills.core.objectives import Verdict
 from drills.core.profile import (
@@ -154,6 +155,8 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
     """Run the selected drills; 0 only when every one PASSED (or, dry run, planned cleanly)."""
     try:  # bad input is reported first, whatever else is missing
         profile = load_selected_profile(paths, request.env, request.objectives)
+        if not request.dry_run:  # before the pending rollbacks: they may be the holder's
+            refuse_to_start(paths.root, profile.name, profile.halt_file)
     except ConfigError as exc:
         console.print(f"[red]error:[/] {exc}")
         return USAGE

@@ -303,6 +303,7 @@ class Profile:
     certification: CertificationSettings = field(default_factory=CertificationSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    halt_file: Path | None = None  # [safety] halt_file; None: <root>/.drills/halt/<name>
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -391,6 +392,7 @@ def load_profile(path: Path) -> Profile:
         waits=(waits := _waits(root.table("waits"))),
         kill_switch=_kill_switch(root.table("kill_switch")),
         blast_radius=_blast_radius(safety),
+        halt_file=_halt_file(safety, path),
         allowlist=_allowlist(safety, path),
         targets=_targets(root.table("targets")),
         load=_load(root.table("load"), stability_window_s=waits.stability_window_s),
@@ -552,6 +554,15 @@ def _blast_radius(table: _Table) -> BlastRadius:
         raise table.error("max_fraction", "is 0, so no fault could act", "use a value in (0, 1]")
     count = table.integer("max_count", None)
     return BlastRadius(max_fraction=fraction, max_count=count)
+
+
+def _halt_file(table: _Table, path: Path) -> Path | None:
+    """`[safety] halt_file`: the halt lever's path (relative paths: from the profile's folder)."""
+    text = table.text("halt_file", None)
+    if text is None:
+        return None
+    halt = Path(text).expanduser()
+    return halt if halt.is_absolute() else path.parent / halt
 
 
 def _allowlist(table: _Table, path: Path) -> Allowlist:

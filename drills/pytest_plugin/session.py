@@ -15,6 +15,8 @@ from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import register_markers, select_drills
 from drills.pytest_plugin.options import add_options, build_settings
 from drills.pytest_plugin.outcomes import junit_properties, settle
+from drills.pytest_plugin.runguard import PLUGIN_NAME as RUN_GUARD
+from drills.pytest_plugin.runguard import RunGuard
 
 __all__ = [
     "CONTEXT_KEY",
@@ -53,6 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     context.preload_profile()
     config.stash[CONTEXT_KEY] = context
+    guard = RunGuard(context, DRILL_KEY)  # run lock and halt lever, once drills are selected
+    config.pluginmanager.register(guard, RUN_GUARD)
+    config.add_cleanup(guard.close)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
