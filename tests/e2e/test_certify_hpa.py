@@ -4,8 +4,8 @@ The real CLI starts the practical: a Locust spike held while the trainee works, 
 the HPA deleted as the spike begins. The trainee uses kubectl with the kubeconfig the page
 names; `drills certify finish` grades from the audit log and the proctor's journal. Who inspects
 the HPA and watches it act PASSes `spike`; who, finding no HPA, scales by hand and re-applies
-the HPA manifest PASSes `no-hpa`; who only scales by hand FAILs on the missing step and on the
-outcome (no HPA at the end). Every test ends with the shop as it was found: 3 replicas Ready,
+the HPA manifest PASSes `no-hpa` (who only scales by hand misses the restore-hpa step: the unit
+tests grade that). Every test ends with the shop as it was found: 3 replicas Ready,
 the HPA in place.
 """
 
@@ -25,7 +25,6 @@ from drills.core.waiting import wait_until
 from tests.e2e.certify_cli import (
     certify,
     certify_project,
-    criteria,
     grade_of,
     kubectl_as,
     notice,
@@ -136,26 +135,4 @@ def test_a_trainee_who_restores_the_hpa_and_scales_by_hand_passes(project: Path)
     assert grade["verdict"] == "PASS", json.dumps(grade["payload"]["criteria"], indent=1)
     assert grade["variant"] == "no-hpa"
     assert set(verdicts(grade).values()) == {"PASS"}, verdicts(grade)
-    assert left_as_found(project) == ""
-
-
-def test_scaling_by_hand_without_restoring_the_hpa_fails_on_the_step_and_the_outcome(
-    project: Path,
-) -> None:
-    config = start(project, "bob", "no-hpa")
-    assert certify(project, "ack")[0] == 0
-    kubectl_as(project, config, "get", "hpa")
-    assert certify(project, "notice", str(write(project, "n-bob.txt", NOTICE)))[0] == 0
-    kubectl_as(project, config, "scale", "deployment/shop", "--replicas=10")
-    kubectl_as(project, config, "get", "pods", "-l", "app=shop")
-    code, out = certify(project, "finish")
-    assert code == 1, out
-    grade = grade_of(project, "bob")
-    assert grade["verdict"] == "FAIL"
-    found = criteria(grade)
-    assert found["steps"]["verdict"] == "FAIL", verdicts(grade)
-    assert any(r.startswith("step missing: restore-hpa") for r in found["steps"]["reasons"])
-    assert found["outcome"]["verdict"] == "FAIL", verdicts(grade)
-    assert "hpa/shop not found" in " ".join(found["outcome"]["reasons"])
-    # the practical's rollback re-created the HPA, which scaled the shop back in
     assert left_as_found(project) == ""

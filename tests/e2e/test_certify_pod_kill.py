@@ -3,9 +3,10 @@
 Each test plays one trainee in their own shell: the real CLI starts the practical under Locust,
 the trainee uses kubectl with the kubeconfig the page names, records ack/notice/post-mortem, and
 `drills certify finish` grades from the API server's audit log and the proctor's journal. Who
-assesses and brings the capacity back PASSes; who never scales the Deployment up again FAILs on
-the step and the outcome; who does it after the scaled mitigation budget FAILs on timeliness
-alone. A profile whose blast radius refuses to touch every pod stops `start` with the reason.
+assesses and sees the capacity back PASSes (`all`); who scales the Deployment back up (`zero`)
+after the scaled mitigation budget FAILs on timeliness alone, every other criterion passing. (A
+trainee who never brings the capacity back FAILs on the step and the outcome as in the crashloop
+practical's test; the unit tests grade it.) A profile whose blast radius refuses to touch every pod stops `start` with the reason.
 Every test ends with the shop as it was found: 3 replicas Ready, the HPA in place.
 """
 
@@ -146,7 +147,7 @@ def test_a_profile_whose_blast_radius_refuses_every_pod_stops_start_with_the_rea
     assert certify(project, "status")[0] == 2  # no practical left running
 
 
-@pytest.mark.parametrize(("trainee", "variant"), [("alice", "zero"), ("dave", "all")])
+@pytest.mark.parametrize(("trainee", "variant"), [("dave", "all")])  # zero: carol below
 def test_a_trainee_who_brings_the_capacity_back_passes(
     project: Path, trainee: str, variant: str
 ) -> None:
@@ -173,26 +174,6 @@ def test_a_trainee_who_brings_the_capacity_back_passes(
     if variant == "zero":
         timeline = [e.get("what") or "" for e in grade["payload"]["timeline"]]
         assert any("scale" in what for what in timeline), timeline
-    assert left_as_found(project) == ""
-
-
-def test_a_trainee_who_never_scales_back_up_fails_on_the_step_and_the_outcome(
-    project: Path,
-) -> None:
-    config = start(project, "bob", "zero")
-    assert certify(project, "ack")[0] == 0
-    assess(project, config)
-    kubectl_as(project, config, "delete", "pod", "-l", "app=shop", "--wait=false")  # nothing there
-    assert certify(project, "notice", str(write(project, "n-bob.txt", said("zero"))))[0] == 0
-    code, out, grade = finish(project, "bob")
-    assert code == 1, out
-    assert grade["verdict"] == "FAIL"
-    found = criteria(grade)
-    assert found["steps"]["verdict"] == "FAIL", verdicts(grade)
-    assert any(r.startswith("step missing: capacity-back") for r in found["steps"]["reasons"])
-    assert found["outcome"]["verdict"] == "FAIL", verdicts(grade)
-    assert found["post-mortem"]["verdict"] == "FAIL"  # none was filed
-    # the practical's rollback scaled the shop back to what it was
     assert left_as_found(project) == ""
 
 

@@ -143,7 +143,8 @@ def secret_key(root: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    ("trainee", "variant"), [("alice", "bad-image"), ("dave", "missing-secret-key")]
+    ("trainee", "variant"),
+    [("dave", "missing-secret-key")],  # bad-setting: the terminal test
 )
 def test_a_trainee_who_follows_the_runbook_passes(
     project: Path, trainee: str, variant: str

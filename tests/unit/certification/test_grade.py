@@ -491,3 +491,20 @@ def test_a_check_before_the_fix_does_not_count_as_verifying_it() -> None:
     assert any("step missing: rollout-status" in r for r in reasons(graded, Criterion.STEPS))
     later = [*actions, kube(301, "get", "deployments", "shop")]
     assert crashloop(later).result(Criterion.STEPS).verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize(
+    ("drill", "variant", "left_out", "step"),
+    [
+        ("pod-kill-under-load", "zero", "patch", "capacity-back"),  # never scaled back up
+        ("hpa-spike", "no-hpa", "create", "restore-hpa"),  # scaled by hand, HPA not re-applied
+    ],
+)
+def test_a_trainee_who_skips_the_fixing_step_fails_on_it(
+    drill: str, variant: str, left_out: str, step: str
+) -> None:
+    """What the e2e tests leave to the unit level: the fix itself missing from the evidence."""
+    steps = [a for a in GOOD_STEPS[(drill, variant)] if a.verb != left_out]
+    graded = grade(practical_for(drill), variant, evidence(steps))
+    assert graded.result(Criterion.STEPS).verdict is Verdict.FAIL
+    assert any(r.startswith(f"step missing: {step}") for r in reasons(graded, Criterion.STEPS))
