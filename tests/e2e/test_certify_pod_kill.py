@@ -5,9 +5,9 @@ the trainee uses kubectl with the kubeconfig the page names, records ack/notice/
 `drills certify finish` grades from the API server's audit log and the proctor's journal. Who
 assesses and sees the capacity back PASSes (`all`); who scales the Deployment back up (`zero`)
 after the scaled mitigation budget FAILs on timeliness alone, every other criterion passing. (A
-trainee who never brings the capacity back FAILs on the step and the outcome as in the crashloop
-practical's test; the unit tests grade it.) A profile whose blast radius refuses to touch every pod stops `start` with the reason.
-Every test ends with the shop as it was found: 3 replicas Ready, the HPA in place.
+trainee who never brings the capacity back misses the step: the unit tests grade it.) A profile
+whose blast radius refuses to touch every pod stops `start` with the reason. Every test ends
+with the shop as it was found: 3 replicas Ready, the HPA in place.
 """
 
 from __future__ import annotations
