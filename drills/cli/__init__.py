@@ -4,7 +4,9 @@ Exit codes: 0 success (every selected drill PASSED); 1 a drill did not pass, a r
 or `history` found a regression; 2 usage or configuration error, or a command not built yet
 (also: another run holds the environment, or its halt lever is pulled: `drills halt`)
 (also: metrics that could not be written or pushed after a run whose drills all passed);
-3 nothing to run.
+3 nothing to run; 70 a bug in drills (its traceback, then a line saying so); 130 interrupted.
+Every expected error (a `DrillError`: ConfigError, SafetyViolation, ...) ends as one message
+with its fix and code 2, never a traceback (`drills.cli.failure`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from drills.cli.certify import add_certify_parser, certify_command
+from drills.cli.failure import guarded, redacted_streams
 from drills.cli.halt import add_halt_parser, halt_command
 from drills.cli.history import add_history_parser, history_command
 from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_export
@@ -116,9 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         words, passthrough = words[:cut], words[cut + 1 :]
     args = build_parser().parse_args(words)
     args.pytest_args = passthrough
-    console = terminal_console()
-    paths = ProjectPaths(args.root.resolve() if args.root else find_root(Path.cwd()))
-    return _dispatch(args, paths, console)
+    with redacted_streams():
+        console = terminal_console()
+        return guarded(lambda: _dispatch(args, _paths(args), console), console)
+
+
+def _paths(args: argparse.Namespace) -> ProjectPaths:
+    return ProjectPaths(args.root.resolve() if args.root else find_root(Path.cwd()))
 
 
 def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -> int:

@@ -6,6 +6,7 @@ import io
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO, cast
 
 from rich import box
 from rich.console import Console, Group
@@ -15,18 +16,23 @@ from rich.text import Text
 from drills.core.durations import format_duration
 from drills.core.journal import RunJournal
 from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict
+from drills.core.secrets import redact
 from drills.reporting.progress import verdict_style
 
-__all__ = ["terminal_console", "verdict_table"]
+__all__ = ["RedactingStream", "redacting", "terminal_console", "verdict_table"]
 
 
 def terminal_console() -> Console:
-    """A console on a duplicate of stdout's descriptor, so pytest's capture cannot hide it."""
+    """A console on a duplicate of stdout's descriptor, so pytest's capture cannot hide it.
+
+    Whatever it prints passes through the run's redactor (`RedactingStream`).
+    """
     try:
         fd = os.dup(sys.stdout.fileno())
     except (AttributeError, OSError, io.UnsupportedOperation):
-        return Console(soft_wrap=True)
-    return Console(file=os.fdopen(fd, "w", buffering=1, encoding="utf-8"), soft_wrap=True)
+        return Console(file=redacting(sys.stdout), soft_wrap=True)
+    stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+    return Console(file=redacting(stream), soft_wrap=True)
 
 
 def verdict_table(journal: RunJournal) -> Group:
@@ -62,3 +68,30 @@ def _pair(objectives: Sequence[ObjectiveResult], kind: ObjectiveKind) -> str:
     if result is None:
         return "-"
     return f"{format_duration(result.measured_s)} / {format_duration(result.target_s)}"
+
+
+class RedactingStream:
+    """A text stream that masks the run's secrets (`drills.core.secrets`) in all it writes.
+
+    Each write is masked on its own: the console and pytest write whole lines, so a secret is
+    not split across writes in practice.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        """Write `text` with its secrets masked; returns len(text) as callers expect."""
+        self.inner.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else (flush, fileno, isatty, encoding) is the wrapped stream's."""
+        return getattr(self.inner, name)
+
+
+def redacting(stream: TextIO) -> TextIO:
+    """`stream` wrapped so that no known secret reaches it (already wrapped: as it is)."""
+    if isinstance(stream, RedactingStream):
+        return stream
+    return cast(TextIO, RedactingStream(stream))

@@ -26,6 +26,7 @@ from drills.core.errors import ConfigError
 from drills.core.incident import PhaseBudgets
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
+from drills.core.secrets import learn_secrets
 from drills.core.trend import HistorySettings
 
 __all__ = [
@@ -155,7 +156,8 @@ def resolve_endpoints(
     The DSNs come from endpoints.json or from the variables `database_dsn_env` and
     `admin_dsn_env` name; they are never stored in a profile. The service URL comes from
     endpoints.json or the profile's `service_url`. Raises ConfigError saying how to bring the
-    environment up.
+    environment up. The secrets it sees (DSN passwords, the kubeconfig's credentials, AWS
+    keys in `environ`) are taught to the process's redactor (`drills.core.secrets`).
     """
     data: Mapping[str, Any] = {}
     if targets.endpoints_file:
@@ -168,6 +170,7 @@ def resolve_endpoints(
     kubeconfig = Path(targets.kubeconfig).expanduser() if targets.kubeconfig else None
     if kubeconfig is not None and not kubeconfig.is_absolute():
         kubeconfig = root / kubeconfig
+    learn_secrets(environ, dsns=(dsn, admin), kubeconfig=kubeconfig)
     return Endpoints(
         kube_api=data.get("kube_api"),
         service_url=data.get("service_url") or targets.service_url,

@@ -13,6 +13,7 @@ from drills.core.drill import Drill, DrillSpec
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
 from drills.core.profile import Endpoints, Profile, parse_objective_override, resolve_endpoints
+from drills.core.secrets import redact
 from drills.pytest_plugin.bridge import JOURNAL_PLUGIN
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import drill_marker
@@ -164,6 +165,6 @@ def _sayer(config: pytest.Config, plan: list[str]) -> Callable[[str], None]:
         if reporter is None or capture is None:
             return
         with capture.global_and_fixture_disabled():
-            reporter.write_line(line)
+            reporter.write_line(redact(line))
 
     return say

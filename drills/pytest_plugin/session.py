@@ -9,8 +9,8 @@ import pytest
 from drills.core.clock import SystemClock
 from drills.core.drill import Drill
 from drills.core.durations import format_duration
-from drills.core.errors import ConfigError
-from drills.pytest_plugin import bridge
+from drills.core.errors import ConfigError, DrillError
+from drills.pytest_plugin import bridge, redaction
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import register_markers, select_drills
 from drills.pytest_plugin.options import add_options, build_settings
@@ -27,6 +27,7 @@ __all__ = [
     "pytest_configure",
     "pytest_report_header",
     "pytest_runtest_call",
+    "pytest_runtest_makereport",
     "pytest_sessionfinish",
     "pytest_sessionstart",
     "pytest_terminal_summary",
@@ -45,15 +46,23 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register markers and build the one DrillContext of this session."""
+    """Register markers, build the one DrillContext of this session, learn its secrets.
+
+    An expected error (DrillError) becomes a usage error: one message and exit code 4, which
+    `drills run` reports as 2; never pytest's INTERNALERROR traceback.
+    """
     register_markers(config)
     if CONTEXT_KEY in config.stash:
         raise pytest.UsageError("drills: a DrillContext already exists for this session")
     clock = SystemClock()
-    context = DrillContext(
-        settings=build_settings(config, clock), root=config.rootpath, clock=clock
-    )
-    context.preload_profile()
+    try:
+        context = DrillContext(
+            settings=build_settings(config, clock), root=config.rootpath, clock=clock
+        )
+        context.preload_profile()
+        redaction.learn_run_secrets(context)
+    except DrillError as exc:
+        raise pytest.UsageError(f"drills: {exc}") from exc
     config.stash[CONTEXT_KEY] = context
     guard = RunGuard(context, DRILL_KEY)  # run lock and halt lever, once drills are selected
     config.pluginmanager.register(guard, RUN_GUARD)
@@ -65,7 +74,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     context = session.config.stash[CONTEXT_KEY]
     context.started_at = context.clock.wall().isoformat()
     context.guard.install()
-    bridge.connect(session.config, context)
+    try:
+        bridge.connect(session.config, context)
+    except DrillError as exc:
+        raise pytest.UsageError(f"drills: {exc}") from exc
 
 
 @pytest.hookimpl(trylast=True)
@@ -75,11 +87,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         bridge.finish(session.config)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Put the earlier SIGTERM handler back (and chain to it if SIGTERM arrived)."""
+    """Mask secrets in what pytest and allure wrote; put the earlier SIGTERM handler back.
+
+    Runs after every writer finished (junit.xml is written at session finish); a SIGTERM that
+    arrived is chained to the earlier handler last.
+    """
     context = config.stash.get(CONTEXT_KEY, None)
     if context is not None:
+        redaction.scrub_outputs(config, context.settings.report_dir)
         context.guard.uninstall()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Mask secrets in each report (failure text, captured output) before anyone prints it."""
+    report = yield
+    redaction.clean_report(report, call)
+    return report
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from drills.core.events import DrillEvents
 from drills.core.journal import DrillRecord, RunJournal
+from drills.core.secrets import redact
 from drills.reporting.allure_steps import AllureSteps, attach_png
 from drills.reporting.html import render_report
 from drills.reporting.plots import timeline_png
@@ -112,4 +113,4 @@ class EvidenceWriter:
             return
         lines = ["The evidence of this run is incomplete (verdicts in journal.json stand):"]
         lines += [f"- {problem}" for problem in self.problems]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text(redact("\n".join(lines)) + "\n", encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from drills.core.durations import format_duration
 from drills.core.journal import DrillRecord, RunJournal, Sample, StepOutcome
 from drills.core.objectives import ObjectiveKind, ObjectiveResult, Verdict, combine
+from drills.core.secrets import redact
 from drills.reporting.plots import timeline_png
 
 __all__ = ["render_report"]
@@ -104,6 +106,16 @@ def _view(record: DrillRecord, samples: Sequence[Sample]) -> _DrillView:
     )
 
 
+# Embedded plots: redaction must not touch them (a secret's spelling may occur in base64 by chance).
+_DATA_URI = re.compile(r"(data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+)")
+
+
+def _redacted(page: str) -> str:
+    """The page with every secret masked outside its embedded images."""
+    parts = _DATA_URI.split(page)
+    return "".join(part if index % 2 else redact(part) for index, part in enumerate(parts))
+
+
 def render_report(
     journal: RunJournal,
     timelines: Mapping[str, Sequence[Sample]],
@@ -122,14 +134,16 @@ def render_report(
     template = environment.get_template("report.html.j2")
     drills = [_view(r, timelines.get(r.id, ())) for r in journal.scenarios]
     out.write_text(
-        template.render(
-            journal=journal,
-            run=_run_view(journal),
-            drills=drills,
-            fmt=format_duration,
-            value=_value,
-            outcome_mark=_OUTCOME_MARK,
-            problems=problems,
+        _redacted(
+            template.render(
+                journal=journal,
+                run=_run_view(journal),
+                drills=drills,
+                fmt=format_duration,
+                value=_value,
+                outcome_mark=_OUTCOME_MARK,
+                problems=problems,
+            )
         ),
         encoding="utf-8",
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from drills.core.journal import DrillRecord, RunJournal
 from drills.core.provenance import RunProvenance
+from drills.core.secrets import redact
 
 __all__ = ["JournalJsonWriter"]
 
@@ -62,9 +63,9 @@ class JournalJsonWriter:
         self.write()
 
     def write(self) -> Path:
-        """Write the journal atomically (temp file, then rename)."""
+        """Write the journal atomically (temp file, then rename), its secrets masked."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(self._journal.to_json() + "\n", encoding="utf-8")
+        tmp.write_text(redact(self._journal.to_json()) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
         return self.path

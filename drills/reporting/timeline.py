@@ -9,6 +9,7 @@ from pathlib import Path
 
 from drills.core.events import DrillEvents, DrillStarted
 from drills.core.journal import Sample
+from drills.core.secrets import redact
 
 __all__ = ["TimelineCollector", "load_timelines"]
 
@@ -37,7 +38,7 @@ class TimelineCollector:
             drill: [[s.series, round(s.offset_s, 4), s.value] for s in samples]
             for drill, samples in self.by_drill.items()
         }
-        path.write_text(json.dumps(data, separators=(",", ":")))
+        path.write_text(redact(json.dumps(data, separators=(",", ":"))))
         return path
 
 

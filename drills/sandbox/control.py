@@ -39,6 +39,7 @@ from drills.sandbox.build import binaries
 from drills.sandbox.daemon import NAMESPACE, SandboxPaths
 from drills.sandbox.node.kubelet import MARKER_ENV
 from drills.sandbox.node.network import cleanup_stale
+from drills.sandbox.postgres import check_reachable
 
 __all__ = ["SandboxState", "down", "leftover_pids", "set_heartbeats", "status", "up"]
 
@@ -173,8 +174,12 @@ def _ready_observation(paths: SandboxPaths, daemon: subprocess.Popen[bytes]) -> 
 
 
 def up(root: Path, *, timeout_s: float = 60.0, clock: DrillClock | None = None) -> SandboxState:
-    """Build the binaries if needed, start the daemon detached (idempotent), await 3 ready pods."""
+    """Build the binaries if needed, start the daemon detached (idempotent), await 3 ready pods.
+
+    Raises ConfigError before anything starts when PostgreSQL's user cannot reach the root.
+    """
     paths = SandboxPaths(root.resolve())
+    check_reachable(paths.state / "postgres")
     if _daemon_pid(paths) is not None:
         return status(root)
     down(root)

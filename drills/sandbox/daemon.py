@@ -35,12 +35,14 @@ import contextlib
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from drills.core.errors import DrillError
 from drills.sandbox import addons
 from drills.sandbox.aws import RECORDING_NAME, MotoServer
 from drills.sandbox.build import Binaries, binaries
@@ -355,7 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=3, help="number of sandbox nodes")
     args = parser.parse_args(argv)
     daemon = SandboxDaemon(SandboxPaths(args.root.resolve()), node_count=args.nodes)
-    asyncio.run(daemon.run())
+    try:
+        asyncio.run(daemon.run())
+    except DrillError as exc:  # expected: its message says what to fix; the log keeps it short
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     return 0
 
 

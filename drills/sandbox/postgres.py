@@ -73,6 +73,7 @@ __all__ = [
     "LocalPostgresFactory",
     "PostgresBinaries",
     "RecoveryTarget",
+    "check_reachable",
     "free_port",
 ]
 
@@ -222,14 +223,22 @@ class _Runner:
         return proc
 
 
-def _check_reachable(path: Path) -> None:
-    """Refuse a root directory the service user cannot traverse (e.g. pytest's 0700 tmp dirs)."""
+def check_reachable(path: Path) -> None:
+    """Refuse a directory PostgreSQL's service user cannot traverse to (e.g. a 0700 home).
+
+    Only as root: PostgreSQL then runs as the unprivileged user `drills`, which needs the
+    execute bit for others on every parent. Raises ConfigError naming the parent and the fix.
+    """
+    if os.geteuid() != 0:
+        return  # PostgreSQL runs as this very user, who reaches the path already
     for parent in path.resolve().parents:
         if parent.exists() and not parent.stat().st_mode & 0o001:
             raise ConfigError(
-                f"{parent} is not traversable by other users, so the unprivileged PostgreSQL user "
-                f"cannot reach {path}. Fix: put the sandbox root elsewhere (e.g. under the "
-                "repository's .drills/ or a tempfile.mkdtemp(dir='/tmp') directory)"
+                f"{parent} is not traversable by other users (mode "
+                f"{parent.stat().st_mode & 0o777:04o}), so PostgreSQL's unprivileged user "
+                f"'{_SERVICE_USER}' cannot reach {path}. Fix: `chmod o+x {parent}` (and any "
+                "other such parent), or put the clone or sandbox root under a directory others "
+                "can traverse (e.g. /srv, or tempfile.mkdtemp(dir='/tmp') in tests)"
             )
 
 
@@ -314,7 +323,7 @@ class LocalPostgres:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _prepare_dirs(self) -> None:
-        _check_reachable(self.root)
+        check_reachable(self.root)
         for path in (self.root, self.home, self.archive_dir):
             path.mkdir(parents=True, exist_ok=True)
             self.runner.own(path, recursive=False)
