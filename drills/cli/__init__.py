@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from drills.cli.allure_report import add_allure_option, with_allure
 from drills.cli.certify import add_certify_parser, certify_command
 from drills.cli.failure import guarded, redacted_streams
 from drills.cli.halt import add_halt_parser, halt_command
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render report.html of a run (default latest)")
     add_pdf_option(report)
     report.add_argument("run_id", nargs="?", metavar="RUN_ID", help="a directory under reports/")
+    add_allure_option(report)
     add_metrics_options(report)
     add_history_parser(commands)
     add_evidence_parser(commands)
@@ -146,7 +148,7 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
 _Handler = Callable[[argparse.Namespace, ProjectPaths, Console], int]
 _HANDLERS: dict[str, _Handler] = {
     "rollback": lambda a, p, c: replay(a.ledger or p.ledger, c, dry_run=a.dry_run),
-    "report": with_pdf(report_and_export),
+    "report": with_pdf(with_allure(report_and_export)),
     "history": lambda a, p, c: history_command(a, p, c),
     "evidence": lambda a, p, c: evidence_command(a, p, c),
     "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),

@@ -1,13 +1,20 @@
 """Mirror drill steps and evidence into Allure: one Allure step per runbook step, attachments.
 
+Each Allure step carries the drill's own start and end of the runbook step (the journal's
+`started_at`/`ended_at`, from the drill clock), so its duration in Allure is the step timing the
+verdicts rest on, also under a FakeClock.
+
 Active only when allure-pytest is collecting results (`--alluredir`); otherwise the calls go to
 Allure's no-op plugin manager and cost nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from datetime import datetime
+from typing import Any
 
 import allure
 from allure_commons import plugin_manager
@@ -23,7 +30,7 @@ class AllureSteps:
     """Opens an Allure step when a drill step starts and closes it with the outcome."""
 
     def __init__(self) -> None:
-        self._open: list[str] = []
+        self._open: list[tuple[str, Any]] = []
 
     def attach(self, events: DrillEvents) -> None:
         """Subscribe to the drill events."""
@@ -35,13 +42,13 @@ class AllureSteps:
 
     def _started(self, step: StepStarted) -> None:
         step_id = uuid.uuid4().hex
-        self._open.append(step_id)
         plugin_manager.hook.start_step(uuid=step_id, title=step.name, params={})
+        self._open.append((step_id, _step_result(step_id)))
 
     def _finished(self, step: StepRecord) -> None:
         if not self._open:
             return
-        step_id = self._open.pop()
+        step_id, result = self._open.pop()
         error = _step_error(step)
         plugin_manager.hook.stop_step(
             uuid=step_id,
@@ -49,6 +56,8 @@ class AllureSteps:
             exc_val=error,
             exc_tb=None,
         )
+        if result is not None:
+            result.start, result.stop = _epoch_ms(step.started_at), _epoch_ms(step.ended_at)
 
     def _fault(self, fault: FaultRecord) -> None:
         allure.dynamic.label("fault", fault.kind)  # type: ignore[no-untyped-call]
@@ -63,10 +72,31 @@ class AllureSteps:
     def _drill_finished(self, record: DrillRecord) -> None:
         while self._open:  # a step interrupted by an exception that skipped step_finished
             plugin_manager.hook.stop_step(
-                uuid=self._open.pop(), exc_type=None, exc_val=None, exc_tb=None
+                uuid=self._open.pop()[0], exc_type=None, exc_val=None, exc_tb=None
             )
         allure.dynamic.label("verdict", str(record.verdict))  # type: ignore[no-untyped-call]
         attach_json("drill record", record.to_dict())
+
+
+def _step_result(step_id: str) -> Any:
+    """The step result allure-pytest's reporter holds for `step_id`, or None.
+
+    allure-commons' hooks take no times (they stamp the call's wall time), so the step is
+    re-timed on this object before allure-pytest writes the test's result file.
+    """
+    for plugin in plugin_manager.get_plugins():
+        reporter = getattr(plugin, "allure_logger", None)
+        if reporter is not None and hasattr(reporter, "get_item"):
+            with contextlib.suppress(Exception):
+                item = reporter.get_item(step_id)
+                if item is not None and hasattr(item, "start") and hasattr(item, "stop"):
+                    return item
+    return None
+
+
+def _epoch_ms(iso: str) -> int:
+    """Allure's time unit: milliseconds since the epoch."""
+    return round(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def _step_error(step: StepRecord) -> BaseException | None:
