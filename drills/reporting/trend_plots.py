@@ -24,6 +24,7 @@ VERDICT_COLOURS = {
     Verdict.ERROR: "#495057",
 }
 _LINE = "#1c7ed6"
+ZOOM_RATIO = 4.0  # a target this many times the highest measurement is named, not drawn
 _TARGET = "#862e9c"
 
 
@@ -65,14 +66,47 @@ def _panel(axis: Axes, kind: ObjectiveKind, runs: Sequence[RunFigures]) -> None:
             axis.plot(
                 x, 0.03, "x", color=VERDICT_COLOURS[verdict], transform=axis.get_xaxis_transform()
             )
+        for x, value in zip(xs, values, strict=True):  # the figure itself, not only its height
+            axis.annotate(
+                f"{value:.1f}s",
+                (x, value),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=7,
+            )
     targets = [_nan(r.target(kind)) for r in runs]
     if not all(math.isnan(t) for t in targets):
         axis.step(range(len(runs)), targets, where="mid", color=_TARGET, linestyle="--")
     axis.margins(x=0.05, y=0.12)
     axis.set_ylim(bottom=0)
+    _zoom_on_the_trend(axis, [v for _, v, _ in measured], targets)
     axis.set_ylabel(f"{kind} (s)")
     axis.set_title(f"{kind}: measured vs target", fontsize=9, loc="left")
     axis.grid(alpha=0.3)
+
+
+def _zoom_on_the_trend(axis: Axes, values: Sequence[float], targets: Sequence[float]) -> None:
+    """Keep the measured trend readable when the target is far above it (11 s against 15 min).
+
+    The axis then ends a little above the highest measurement and names the target instead of
+    drawing it as a line at the top that flattens every run to the floor.
+    """
+    known = [t for t in targets if not math.isnan(t)]
+    top = max(values, default=0.0)
+    if not known or top <= 0 or min(known) <= ZOOM_RATIO * top:
+        return
+    axis.set_ylim(0, top * 1.6)
+    axis.text(
+        0.99,
+        0.95,
+        f"target {max(known):g} s: above the scale",
+        transform=axis.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8,
+        color=_TARGET,
+    )
 
 
 def _legend() -> list[Line2D]:

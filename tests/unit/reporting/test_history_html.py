@@ -67,3 +67,18 @@ def test_the_page_names_environments_apart_and_writes_its_directory(tmp_path: Pa
     assert 'id="sandbox--pod-kill-under-load"' in html
     assert "no regression" in html
     assert html.count("first run") == 2
+
+
+def test_a_target_far_above_the_runs_is_named_not_drawn_so_the_trend_stays_readable() -> None:
+    from matplotlib.figure import Figure
+
+    from drills.reporting.trend_plots import _zoom_on_the_trend
+
+    far, near = Figure().subplots(), Figure().subplots()
+    _zoom_on_the_trend(far, [10.9, 10.6, 11.2], [900.0, 900.0, 900.0])
+    assert far.get_ylim()[1] < 20  # zoomed on the runs
+    assert [t.get_text() for t in far.texts] == ["target 900 s: above the scale"]
+    near.set_ylim(0, 40)
+    _zoom_on_the_trend(near, [10.0, 12.0], [30.0, 30.0])  # within 4x: drawn as a line
+    assert near.get_ylim() == (0.0, 40.0)
+    assert len(near.texts) == 0
