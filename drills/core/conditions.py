@@ -42,6 +42,13 @@ class Condition:
         right = as_condition(other)
         return Condition(f"({self.name} or {right.name})", lambda: _either(self, right))
 
+    def negated(self, name: str) -> Condition:
+        """Holds exactly when this one does not, with the same detail (an alert on a broken state).
+
+        `name` says what the negation means, e.g. "shop replicas below desired".
+        """
+        return Condition(name, lambda: _opposite(self))
+
     def __repr__(self) -> str:
         return f"Condition({self.name})"
 
@@ -59,6 +66,11 @@ def as_condition(check: ConditionLike) -> Condition:
     if isinstance(check, Condition):
         return check
     return Condition(getattr(check, "__name__", "condition"), check)
+
+
+def _opposite(condition: Condition) -> Observation:
+    seen = condition()
+    return Observation(ok=not seen.ok, detail=seen.detail)
 
 
 def _both(left: Condition, right: Condition) -> Observation:
