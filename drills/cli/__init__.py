@@ -27,7 +27,7 @@ from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_e
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
 from drills.cli.report_pdf import add_pdf_option, with_pdf
-from drills.cli.rollback import replay
+from drills.cli.rollback import discard, replay
 from drills.cli.run import RunRequest, list_drills, run_drills
 from drills.cli.sandbox import sandbox_command
 from drills.cli.seal import add_evidence_parser, evidence_command
@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--ledger", type=Path, help="ledger file (default .drills/rollbacks.jsonl)"
     )
     rollback.add_argument("--dry-run", action="store_true", help="show what would be undone")
+    rollback.add_argument(
+        "--discard", metavar="ID", help="give a pending entry up instead (needs --reason)"
+    )
+    rollback.add_argument("--reason", default="", help="why the entry is discarded (recorded)")
+    rollback.add_argument("--operator", metavar="NAME", help="who discards it (default: OS user)")
     sandbox = commands.add_parser("sandbox", help="the local sandbox: up, down or status")
     sandbox.add_argument("action", choices=("up", "down", "status"))
     report = commands.add_parser("report", help="re-render report.html of a run (default latest)")
@@ -147,7 +152,7 @@ def _dispatch(args: argparse.Namespace, paths: ProjectPaths, console: Console) -
 
 _Handler = Callable[[argparse.Namespace, ProjectPaths, Console], int]
 _HANDLERS: dict[str, _Handler] = {
-    "rollback": lambda a, p, c: replay(a.ledger or p.ledger, c, dry_run=a.dry_run),
+    "rollback": lambda a, p, c: _rollback(a, p, c),
     "report": with_pdf(with_allure(report_and_export)),
     "history": lambda a, p, c: history_command(a, p, c),
     "evidence": lambda a, p, c: evidence_command(a, p, c),
@@ -155,6 +160,13 @@ _HANDLERS: dict[str, _Handler] = {
     "certify": lambda a, p, c: certify_command(a, p, c),
     "halt": halt_command,
 }
+
+
+def _rollback(args: argparse.Namespace, paths: ProjectPaths, console: Console) -> int:
+    ledger = args.ledger or paths.ledger
+    if args.discard is not None:
+        return discard(ledger, console, args.discard, reason=args.reason, operator=args.operator)
+    return replay(ledger, console, dry_run=args.dry_run, root=paths.root)
 
 
 def _request(args: argparse.Namespace) -> RunRequest:

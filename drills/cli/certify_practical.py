@@ -42,6 +42,7 @@ from drills.cli.certify_grading import grade_session, grading_policy
 from drills.cli.certify_support import FAILED, CertifyContext, add_trainee_argument
 from drills.cli.collect import collect_drills
 from drills.cli.paths import ProjectPaths
+from drills.cli.rollback import pending_refusal
 from drills.cli.run import ensure_sandbox, load_selected_profile
 from drills.core.actions import Source
 from drills.core.catalogue import new_run_id
@@ -189,10 +190,7 @@ def _refuse_busy(paths: ProjectPaths, profile: Profile) -> None:
 def _refuse_pending_rollbacks(paths: ProjectPaths) -> None:
     pending = RollbackLedger(paths.ledger).pending()
     if pending:
-        raise CertificationError(
-            f"{len(pending)} rollback(s) from an earlier run are still pending in "
-            f"{paths.ledger}, so a fault may still be in place; run `drills rollback` first"
-        )
+        raise CertificationError(pending_refusal(pending, paths.ledger))
 
 
 def _admin_dsn(paths: ProjectPaths, profile: Profile) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from drills.core.clock import DrillClock, SystemClock
-from drills.core.safety import Allowlist, RollbackEntry, RollbackRegistry
+from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
 from drills.sandbox.postgres import LocalPostgresFactory
 from drills.targets.adapters.kube import connect
 from drills.targets.adapters.kube_config import KubeServiceConfig
@@ -55,9 +55,10 @@ def reinstate_from_plan(
     )
 
 
-def replay_reinstate(entry: RollbackEntry) -> None:
+def replay_reinstate(entry: RollbackEntry) -> Replayed:
     """Replay one pending `data-reinstate` entry from the ledger."""
-    reinstate_from_plan(ReinstatePlan.from_args(entry.args), clock=SystemClock())
+    done = reinstate_from_plan(ReinstatePlan.from_args(entry.args), clock=SystemClock())
+    return Replayed.RESTORED if done.did_anything else Replayed.ALREADY
 
 
 def register_rollbacks(registry: RollbackRegistry) -> None:

@@ -16,6 +16,7 @@ from drills.cli.collect import collect_drills
 from drills.cli.metrics import MetricsTargets, publish_metrics
 from drills.cli.output import verdict_table
 from drills.cli.paths import ProjectPaths
+from drills.cli.rollback import pending_refusal
 from drills.core.catalogue import new_run_id
 from drills.core.clock import SystemClock
 from drills.core.durations import format_duration
@@ -164,10 +165,7 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         return explain_no_scenarios(paths, console)
     pending = RollbackLedger(paths.ledger).pending()
     if pending and not request.dry_run:
-        console.print(
-            f"[red]error:[/] {len(pending)} rollback(s) from an earlier run are still pending in "
-            f"{paths.ledger}, so a fault may still be in place. Run `drills rollback` first."
-        )
+        console.print(f"[red]error:[/] {pending_refusal(pending, paths.ledger)}", highlight=False)
         return USAGE
     if request.sandbox_up and profile.targets.kind == "sandbox":
         ensure_sandbox(paths, profile, console)

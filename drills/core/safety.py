@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from drills.core.errors import ConfigError, SafetyViolation
@@ -15,7 +16,9 @@ from drills.core.errors import ConfigError, SafetyViolation
 __all__ = [
     "Allowlist",
     "BlastRadius",
+    "Discarded",
     "JsonScalar",
+    "Replayed",
     "RollbackEntry",
     "RollbackLedger",
     "RollbackRegistry",
@@ -97,10 +100,29 @@ class RollbackEntry:
     scenario: str = ""
 
 
+@dataclass(frozen=True)
+class Discarded:
+    """A pending entry an operator gave up on: who, when (ISO wall time) and why."""
+
+    entry: RollbackEntry
+    reason: str
+    operator: str
+    at: str
+
+
+class Replayed(Enum):
+    """What replaying one entry did; a rollback that could not run raises instead."""
+
+    RESTORED = "restored"
+    ALREADY = "already as recorded (nothing done)"
+
+
 class RollbackLedger:
     """Append-only JSON lines: a `pending` line is fsync'd before a fault acts, `done` after undo.
 
-    The file survives a killed process; `drills rollback` replays what is still pending.
+    The file survives a killed process; `drills rollback` replays what is still pending. An
+    operator may give an entry up (`discarded`, with a reason); it is then no longer pending.
+    Lines of a state this version does not know are ignored, so older tools read newer ledgers.
     """
 
     def __init__(self, path: Path) -> None:
@@ -114,15 +136,44 @@ class RollbackLedger:
         """Mark a rollback as finished (`done`) or as given up (`failed` stays pending)."""
         self._append({"state": outcome, "entry_id": entry_id})
 
+    def discard(self, entry_id: str, *, reason: str, operator: str, at: str) -> RollbackEntry:
+        """Give a pending entry up, durably; raise ConfigError on no reason or no such entry."""
+        if not reason.strip():
+            raise ConfigError(f"discarding rollback {entry_id} needs a reason (--reason TEXT)")
+        found = {entry.entry_id: entry for entry in self.pending()}
+        if entry_id not in found:
+            listed = ", ".join(found) or "none"
+            raise ConfigError(
+                f"no pending rollback {entry_id!r} in {self.path}; pending ids: {listed}"
+            )
+        line = {"reason": reason.strip(), "operator": operator, "at": at}
+        self._append({"state": "discarded", "entry_id": entry_id, **line})
+        return found[entry_id]
+
     def pending(self) -> list[RollbackEntry]:
-        """Entries recorded but not marked done, oldest first."""
+        """Entries recorded but neither done nor discarded, oldest first."""
         entries: dict[str, RollbackEntry] = {}
         for line in self._lines():
             if line["state"] == "pending":
                 entries[line["entry_id"]] = _entry(line)
-            elif line["state"] == "done":
+            elif line["state"] in ("done", "discarded"):
                 entries.pop(line["entry_id"], None)
         return list(entries.values())
+
+    def discarded(self) -> list[Discarded]:
+        """Entries given up by an operator (and not replayed since), oldest first."""
+        entries: dict[str, RollbackEntry] = {}
+        given_up: dict[str, Discarded] = {}
+        for line in self._lines():
+            entry_id = line["entry_id"]
+            if line["state"] == "pending":
+                entries[entry_id] = _entry(line)
+            elif line["state"] == "discarded" and entry_id in entries:
+                reason, who, at = (str(line.get(k, "")) for k in ("reason", "operator", "at"))
+                given_up[entry_id] = Discarded(entries[entry_id], reason, who, at)
+            elif line["state"] == "done":
+                given_up.pop(entry_id, None)
+        return list(given_up.values())
 
     def _append(self, line: dict[str, object]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +212,9 @@ def _entry(line: Mapping[str, object]) -> RollbackEntry:
     )
 
 
-RollbackFunction = Callable[[RollbackEntry], None]
+# A function returns Replayed.ALREADY when it found the state as recorded and did nothing;
+# None (older plugins) counts as RESTORED. It raises when the rollback could not run.
+RollbackFunction = Callable[[RollbackEntry], "Replayed | None"]
 
 
 class RollbackRegistry:
@@ -175,7 +228,7 @@ class RollbackRegistry:
         self._functions[kind] = function
         return function
 
-    def run(self, entry: RollbackEntry) -> None:
+    def run(self, entry: RollbackEntry) -> Replayed:
         """Undo one entry; raises KeyError naming the known kinds when none matches."""
         try:
             function = self._functions[entry.kind]
@@ -184,7 +237,8 @@ class RollbackRegistry:
             raise KeyError(
                 f"no rollback registered for kind '{entry.kind}' (known: {known})"
             ) from None
-        function(entry)
+        outcome = function(entry)
+        return Replayed.RESTORED if outcome is None else outcome
 
     def kinds(self) -> list[str]:
         """Registered kinds, sorted."""

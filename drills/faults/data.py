@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from drills.core.clock import DrillClock
 from drills.core.errors import DrillError, InjectionFailed
-from drills.core.safety import RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 from drills.targets.ports.data import Database, RecoveryPoint
 
 __all__ = [
@@ -113,7 +113,8 @@ def mass_delete(
 def register_data_rollback(registry: RollbackRegistry) -> None:
     """`drills rollback` accepts data-destroyed entries as needing no action."""
 
-    def nothing_to_undo(entry: RollbackEntry) -> None:
+    def nothing_to_undo(entry: RollbackEntry) -> Replayed:
         del entry
+        return Replayed.ALREADY
 
     registry.register(DATA_DESTROYED, nothing_to_undo)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drills.core.errors import InjectionFailed, SafetyViolation
-from drills.core.safety import RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 from drills.core.secrets import without_password
 from drills.targets.ports.data import ConnectionLimits, Database, SessionHolder
 
@@ -217,7 +217,8 @@ def register_pool_rollback(
 ) -> None:
     """Teach `drills rollback` the pool-exhaustion kind; `admin_for(target)` gives an admin DB."""
 
-    def undo(entry: RollbackEntry) -> None:
-        rollback_pool_exhaustion(entry, admin_for(entry.target))
+    def undo(entry: RollbackEntry) -> Replayed:
+        ended = rollback_pool_exhaustion(entry, admin_for(entry.target))
+        return Replayed.RESTORED if ended else Replayed.ALREADY
 
     registry.register(POOL_EXHAUSTION, undo)

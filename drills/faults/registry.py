@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from drills.core.errors import ConfigError
-from drills.core.safety import RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -35,16 +35,25 @@ def restore_file_entry(path: Path, previous: str | None) -> RollbackEntry:
     return RollbackEntry(RESTORE_FILE, str(path), args)
 
 
-def restore_file(entry: RollbackEntry) -> None:
-    """Write the recorded content back, or delete the file if it did not exist before."""
+def restore_file(entry: RollbackEntry) -> Replayed:
+    """Write the recorded content back, or delete the file if it did not exist before.
+
+    Nothing is written when the file already holds that content (or is already absent).
+    """
     path = Path(entry.target)
     if not entry.args.get("existed"):
+        if not path.exists():
+            return Replayed.ALREADY
         path.unlink(missing_ok=True)
-        return
+        return Replayed.RESTORED
+    content = str(entry.args.get("content", ""))
+    if path.is_file() and path.read_text(encoding="utf-8", errors="replace") == content:
+        return Replayed.ALREADY
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.rollback")
-    tmp.write_text(str(entry.args.get("content", "")), encoding="utf-8")
+    tmp.write_text(content, encoding="utf-8")
     os.replace(tmp, path)
+    return Replayed.RESTORED
 
 
 def default_registry(*, extra: Iterable[Registrar] = (), plugins: bool = True) -> RollbackRegistry:

@@ -13,7 +13,7 @@ import os
 import signal
 from pathlib import Path
 
-from drills.core.safety import RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 
 __all__ = ["LOAD_SPIKE_KIND", "register_rollbacks", "stop_spike_users"]
 
@@ -45,7 +45,7 @@ def stop_spike_users(entry: RollbackEntry, *, proc: Path = Path("/proc")) -> lis
 def register_rollbacks(registry: RollbackRegistry) -> None:
     """Teach `drills rollback` the load-spike kind."""
 
-    def undo(entry: RollbackEntry) -> None:
-        stop_spike_users(entry)
+    def undo(entry: RollbackEntry) -> Replayed:
+        return Replayed.RESTORED if stop_spike_users(entry) else Replayed.ALREADY
 
     registry.register(LOAD_SPIKE_KIND, undo)

@@ -201,6 +201,6 @@ def test_drills_rollback_restores_the_image_after_a_killed_drill(project: Path) 
     command = [sys.executable, "-m", "drills.cli", "--root", str(project), "rollback"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "rolled back bad-release on default/deployment/shop" in " ".join(done.stdout.split())
+    assert "bad-release default/deployment/shop: restored" in " ".join(done.stdout.split())
     assert ledger.pending() == []
     _assert_good_release_serves(project)

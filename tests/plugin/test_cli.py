@@ -125,7 +125,8 @@ def test_ledger_survives_sigkill_and_rollback_replays_it(project: Path) -> None:
 
     done = drills(project, "rollback")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "rolled back restore-file" in done.stdout
+    assert " restore-file " in done.stdout
+    assert ": restored" in done.stdout
     assert flag.read_text() == "up"
     assert ledger.pending() == []
     assert "nothing to roll back" in drills(project, "rollback").stdout
@@ -137,7 +138,9 @@ def test_run_refuses_while_rollbacks_are_pending(project: Path) -> None:
     RollbackLedger(project / ".drills" / "rollbacks.jsonl").record(RollbackEntry("toy", "x"))
     done = drills(project, "run", "toy-pass")
     assert done.returncode == 2
-    assert "Run `drills rollback` first" in done.stdout
+    out = " ".join(done.stdout.split())
+    assert "Run `drills rollback` to replay them" in out
+    assert "drills rollback --discard ID --reason TEXT" in out
     assert drills(project, "run", "--dry-run", "toy-pass").returncode == 0
 
 

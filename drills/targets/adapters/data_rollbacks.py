@@ -7,7 +7,7 @@ other kinds.
 
 from __future__ import annotations
 
-from drills.core.safety import RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 
 __all__ = ["DATA_DESTROYED_KIND", "POOL_EXHAUSTION_KIND", "register_rollbacks"]
 
@@ -15,20 +15,23 @@ POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUST
 DATA_DESTROYED_KIND = "data-destroyed"  # = drills.faults.data.DATA_DESTROYED
 
 
-def end_tagged_sessions(entry: RollbackEntry) -> None:
+def end_tagged_sessions(entry: RollbackEntry) -> Replayed:
     """Terminate the sessions tagged with the entry's application_name, on the entry's DSN.
 
     The DSN was stored without its password; libpq takes it from PGPASSWORD or ~/.pgpass.
+    No tagged session left (ended already, or the server restarted) is `Replayed.ALREADY`.
     """
     from drills.targets.adapters.postgres import PostgresDatabase
 
     admin = PostgresDatabase(entry.target, str(entry.args["dsn"]))
-    admin.terminate_application(str(entry.args["application_name"]))
+    ended = admin.terminate_application(str(entry.args["application_name"]))
+    return Replayed.RESTORED if ended else Replayed.ALREADY
 
 
-def nothing_to_undo(entry: RollbackEntry) -> None:
+def nothing_to_undo(entry: RollbackEntry) -> Replayed:
     """Destroyed data is recovered by a restore, not by a rollback."""
     del entry
+    return Replayed.ALREADY
 
 
 def register_rollbacks(registry: RollbackRegistry) -> None:

@@ -5,7 +5,9 @@ run; `drills rollback` replays the ledger instead. A `bad-release` entry holds t
 but to reach the cluster the replay also needs the kubeconfig and context the drill used:
 `ClusterBound` wraps a fault so that its ledger entry carries them. Replaying checks the
 context and namespace against exactly what was recorded, then puts the image back unless the
-Deployment already runs it (idempotent, like the in-process rollback).
+Deployment already runs it (idempotent, like the in-process rollback). Every replayer here reads
+first and returns `Replayed.ALREADY` when the state is already as recorded (replayed twice,
+after a partial rollback, or repaired by hand), so it acts at most once.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 
 from drills.core.drill import Fault
 from drills.core.errors import ConfigError
-from drills.core.safety import Allowlist, RollbackEntry, RollbackRegistry
+from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
 from drills.targets.adapters.kube import KubeWorkload, connect
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
+from drills.targets.ports.autoscaling import AutoscalerObject
+from drills.targets.ports.workload import Workload
 
 __all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
 
@@ -84,56 +88,71 @@ def _workload(entry: RollbackEntry) -> KubeWorkload:
     return KubeWorkload(api, namespace, name)
 
 
-def restore_image(entry: RollbackEntry) -> None:
-    """Put the recorded good image back on the Deployment, unless it already runs it."""
+def _changed(*, same: bool) -> Replayed:
+    return Replayed.ALREADY if same else Replayed.RESTORED
+
+
+def restore_image(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
+    """Put the recorded good image back on the Deployment, unless it already runs it.
+
+    `workload` replaces the one the entry's kubeconfig and context reach (tests).
+    """
     image = str(entry.args.get("image") or "")
     if not image:
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no image")
-    workload = _workload(entry)
-    if workload.container_image() != image:
+    workload = workload or _workload(entry)
+    same = workload.container_image() == image
+    if not same:
         workload.set_image(image)
+    return _changed(same=same)
 
 
-def restore_setting(entry: RollbackEntry) -> None:
+def restore_setting(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
     """Put the recorded env var value back (or remove it), unless the Deployment has it."""
     name = str(entry.args.get("name") or "")
     if not name:
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no variable")
     previous = entry.args.get("previous")
     value = None if previous is None else str(previous)
-    workload = _workload(entry)
-    if workload.container_env(name) != value:
+    workload = workload or _workload(entry)
+    same = workload.container_env(name) == value
+    if not same:
         workload.set_env(name, value)
+    return _changed(same=same)
 
 
-def restore_secret_key(entry: RollbackEntry) -> None:
+def restore_secret_key(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
     """Point the env var at its recorded Secret key again, unless it reads that key already."""
     name, key = str(entry.args.get("name") or ""), str(entry.args.get("key") or "")
     if not name or not key:
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no variable or key")
-    workload = _workload(entry)
-    if workload.container_secret_key(name) != key:
+    workload = workload or _workload(entry)
+    same = workload.container_secret_key(name) == key
+    if not same:
         workload.set_container_secret_key(name, key)
+    return _changed(same=same)
 
 
-def restore_replicas(entry: RollbackEntry) -> None:
+def restore_replicas(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
     """Put the recorded spec.replicas back, unless the Deployment already asks for them."""
     recorded = entry.args.get("replicas")
     if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded < 0:
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no replica count")
-    if not entry.args.get("kubeconfig") or not entry.args.get("context"):
+    if workload is None and (not entry.args.get("kubeconfig") or not entry.args.get("context")):
         namespace, _, name = [*entry.target.split("/"), "", "", ""][:3]
         raise ConfigError(
             f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
             f"restore it by hand: kubectl -n {namespace} scale deployment/{name} "
             f"--replicas={recorded}"
         )
-    workload = _workload(entry)
-    if workload.desired_replicas() != recorded:
+    workload = workload or _workload(entry)
+    same = workload.desired_replicas() == recorded
+    if not same:
         workload.scale(recorded)
+    return _changed(same=same)
 
 
-def restore_hpa(entry: RollbackEntry) -> None:
+def restore_hpa(entry: RollbackEntry, *, hpa: AutoscalerObject | None = None) -> Replayed:
     """Re-create the recorded HPA (or put its spec back), unless it is there as it was."""
     namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
     kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
@@ -145,18 +164,21 @@ def restore_hpa(entry: RollbackEntry) -> None:
         manifest = None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no HPA manifest")
-    if not kubeconfig or not context:
+    if hpa is None and (not kubeconfig or not context):
         raise ConfigError(
             f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
             f"restore it by hand: kubectl -n {namespace} apply -f <the HPA manifest>"
         )
-    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
-    allowlist.check_namespace(namespace)
-    api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
-    hpa = KubeAutoscaler(api, namespace, name)
+    if hpa is None:
+        allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
+        allowlist.check_namespace(namespace)
+        api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
+        hpa = KubeAutoscaler(api, namespace, name)
     now = hpa.manifest()
-    if now is None or now.get("spec") != manifest["spec"]:
+    same = now is not None and now.get("spec") == manifest["spec"]
+    if not same:
         hpa.restore(manifest)
+    return _changed(same=same)
 
 
 def register_rollbacks(registry: RollbackRegistry) -> None:

@@ -11,15 +11,20 @@ drill after it expects the service on the primary with its data, so the destroy 
 2. point the service's database URL back at the primary, `rollout restart`, wait for the rollout;
 3. stop and remove the restored instance (its server process and its files).
 
-Each part is idempotent, so a replay after a half-finished rollback completes the work. The
+Each part is idempotent, so a replay after a half-finished rollback completes the work. Step 1
+is not idempotent by itself (a second pg_restore of the snapshot dump would wipe the writes made
+since the first), so once it succeeds a marker `.reinstate-<token>.refilled` under
+`postgres_root` records it and a replay skips it. Entries recorded before the token existed get
+a fresh one, so they behave as before. The
 `ReinstatePlan` is the rollback entry's data: paths and names, and the primary URL without its
 password (libpq and the service take the password from their own configuration on replay).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 
 from drills.core.clock import DrillClock
@@ -55,6 +60,11 @@ class ReinstatePlan:
     secret: str = "shop-database"
     key: str = "url"
     primary: str = "primary"  # name of the primary instance
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names the refill marker
+
+    def refilled_marker(self) -> Path:
+        """The file whose presence says step 1 (refill the primary) already succeeded."""
+        return Path(self.postgres_root) / f".reinstate-{self.token}.refilled"
 
     def args(self) -> dict[str, JsonScalar]:
         """The rollback entry's args."""
@@ -85,6 +95,11 @@ class Reinstated:
         removed = "restored instance removed" if self.removed else "no restored instance"
         return f"primary refilled from {self.source}; {repointed}; {removed}"
 
+    @property
+    def did_anything(self) -> bool:
+        """False when every part found its work done already (nothing was changed)."""
+        return not self.source.startswith("nothing") or self.repointed or self.removed
+
 
 def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
     plan: ReinstatePlan,
@@ -104,7 +119,13 @@ def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
     started = clock.now()
     current = config.database_url()
     serving = restored.status() == "running" and current is not None and current == restored.dsn()
-    source = _refill_primary(plan, primary=primary, restored=restored, use_restored=serving)
+    marker = plan.refilled_marker()
+    if marker.exists():
+        source = "nothing (an earlier run of this rollback refilled it)"
+    else:
+        source = _refill_primary(plan, primary=primary, restored=restored, use_restored=serving)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(source + "\n", encoding="utf-8")
     repointed = _point_back(
         config, current, primary_url or plan.primary_url, clock, rollout_timeout_s
     )

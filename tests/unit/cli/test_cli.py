@@ -137,7 +137,8 @@ def test_replay_undoes_pending_entries_oldest_first(tmp_path: Path) -> None:
     assert replay(ledger.path, out_console, registry=registry) == 0
     assert undone == ["first", "second"]
     assert ledger.pending() == []
-    assert out.getvalue().count("rolled back toy") == 2
+    assert out.getvalue().count("toy first: restored") == 1
+    assert out.getvalue().count(": restored") == 2
 
 
 def test_replay_dry_run_changes_nothing(tmp_path: Path) -> None:
@@ -145,7 +146,7 @@ def test_replay_dry_run_changes_nothing(tmp_path: Path) -> None:
     ledger.record(RollbackEntry("toy", "x"))
     out_console, out = console()
     assert replay(ledger.path, out_console, registry=RollbackRegistry(), dry_run=True) == 0
-    assert "would roll back toy on x" in out.getvalue()
+    assert "toy x: pending, would replay" in out.getvalue()
     assert len(ledger.pending()) == 1
 
 

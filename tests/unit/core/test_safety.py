@@ -109,3 +109,52 @@ def test_allowlist_refuses_with_the_profile_path() -> None:
         allow.check_namespace("kube-system")
     with pytest.raises(SafetyViolation, match="aws_accounts"):
         allow.check_account("123456789012")
+
+
+def test_a_discarded_entry_is_no_longer_pending_and_keeps_its_reason(tmp_path: Path) -> None:
+    from drills.core.safety import RollbackEntry, RollbackLedger
+
+    ledger = RollbackLedger(tmp_path / "ledger.jsonl")
+    ledger.record(RollbackEntry("toy", "a", entry_id="aaa"))
+    ledger.record(RollbackEntry("toy", "b", entry_id="bbb"))
+    ledger.discard("aaa", reason="fixed by hand", operator="ana", at="2026-01-01T00:00:00Z")
+    assert [e.entry_id for e in ledger.pending()] == ["bbb"]
+    [gone] = ledger.discarded()
+    assert (gone.entry.target, gone.reason, gone.operator, gone.at) == (
+        "a",
+        "fixed by hand",
+        "ana",
+        "2026-01-01T00:00:00Z",
+    )
+
+
+def test_discard_needs_a_reason_and_a_pending_id(tmp_path: Path) -> None:
+    from drills.core.errors import ConfigError
+    from drills.core.safety import RollbackEntry, RollbackLedger
+
+    ledger = RollbackLedger(tmp_path / "ledger.jsonl")
+    ledger.record(RollbackEntry("toy", "a", entry_id="aaa"))
+    with pytest.raises(ConfigError, match="needs a reason"):
+        ledger.discard("aaa", reason="  ", operator="ana", at="t")
+    with pytest.raises(ConfigError, match="pending ids: aaa"):
+        ledger.discard("zzz", reason="x", operator="ana", at="t")
+    ledger.mark_done("aaa")
+    with pytest.raises(ConfigError, match="pending ids: none"):
+        ledger.discard("aaa", reason="x", operator="ana", at="t")
+
+
+def test_ledger_lines_from_before_discard_still_load(tmp_path: Path) -> None:
+    from drills.core.safety import RollbackLedger
+
+    path = tmp_path / "ledger.jsonl"
+    old = [
+        '{"args": {"image": "shop:1"}, "entry_id": "aaa", "kind": "bad-release", '
+        '"state": "pending", "target": "default/deployment/shop"}',
+        '{"entry_id": "bbb", "kind": "toy", "state": "pending", "target": "x"}',
+        '{"entry_id": "bbb", "state": "done"}',
+        '{"entry_id": "aaa", "state": "failed"}',
+    ]
+    path.write_text("\n".join(old) + "\n")
+    ledger = RollbackLedger(path)
+    assert [(e.entry_id, e.args) for e in ledger.pending()] == [("aaa", {"image": "shop:1"})]
+    assert ledger.discarded() == []
