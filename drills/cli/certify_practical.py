@@ -435,7 +435,9 @@ def abort_action(args: argparse.Namespace, context: CertifyContext) -> int:
     pending = RollbackLedger(context.paths.ledger).pending()
     if pending:
         context.console.print(
-            f"[red]{len(pending)} rollback(s) still pending[/]: run `drills rollback`"
+            f"[red]{len(pending)} rollback(s) still pending[/]: run `drills rollback` (or, for "
+            "one that cannot run and was put right by hand, `drills rollback --discard ID "
+            "--reason TEXT`)"
         )
         return FAILED
     context.console.print("aborted: the fault is rolled back, nothing was graded")
