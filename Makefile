@@ -30,7 +30,7 @@ imports: venv
 	$(BIN)/lint-imports
 
 unit: venv .drills/bin/kubectl chromium
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --durations=30
 
 # The sandbox's upstream binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 # kubectl, metrics-server), built from drills/sandbox/k8s/ into ~/.cache/drills/k8s/<key>/bin

@@ -120,9 +120,15 @@ class Trainee:
         return rows[-1][-1]
 
     def fetch_and_restore(self) -> None:
-        """[004] step 3: the newest dump from S3, restored in place over what is left."""
+        """[004] step 3: the newest dump from S3, restored in place over what is left.
+
+        In one transaction: restored while the shop still writes (the bad trainee), a restore in
+        pieces races the shop's inserts (ids from a reset sequence collide with the dump's when
+        the primary key is added); whole, the shop's writes wait for it or fail.
+        """
         self.aws("s3", "cp", f"s3://drills-backups/{self.newest_dump()}", "newest.pgc")
-        self.postgres("pg_restore", "--clean", "--if-exists", "-d", self.dsn, "newest.pgc")
+        restore = ("--clean", "--if-exists", "--single-transaction", "-d", self.dsn, "newest.pgc")
+        self.postgres("pg_restore", *restore)
 
     def preserve_evidence(self) -> None:
         """[004] step 2: the damaged database dumped, and the shop's logs saved."""
