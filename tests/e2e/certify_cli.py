@@ -23,6 +23,7 @@ from tests.e2e.drill_cli import PARTS, REPO
 from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 __all__ = [
+    "abort_left_practical",
     "certify",
     "certify_project",
     "criteria",
@@ -48,10 +49,27 @@ def proctored_project(prefix: str) -> Iterator[Path]:
         "fixtures/practicals.py": (REPO / "fixtures" / "practicals.py").read_text(),
     }
     with sandbox_in_temp_root(PARTS, files=files, prefix=prefix) as root:
-        yield root
+        try:
+            yield root
+        finally:
+            abort_left_practical(root)  # before the sandbox goes: its proctor still needs it
 
 
 certify_project = proctored_project
+
+
+def abort_left_practical(root: Path) -> str:
+    """`drills certify abort` when a test ended with a practical still running; what it said.
+
+    A test that fails half-way leaves its session and its proctor (Locust, the fault, the
+    waits) behind: the next test's `start` would be refused and, once the module's sandbox is
+    gone, the proctor would write its journal into a deleted project. Aborting rolls the fault
+    back and ends the proctor; '' when nothing was left.
+    """
+    if not (root / ".drills" / "certify" / "session").exists():
+        return ""
+    code, out = certify(root, "abort", timeout_s=300)
+    return f"aborted a practical left running (exit {code}): {out.strip()[-300:]}"
 
 
 def certify(root: Path, *args: str, timeout_s: float = 400) -> tuple[int, str]:

@@ -262,9 +262,10 @@ def test_a_person_at_a_terminal_recovers_and_passes(project: Path) -> None:
         term.type(f"{start} --time-scale {SCALE}")
         config = term.wait_for(r"export KUBECONFIG=(\S+)").group(1)
         term.type(f"export KUBECONFIG={config}; drills certify ack")
-        term.type(  # re-run `get pods` until a pod is stuck, as a person would
-            "D=$(date -u +%FT%TZ); until kubectl get pods | grep -q CrashLoopBackOff; "
-            "do sleep 1; done; kubectl get pods"
+        term.type(  # re-run `get pods` until a pod is stuck, as a person would; the lines
+            # shown are those of the very listing that matched (a second `get pods` may already
+            # catch the pod Running between two back-offs)
+            "D=$(date -u +%FT%TZ); until kubectl get pods | grep CrashLoopBackOff; do sleep 1; done"
         )
         term.wait_for(r"shop-\S+\s+0/1\s+CrashLoopBackOff", timeout_s=90)
         term.type("I=$(date -u +%FT%TZ); kubectl describe pods -l app=shop | tail -5")
