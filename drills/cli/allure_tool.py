@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from drills.core.cache import cache_root
 from drills.core.errors import ConfigError
-from drills.sandbox.build import cache_root
 
 __all__ = [
     "ALLURE_VERSION",

@@ -37,6 +37,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from drills.core.cache import cache_root
 from drills.core.clock import SystemClock
 from drills.core.errors import ConfigError
 
@@ -61,17 +62,6 @@ BINARY = "chromium"
 FONTS_CONF = "fonts.conf"
 RECORD = "fetch.json"
 _NPM_TIMEOUT_S = 300.0
-
-
-def cache_root(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
-    """`$DRILLS_CACHE_DIR`, else `$XDG_CACHE_HOME/drills` (if absolute), else `~/.cache/drills`."""
-    env = os.environ if env is None else env
-    if env.get("DRILLS_CACHE_DIR"):
-        return Path(env["DRILLS_CACHE_DIR"]).expanduser()
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "drills"
-    return (home or Path.home()) / ".cache" / "drills"
 
 
 def chromium_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from drills.core.cache import cache_root
 from drills.core.clock import DrillClock, SystemClock
 from drills.core.errors import ConfigError, DrillError
 
@@ -304,17 +305,6 @@ def cache_key(version: str, mods: Sequence[GoModule]) -> str:
         for path in module.key_files():
             feed(f"{module.binary}/{path.name}", path.read_bytes())
     return f"{version}-{digest.hexdigest()[:12]}"
-
-
-def cache_root(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
-    """`$DRILLS_CACHE_DIR`, else `$XDG_CACHE_HOME/drills` (if absolute), else `~/.cache/drills`."""
-    env = os.environ if env is None else env
-    if env.get("DRILLS_CACHE_DIR"):
-        return Path(env["DRILLS_CACHE_DIR"]).expanduser()
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "drills"
-    return (home or Path.home()) / ".cache" / "drills"
 
 
 def build_plan(k8s_dir: Path = K8S_DIR, root: Path | None = None) -> BuildPlan:
