@@ -49,7 +49,8 @@ def desired_replicas(
 ) -> int:
     """Return the replica count the HPA rule asks for.
 
-    ratio = current_metric / target_metric; within `tolerance` of 1.0 the count stays at
+    ratio = current_metric / target_metric; within `tolerance` of 1.0 (bounds included, compared
+    as upstream's replica calculator does) the count stays at
     `current_replicas`, otherwise it is ceil(ratio * ready_pods), with `ready_pods` defaulting to
     `current_replicas`. Min/max clamping and stabilisation are the caller's business.
     """
@@ -58,7 +59,9 @@ def desired_replicas(
     if current_replicas < 0 or current_metric < 0:
         raise ValueError("replicas and metric cannot be negative")
     ratio = current_metric / target_metric
-    if abs(ratio - 1.0) <= tolerance:
+    # Upstream's Tolerances.isWithin, to the float: 77/70 is within 1.0 + 0.1 there, while
+    # abs(77/70 - 1.0) is a hair above 0.1, so the two forms disagree right on the edge.
+    if (1.0 - tolerance) <= ratio <= (1.0 + tolerance):
         return current_replicas
     pods = current_replicas if ready_pods is None else ready_pods
     # Round away float noise first: 3 * (1.2/0.4) must be 9, not 10.

@@ -31,6 +31,14 @@ def test_desired_replicas_follows_the_documented_rule(
     assert desired_replicas(current, metric, target, ready_pods=ready) == expected
 
 
+def test_the_tolerance_edge_is_compared_as_upstream_does() -> None:
+    # pkg/controller/podautoscaler Tolerances.isWithin: ratio <= 1.0 + 0.1 holds for 77/70 in
+    # float64, though abs(77/70 - 1.0) > 0.1; the HPA kept 3 replicas in such a sync.
+    assert desired_replicas(3, 77.0, 70.0) == 3
+    assert desired_replicas(3, 63.0, 70.0) == 3
+    assert desired_replicas(3, 77.07, 70.0) == 4
+
+
 def test_custom_tolerance() -> None:
     assert desired_replicas(3, 75.0, 70.0, tolerance=0.05) == 4
 
