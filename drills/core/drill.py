@@ -268,6 +268,7 @@ class Drill:
         self._undo.append(
             _Undo(fault.describe(), entry.kind, entry.target, fault.rollback, stamped.entry_id)
         )
+        self.events.rollback_recorded.fire(stamped)
         started_s = self.clock.now()
         if self.fault_at_s is None:
             self.fault_at_s = started_s

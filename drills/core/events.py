@@ -20,6 +20,7 @@ from drills.core.journal import (
     StepRecord,
 )
 from drills.core.objectives import ObjectiveResult
+from drills.core.safety import RollbackEntry
 
 __all__ = ["DrillEvents", "DrillStarted", "EventHook", "StepStarted"]
 
@@ -81,6 +82,9 @@ class DrillEvents:
     )
     step_started: EventHook[StepStarted] = field(default_factory=lambda: EventHook("step_started"))
     step_finished: EventHook[StepRecord] = field(default_factory=lambda: EventHook("step_finished"))
+    rollback_recorded: EventHook[RollbackEntry] = field(
+        default_factory=lambda: EventHook("rollback_recorded")
+    )  # a fault's rollback is on disk; the fault has not acted yet
     fault_injected: EventHook[FaultRecord] = field(
         default_factory=lambda: EventHook("fault_injected")
     )
@@ -104,6 +108,7 @@ class DrillEvents:
             self.drill_started,
             self.step_started,
             self.step_finished,
+            self.rollback_recorded,
             self.fault_injected,
             self.figure_recorded,
             self.samples_recorded,

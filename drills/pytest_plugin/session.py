@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 
 import pytest
@@ -10,7 +11,7 @@ from drills.core.clock import SystemClock
 from drills.core.drill import Drill
 from drills.core.durations import format_duration
 from drills.core.errors import ConfigError, DrillError
-from drills.pytest_plugin import bridge, redaction
+from drills.pytest_plugin import bridge, failpoints, redaction
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import register_markers, select_drills
 from drills.pytest_plugin.options import add_options, build_settings
@@ -61,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         context.preload_profile()
         redaction.learn_run_secrets(context)
+        failpoints.arm(context.events, os.environ)  # only the crash matrix sets one
     except DrillError as exc:
         raise pytest.UsageError(f"drills: {exc}") from exc
     config.stash[CONTEXT_KEY] = context
