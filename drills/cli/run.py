@@ -11,16 +11,18 @@ import pytest
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from drills.cli.collect import collect_drills
 from drills.cli.metrics import MetricsTargets, publish_metrics
 from drills.cli.output import verdict_table
 from drills.cli.paths import ProjectPaths
 from drills.cli.rollback import pending_refusal
+from drills.cli.run_preflight import check_environment, check_request, report_dir_option
 from drills.core.catalogue import new_run_id
 from drills.core.clock import SystemClock
 from drills.core.durations import format_duration
-from drills.core.errors import ConfigError
+from drills.core.errors import ConfigError, DrillError
 from drills.core.halt import refuse_to_start
 from drills.core.journal import RunJournal
 from drills.core.objectives import Verdict
@@ -125,7 +127,7 @@ def list_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> i
         profile = load_selected_profile(paths, request.env, request.objectives)
         drills = collect_drills(paths.root, paths.scenarios, plugin_args(request))
     except ConfigError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(Text.assemble(("error: ", "red"), str(exc)))
         return USAGE
     table = Table(
         title=f"{len(drills)} drill(s); objectives from profile {profile.name}",
@@ -158,8 +160,12 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         profile = load_selected_profile(paths, request.env, request.objectives)
         if not request.dry_run:  # before the pending rollbacks: they may be the holder's
             refuse_to_start(paths.root, profile.name, profile.halt_file)
-    except ConfigError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        run_id = new_run_id(SystemClock())
+        given = report_dir_option(request.pytest_args)
+        report_dir = paths.root / given if given else paths.reports / run_id
+        check_request(paths, profile, report_dir, os.environ)  # a hostile profile acts on nothing
+    except DrillError as exc:
+        console.print(Text.assemble(("error: ", "red"), str(exc)))
         return USAGE
     if not paths.scenario_modules():
         return explain_no_scenarios(paths, console)
@@ -169,8 +175,7 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         return USAGE
     if request.sandbox_up and profile.targets.kind == "sandbox":
         ensure_sandbox(paths, profile, console)
-    run_id = new_run_id(SystemClock())
-    report_dir = paths.reports / run_id
+    check_environment(paths, profile, os.environ)  # raises: one message, exit 2 (cli.failure)
     args = [
         str(paths.scenarios),
         f"--rootdir={paths.root}",

@@ -40,7 +40,11 @@ class ConfigError(DrillError):
     @classmethod
     def bad_key(cls, path: Path | str, key: str, problem: str, fix: str) -> ConfigError:
         """Build an error that points at one key of one file."""
-        return cls(f"{path}: key '{key}' {problem}. Fix: {fix}")
+        return cls(_keyed(path, key, problem, fix))
+
+
+def _keyed(path: Path | str, key: str, problem: str, fix: str) -> str:
+    return f"{path}: key '{key}' {problem}. Fix: {fix}"
 
 
 class SteadyStateNotMet(DrillError):
@@ -98,6 +102,11 @@ class WaitTimeout(DrillError):
 
 class SafetyViolation(DrillError):
     """The drill would touch something the profile does not allow; nothing was done."""
+
+    @classmethod
+    def bad_key(cls, path: Path | str, key: str, problem: str, fix: str) -> SafetyViolation:
+        """A refusal that points at the profile key allowing (or not) what was asked."""
+        return cls(_keyed(path, key, problem, fix))
 
     @classmethod
     def context_not_allowed(cls, context: str, profile_path: Path | str) -> SafetyViolation:

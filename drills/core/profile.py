@@ -15,12 +15,14 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from math import inf
 from pathlib import Path
 from typing import Any
 
 from drills.core.certification_settings import CertificationSettings
 from drills.core.dataloss import LedgerLimits
 from drills.core.drill import DefaultWaits
+from drills.core.dsn import read_dsn
 from drills.core.durations import parse_duration
 from drills.core.errors import ConfigError
 from drills.core.incident import PhaseBudgets
@@ -146,6 +148,7 @@ class Endpoints:
     admin_dsn: str | None = None  # a superuser's DSN, for drills that manage sessions or WAL
     kubernetes_version: str | None = None  # what the environment reports running, when known
     cluster_settings: tuple[Mapping[str, str], ...] = ()  # flags set away from upstream defaults
+    aws_endpoint: str | None = None  # an AWS API of our own (the sandbox's moto); None: AWS's
 
 
 def resolve_endpoints(
@@ -153,8 +156,9 @@ def resolve_endpoints(
 ) -> Endpoints:
     """Read the endpoints: from `endpoints_file` when set (the sandbox), else from the profile.
 
-    The DSNs come from endpoints.json or from the variables `database_dsn_env` and
-    `admin_dsn_env` name; they are never stored in a profile. The service URL comes from
+    The DSNs come from the variables `database_dsn_env` and `admin_dsn_env` name (checked
+    whenever named: unset, empty or malformed is a ConfigError, `drills.core.dsn`), else from
+    endpoints.json; they are never stored in a profile. The service URL comes from
     endpoints.json or the profile's `service_url`. Raises ConfigError saying how to bring the
     environment up. The secrets it sees (DSN passwords, the kubeconfig's credentials, AWS
     keys in `environ`) are taught to the process's redactor (`drills.core.secrets`).
@@ -163,10 +167,13 @@ def resolve_endpoints(
     if targets.endpoints_file:
         data = _read_endpoints(root / targets.endpoints_file, targets.kind)
     where = str(profile_path or "<profile>")
-    dsn = data.get("database_dsn") or _from_env(
-        environ, targets.database_dsn_env, "database", where
-    )
-    admin = data.get("admin_dsn") or _from_env(environ, targets.admin_dsn_env, "admin", where)
+    # A variable the profile names is always read and checked, and wins over endpoints.json.
+    dsn = read_dsn(
+        environ, targets.database_dsn_env, key="targets.database_dsn_env", where=where
+    ) or data.get("database_dsn")
+    admin = read_dsn(
+        environ, targets.admin_dsn_env, key="targets.admin_dsn_env", where=where
+    ) or data.get("admin_dsn")
     kubeconfig = Path(targets.kubeconfig).expanduser() if targets.kubeconfig else None
     if kubeconfig is not None and not kubeconfig.is_absolute():
         kubeconfig = root / kubeconfig
@@ -181,23 +188,8 @@ def resolve_endpoints(
         admin_dsn=admin,
         kubernetes_version=data.get("kubernetes_version"),
         cluster_settings=tuple(data.get("timings") or ()),
+        aws_endpoint=data.get("aws_endpoint"),
     )
-
-
-def _from_env(environ: Mapping[str, str], name: str | None, what: str, where: str) -> str | None:
-    """The DSN in the variable `name` names (None when no variable is named)."""
-    if name is None:
-        return None
-    value = environ.get(name)
-    if not value:
-        key = "database_dsn_env" if what == "database" else "admin_dsn_env"
-        raise ConfigError.bad_key(
-            where,
-            f"targets.{key}",
-            f"names ${name}, which is not set",
-            f"export {name}=postgresql://... before the run",
-        )
-    return value
 
 
 def _read_endpoints(path: Path, kind: str) -> Mapping[str, Any]:
@@ -466,9 +458,7 @@ def _certification(table: _Table) -> CertificationSettings:
                 table.duration("recertify_every", defaults.recertify_every_s)
             ),
             ack_within_s=_required(table.duration("ack_within", defaults.ack_within_s)),
-            escalation_marks_s=tuple(parse_duration(m) for m in marks)
-            if marks
-            else defaults.escalation_marks_s,
+            escalation_marks_s=_marks(table, marks) if marks else defaults.escalation_marks_s,
             escalation_grace_s=_required(
                 table.duration("escalation_grace", defaults.escalation_grace_s)
             ),
@@ -480,6 +470,15 @@ def _certification(table: _Table) -> CertificationSettings:
         raise ConfigError(f"{table.path}: {exc}") from exc
     table.finish()
     return value
+
+
+def _marks(table: _Table, marks: tuple[str, ...]) -> tuple[float, ...]:
+    try:
+        return tuple(parse_duration(mark) for mark in marks)
+    except ValueError as exc:
+        raise table.error(
+            "escalation_marks", f"is {list(marks)!r} ({exc})", 'write e.g. ["15m", "30m"]'
+        ) from exc
 
 
 def _phases(table: _Table) -> PhaseBudgets:
@@ -757,8 +756,8 @@ class _Table:
         value = self._get(name)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise self.error(name, f"is {value!r}", f"write a number >= 0, e.g. {name} = 10")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < inf:
+            raise self.error(name, f"is {value!r}", f"write a finite number >= 0, e.g. {name} = 10")
         return float(value)
 
     def integer(self, name: str, default: int | None) -> int | None:
@@ -786,12 +785,16 @@ class _Table:
         return value
 
     def ratio(self, name: str, default: float) -> float:
-        value = self.number(name, default)
-        if value > 1:
+        value = self._get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise self.error(
-                name, f"is {value!r}, above 1", f"write a fraction, e.g. {name} = 0.05 for 5%"
+                name,
+                f"is {value!r}, not a fraction",
+                f"write a fraction >= 0 and <= 1, e.g. {name} = 0.05 for 5%",
             )
-        return value
+        return float(value)
 
     def finish(self) -> None:
         for name in self.data:

@@ -16,6 +16,7 @@ from drills.core.catalogue import new_run_id
 from drills.core.clock import DrillClock
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
+from drills.core.preflight import check_report_dir
 from drills.core.profile import parse_objective_override
 
 __all__ = ["DrillSettings", "add_options", "build_settings"]
@@ -125,6 +126,10 @@ def build_settings(config: pytest.Config, clock: DrillClock) -> DrillSettings:
         raise pytest.UsageError(f"--drill-run-id {run_id!r}: use letters, digits, '.', '_' or '-'")
     report_dir_text = _value(config, "drill_report_dir")
     report_dir = _path(root, report_dir_text) if report_dir_text else root / "reports" / run_id
+    try:  # evidence stays inside the repository, through real directories (core.preflight)
+        check_report_dir(root, report_dir, source=_report_dir_source(config))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
     return DrillSettings(
         env=_value(config, "drill_env") or DEFAULT_ENV,
         profiles_dir=_path(root, _value(config, "drill_profiles_dir") or PROFILES_DIR),
@@ -147,6 +152,14 @@ def _value(config: pytest.Config, name: str) -> str | None:
         return str(option)
     ini = config.getini(name)
     return str(ini) if ini else None
+
+
+def _report_dir_source(config: pytest.Config) -> str:
+    if config.getoption("drill_report_dir") is not None:
+        return "--drill-report-dir"
+    if config.getini("drill_report_dir"):
+        return f"{config.inipath}: key 'drill_report_dir'"
+    return "the default reports/<run-id>"
 
 
 def _dry_run(config: pytest.Config) -> bool:

@@ -78,6 +78,9 @@ def _leaky_project(root: Path, server: str) -> Path:
     )
     profile = profile.replace('kubeconfig = ".drills/sandbox/kubeconfig"', 'kubeconfig = "kube"')
     profile = profile.replace('kube_context = "drills-sandbox"', 'kube_context = "leaky"')
+    profile = profile.replace('kube_contexts = ["drills-sandbox"]', 'kube_contexts = ["leaky"]')
+    # No AWS here: preflight would ask STS (unreachable) which account the credentials are.
+    profile = profile.replace('aws_region = "ap-southeast-1"', "")
     (root / "fixtures" / "environments" / "leaky.toml").write_text(profile)
     (root / "kube").write_text(_kubeconfig(server))
     return root
