@@ -28,12 +28,10 @@ def _elsewhere_current(root: Path) -> None:
 
 
 def _linked_reports(root: Path) -> None:
-    """`linked` in the project: a symbolic link to a directory outside it."""
-    outside = root.parent / f"{root.name}-outside"
-    outside.mkdir(exist_ok=True)
+    """`linked` in the project: a symbolic link to the directory above it (outside it)."""
     link = root / "linked"
     if not link.is_symlink():
-        link.symlink_to(outside, target_is_directory=True)
+        link.symlink_to(root.parent, target_is_directory=True)
 
 
 @dataclass(frozen=True)

@@ -361,6 +361,18 @@ def test_a_negative_or_infinite_number_is_refused(base_name: str, key: str, valu
     refused_on_load(with_value(base(base_name), key, value), key)
 
 
+NON_FINITE = (float("nan"), float("inf"), float("-inf"), "nan", "inf", "1e400")
+
+
+@pytest.mark.parametrize("value", NON_FINITE, ids=repr)
+@pytest.mark.parametrize("key", sorted(k for k in SCHEMA if SCHEMA[k] in (DURATION, RATIO, NUMBER)))
+def test_every_figure_refuses_every_non_finite_value(key: str, value: object) -> None:
+    """The search may miss nan for a key; this covers every key with every non-finite value."""
+    if SCHEMA[key] != DURATION and isinstance(value, str):
+        value = float(value)
+    refused_on_load(with_value(base("sandbox"), key, value), key)
+
+
 # -- 4. empty allowlists -----------------------------------------------------------------------
 @hostile
 @given(
