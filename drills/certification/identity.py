@@ -12,6 +12,9 @@ PostgreSQL: the role `trainee_<name>` with `log_statement = 'all'`
 
 AWS (moto in the sandbox): the access key id `drills-trainee-<name>` (`aws_access_key`), kept
 in moto's request recording with every request the trainee signs.
+
+The same kubeconfig shape also carries a bearer token (`issue_token_kubeconfig`): a
+ServiceAccount's restricted identity, such as the drills' own least-privilege operator.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "aws_access_key",
     "db_role",
     "issue_kubeconfig",
+    "issue_token_kubeconfig",
     "kube_user",
     "provision_trainee",
     "remove_trainee",
@@ -104,7 +108,25 @@ def issue_kubeconfig(name: str, *, sandbox_state: Path, certify_dir: Path) -> Pa
     path = certify_dir / name / "kubeconfig"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
-    path.write_text(json.dumps(_kubeconfig(admin, user, pki.ca.read_bytes(), cert, key), indent=2))
+    credentials = {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
+    config = _kubeconfig(admin, user, pki.ca.read_bytes(), credentials)
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def issue_token_kubeconfig(user: str, token: str, *, sandbox_state: Path, path: Path) -> Path:
+    """Write a kubeconfig for the running sandbox that authenticates with a bearer `token`.
+
+    For a ServiceAccount's token (`kubectl create token NAME`), e.g. to run the drills as the
+    `drills-operator` ServiceAccount of `fixtures/rbac/drills-operator.yaml`. Server, CA,
+    context name and namespace are the admin kubeconfig's, so the profile's context allowlist
+    accepts it; `user` only names the entry. Mode 0600: the token is a credential.
+    """
+    admin = _admin_kubeconfig(sandbox_state / "kubeconfig")
+    ca = Pki.load(sandbox_state / "pki").ca.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(_kubeconfig(admin, user, ca, {"token": token}), indent=2))
     return path
 
 
@@ -120,12 +142,13 @@ def _admin_kubeconfig(path: Path) -> dict[str, object]:
     }
 
 
-def _kubeconfig(
-    admin: dict[str, object], user: str, ca: bytes, cert: bytes, key: bytes
-) -> dict[str, object]:
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode("ascii")
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
+
+def _kubeconfig(
+    admin: dict[str, object], user: str, ca: bytes, credentials: dict[str, str]
+) -> dict[str, object]:
     context = str(admin["context"])
     return {
         "apiVersion": "v1",
@@ -133,15 +156,10 @@ def _kubeconfig(
         "clusters": [
             {
                 "name": context,
-                "cluster": {"server": admin["server"], "certificate-authority-data": b64(ca)},
+                "cluster": {"server": admin["server"], "certificate-authority-data": _b64(ca)},
             }
         ],
-        "users": [
-            {
-                "name": user,
-                "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)},
-            }
-        ],
+        "users": [{"name": user, "user": credentials}],
         "contexts": [
             {
                 "name": context,

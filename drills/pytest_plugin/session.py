@@ -16,6 +16,8 @@ from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import register_markers, select_drills
 from drills.pytest_plugin.options import add_options, build_settings
 from drills.pytest_plugin.outcomes import junit_properties, settle
+from drills.pytest_plugin.preflight import PLUGIN_NAME as ACCESS_PREFLIGHT
+from drills.pytest_plugin.preflight import AccessPreflight
 from drills.pytest_plugin.runguard import PLUGIN_NAME as RUN_GUARD
 from drills.pytest_plugin.runguard import RunGuard
 
@@ -69,6 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
     guard = RunGuard(context, DRILL_KEY)  # run lock and halt lever, once drills are selected
     config.pluginmanager.register(guard, RUN_GUARD)
     config.add_cleanup(guard.close)
+    config.pluginmanager.register(AccessPreflight(context), ACCESS_PREFLIGHT)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -1,0 +1,70 @@
+"""What each drill may ask of the Kubernetes API, keyed by drill id (the preflight's declaration).
+
+Derived from the calls the adapters make for the drill, its fixtures and its rollbacks
+(`drills.targets.adapters.kube`, `kube_rollout`, `kube_hpa`, `kube_config`); the client method
+behind each permission is in `drills.targets.adapters.kube_access.CLIENT_CALLS`, and a unit test
+fails when an adapter calls a method that table does not map, or when the shipped Role
+(`drills.core.access.ROLE_PATH`) lacks anything declared here or grants anything it does not
+need. Namespaces are the profile's, bound at preflight. A rollback replayed by
+`drills rollback` makes the same calls as the drill's own rollback, so the same Role serves it.
+
+Not declared: the certification practicals' extra faults (`drills certify`: deleting the HPA,
+scaling to zero, bad settings), which the trainee's sandbox identity may do anyway.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from drills.core.access import Permission
+
+__all__ = ["DRILL_NEEDS", "SHOP_DATABASE_SECRET"]
+
+SHOP_DATABASE_SECRET = "shop-database"
+"""The Secret the shop reads its database URL from (`KubeServiceConfig`'s default)."""
+
+# KubeWorkload: read the Deployment (replicas, selector, image), list its pods, find the Service
+# that selects them and count ready addresses in its EndpointSlices (replicas_ready,
+# endpoints_listed, the replica timeline).
+WATCH_SHOP = (
+    Permission("get", "deployments", "apps"),
+    Permission("list", "pods"),
+    Permission("list", "services"),
+    Permission("list", "endpointslices", "discovery.k8s.io"),
+)
+# KubeWorkload.delete_pod: the KillPods fault.
+KILL_PODS = (Permission("delete", "pods"),)
+# KubeWorkload.scale, the scale subresource: KillPods' rollback when spec.replicas moved, the
+# hpa-spike drill's settle_back.
+SCALE = (Permission("patch", "deployments", "apps", "scale"),)
+# KubeWorkload.set_image / rollout_undo / rollout_restart and KubeServiceConfig.restart: patches
+# of the pod template (a bad release and its rollback, `rollout undo`, `rollout restart`).
+CHANGE_TEMPLATE = (Permission("patch", "deployments", "apps"),)
+# KubeWorkload.rollout_undo and events (the ReplicaSets of the Deployment, its events) and
+# KubeRollout.previous_log (`kubectl logs --previous`).
+ROLLOUT_EVIDENCE = (
+    Permission("list", "replicasets", "apps"),
+    Permission("list", "events"),
+    Permission("get", "pods", subresource="log"),
+)
+# KubeAutoscaler.status: the HPA's status, sampled through the spike.
+READ_HPA = (Permission("get", "horizontalpodautoscalers", "autoscaling"),)
+# KubeServiceConfig: repoint the shop at a restored database (and back, in the rollback); the
+# Secret is created only when it is missing, and `create` cannot be limited to one name.
+DATABASE_URL = (
+    Permission("get", "secrets", name=SHOP_DATABASE_SECRET),
+    Permission("patch", "secrets", name=SHOP_DATABASE_SECRET),
+    Permission("create", "secrets"),
+)
+
+DRILL_NEEDS = MappingProxyType(
+    {
+        "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE,
+        "crashloop-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
+        "db-pool-exhaustion": WATCH_SHOP + CHANGE_TEMPLATE,
+        "hpa-spike": WATCH_SHOP + READ_HPA + SCALE,
+        "snapshot-restore": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
+        "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
+    }
+)
+"""Drill id -> the permissions it may use, in the profile's namespace."""

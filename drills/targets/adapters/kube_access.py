@@ -1,0 +1,126 @@
+"""Ask the API server what the drills' identity may do: SelfSubjectAccessReview, one per need.
+
+`review_access(api, permissions)` sends one SelfSubjectAccessReview per distinct permission
+(the authorizer's own decision, RBAC or any other) and returns the decisions; a review creates
+nothing, so it is safe under `--dry-run`. `who_am_i(api)` names the identity through a
+SelfSubjectReview, falling back to the context when the server does not offer it.
+
+`CLIENT_CALLS` maps every client method the Kubernetes adapters call to the permission it needs;
+`drills.core.access_needs` declares per drill which of them it uses, and a unit test keeps the
+two and the adapters' source in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from drills.core.access import AccessDecision, Permission
+from drills.core.errors import ConfigError, DrillError
+from drills.core.safety import Allowlist
+from drills.targets.adapters.kube import KubeApi, _call, connect
+
+try:
+    from kubernetes import client
+    from kubernetes.config.config_exception import ConfigException
+except ImportError as exc:  # pragma: no cover - depends on the installed extra
+    raise ImportError(
+        "the Kubernetes adapter needs the k8s extra: pip install 'drills[k8s]'"
+    ) from exc
+
+__all__ = ["CLIENT_CALLS", "connect_for_review", "review_access", "who_am_i"]
+
+_APPS, _HPA, _SLICES = "apps", "autoscaling", "discovery.k8s.io"
+CLIENT_CALLS = MappingProxyType(
+    {
+        "read_namespaced_deployment": Permission("get", "deployments", _APPS),
+        "patch_namespaced_deployment": Permission("patch", "deployments", _APPS),
+        "patch_namespaced_deployment_scale": Permission("patch", "deployments", _APPS, "scale"),
+        "list_namespaced_replica_set": Permission("list", "replicasets", _APPS),
+        "list_namespaced_pod": Permission("list", "pods"),
+        "delete_namespaced_pod": Permission("delete", "pods"),
+        "read_namespaced_pod_log": Permission("get", "pods", subresource="log"),
+        "list_namespaced_service": Permission("list", "services"),
+        "list_namespaced_event": Permission("list", "events"),
+        "list_namespaced_endpoint_slice": Permission("list", "endpointslices", _SLICES),
+        "read_namespaced_secret": Permission("get", "secrets"),
+        "patch_namespaced_secret": Permission("patch", "secrets"),
+        "create_namespaced_secret": Permission("create", "secrets"),
+        "read_namespaced_horizontal_pod_autoscaler": Permission(
+            "get", "horizontalpodautoscalers", _HPA
+        ),
+        "create_namespaced_horizontal_pod_autoscaler": Permission(
+            "create", "horizontalpodautoscalers", _HPA
+        ),
+        "replace_namespaced_horizontal_pod_autoscaler": Permission(
+            "update", "horizontalpodautoscalers", _HPA
+        ),
+        "delete_namespaced_horizontal_pod_autoscaler": Permission(
+            "delete", "horizontalpodautoscalers", _HPA
+        ),
+    }
+)
+"""Client method -> the permission it needs (names, when the Role limits them, are per call)."""
+
+
+def connect_for_review(kubeconfig: Path, *, allowlist: Allowlist, context: str | None) -> KubeApi:
+    """`kube.connect`, with an unreadable kubeconfig as a ConfigError rather than the client's."""
+    try:
+        return connect(kubeconfig, allowlist=allowlist, context=context)
+    except (ConfigException, ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"kubeconfig {kubeconfig} cannot be used: {exc}") from exc
+
+
+def review_access(
+    api: KubeApi, permissions: Iterable[Permission]
+) -> dict[Permission, AccessDecision]:
+    """One SelfSubjectAccessReview per distinct permission; the server's decision for each.
+
+    Raises SafetyViolation when the identity may not even review its own access (HTTP 403),
+    DrillError/TransientError when the server cannot be asked (after a few retries).
+    """
+    reviews = client.AuthorizationV1Api(api.core.api_client)
+    decisions: dict[Permission, AccessDecision] = {}
+    for permission in dict.fromkeys(permissions):
+        status = _review(reviews, permission)
+        decisions[permission] = AccessDecision(
+            allowed=bool(status.allowed), reason=str(status.reason or status.evaluation_error or "")
+        )
+    return decisions
+
+
+def _review(reviews: Any, permission: Permission) -> Any:
+    body = client.V1SelfSubjectAccessReview(
+        spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=_attributes(permission))
+    )
+    answer = _call(
+        f"review `{permission.describe()}` (SelfSubjectAccessReview)",
+        lambda: reviews.create_self_subject_access_review(body),
+    )
+    return answer.status
+
+
+def _attributes(permission: Permission) -> Any:
+    return client.V1ResourceAttributes(
+        verb=permission.verb,
+        group=permission.group,
+        resource=permission.resource,
+        subresource=permission.subresource or None,
+        name=permission.name or None,
+        namespace=permission.namespace or None,
+    )
+
+
+def who_am_i(api: KubeApi) -> str:
+    """`user NAME` as the server authenticates this client, else `the user of context CTX`."""
+    reviews = client.AuthenticationV1Api(api.core.api_client)
+    try:
+        answer = _call(
+            "who am I (SelfSubjectReview)",
+            lambda: reviews.create_self_subject_review(client.V1SelfSubjectReview()),
+        )
+    except DrillError:  # an older server, or the review is not allowed: name the context
+        return f"the user of context {api.context}"
+    return f"user {answer.status.user_info.username}"
