@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -11,7 +12,6 @@ from drills.core.errors import ConfigError
 from drills.core.events import DrillEvents, StepStarted
 from drills.core.journal import FaultRecord
 from drills.core.safety import RollbackEntry
-from drills.pytest_plugin import failpoints
 from drills.pytest_plugin.failpoints import Failpoint, arm, parse_failpoint
 
 
@@ -43,7 +43,7 @@ def test_signals_itself_at_the_nth_occurrence_and_marks_it_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent: list[tuple[int, signal.Signals]] = []
-    monkeypatch.setattr(failpoints.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    monkeypatch.setattr(os, "kill", lambda pid, sig: sent.append((pid, sig)))
     mark = tmp_path / "reached"
     events = DrillEvents()
     env = {"DRILLS_FAILPOINT": "applied:2=SIGKILL", "DRILLS_FAILPOINT_REACHED": str(mark)}
@@ -61,7 +61,7 @@ def test_signals_itself_at_the_nth_occurrence_and_marks_it_first(
 
 def test_steps_are_counted_by_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[signal.Signals] = []
-    monkeypatch.setattr(failpoints.os, "kill", lambda _pid, sig: sent.append(sig))
+    monkeypatch.setattr(os, "kill", lambda _pid, sig: sent.append(sig))
     events = DrillEvents()
     arm(events, {"DRILLS_FAILPOINT": "step:2=SIGTERM"})
     events.step_started.fire(StepStarted("Detect", 0.1))
