@@ -4,12 +4,15 @@ The project's sandbox only looks up (endpoints.json and a kubeconfig, no servers
 is a stub that answers STS GetCallerIdentity with moto's account), so the preflight reads what a
 real sandbox would give it. `--no-sandbox-up` guards against starting a real one. The command
 runs in this process (`drills.cli.main`): a hostile run ends in the preflight, before pytest.
+The one run that passes the preflight and reaches pytest runs in a subprocess.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,13 +83,12 @@ def run(project: Path, env: str, *extra: str, dry_run: bool) -> list[str]:
     return [*words, *(["--dry-run"] if dry_run else []), *extra]
 
 
-def test_the_shipped_sandbox_profile_passes_the_preflight(
-    project: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    code = cli.main(run(project, "sandbox", dry_run=True))
-    out, err = capfd.readouterr()
-    assert code == 0, out + err
-    assert "would inject" in out  # the toy drill planned: the preflight let it through
+def test_the_shipped_sandbox_profile_passes_the_preflight(project: Path) -> None:
+    # A subprocess: this run reaches pytest, whose in-process run would leave state behind.
+    command = [sys.executable, "-m", "drills.cli", *run(project, "sandbox", dry_run=True)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "would inject" in done.stdout  # the toy drill planned: the preflight let it through
 
 
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
