@@ -5,7 +5,8 @@ user would start it. Between the first run and the last, the API server's audit 
 create, update, patch, delete or deletecollection from anyone but the sandbox's own components
 (node agents, controllers, scheduler, metrics-server): the harness's identity (`drills-admin`,
 the user of `.drills/sandbox/kubeconfig`) wrote nothing. A canary ConfigMap written with that
-identity afterwards proves the log is read live and the filter sees the harness's writes.
+identity afterwards proves the log is read live and the filter sees the harness's writes. Last,
+outside that window, the shipped profile passes the same preflight against the same sandbox.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,17 @@ def project() -> Iterator[Path]:
 
 
 def _run(root: Path, hostile: Hostile) -> tuple[int, str]:
-    environ = {k: v for k, v in os.environ.items() if k not in hostile.unset}
-    environ.update({"PYTHONPATH": str(REPO), **hostile.env})
     extra = ["--", *hostile.pytest_args] if hostile.pytest_args else []
-    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run"]
-    command += ["--env", f"hostile-{hostile.id}", DRILL, *extra]
+    args = ["--env", f"hostile-{hostile.id}", DRILL, *extra]
+    return _drills_run(root, *args, env=hostile.env, unset=hostile.unset)
+
+
+def _drills_run(
+    root: Path, *args: str, env: Mapping[str, str] | None = None, unset: tuple[str, ...] = ()
+) -> tuple[int, str]:
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
+    environ.update({"PYTHONPATH": str(REPO), **(env or {})})
+    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", *args]
     done = subprocess.run(
         command, env=environ, capture_output=True, text=True, timeout=120, check=False
     )
@@ -88,6 +95,7 @@ def _write_canary(root: Path) -> None:
 
 
 def test_every_hostile_profile_ends_in_one_message_and_writes_nothing(project: Path) -> None:
+    """Each category refused with its message; then the log shows no write but the canary."""
     audit_log = project / ".drills" / "sandbox" / "audit.log"
     offset = audit_log.stat().st_size
     for hostile in REPRESENTATIVES:
@@ -107,3 +115,10 @@ def test_every_hostile_profile_ends_in_one_message_and_writes_nothing(project: P
     wait_until(canary_logged, clock=SystemClock(), timeout_s=30, poll_s=0.2)
     [canary] = _writes_by_others(_events(audit_log, offset))
     assert canary.startswith(f"{HARNESS} create /api/v1/namespaces/default/configmaps"), canary
+
+    # Outside the audited window: the shipped profile passes the same preflight (kubeconfig,
+    # namespace, moto's account) and the run goes on to pytest, which refuses the unknown id.
+    code, output = _drills_run(project, "--dry-run", "no-such-drill")
+    assert code == 2, output
+    assert "unknown drill id(s): no-such-drill" in output, output
+    assert "Fix:" not in output, output
