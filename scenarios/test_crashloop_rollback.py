@@ -28,7 +28,6 @@ from drills import (
     replicas_ready,
 )
 from drills.core.conditions import Observation
-from drills.core.drill import Fault
 from drills.core.errors import CouldNotVerify, DrillError
 from drills.core.profile import Endpoints
 from drills.faults.pods import BAD_TAG
@@ -41,11 +40,10 @@ from drills.probes.rollout import (
 )
 from drills.reporting.allure_steps import attach_json
 from drills.targets.adapters.kube import KubeWorkload
-from drills.targets.adapters.kube_rollbacks import ClusterBound
 from drills.targets.adapters.kube_rollout import KubeRollout
 from drills.targets.ports.rollout import PodTemplate, Rollout
 from drills.targets.ports.workload import PodState
-from fixtures.kube import ReplicaSampler
+from fixtures.kube import ReplicaSampler, cluster_bound
 from fixtures.load import Traffic
 
 DETECT_TIMEOUT_S = 120.0  # generous: a crash and one back-off take seconds, the machine is shared
@@ -97,7 +95,7 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
         with drill.step("Roll out the bad release"):
             bad_image = drill_profile.targets.bad_release_image or bad_release_image(good_image)
             release = BadRelease(shop, image=bad_image)
-            drill.inject(_replayable(release, shop, drill_endpoints))
+            drill.inject(cluster_bound(release, shop, drill_endpoints))
         _detect(drill, shop, restarts)
         _gather_evidence(drill, shop, shop_rollout, restarts)
         with drill.step("Mitigate: kubectl rollout undo"):
@@ -122,13 +120,6 @@ def test_crashloop_rollback(  # noqa: PLR0913 - one fixture per port the drill t
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
     verified = traffic.verify_writes(drill, database, existing=existing)
     drill.assert_rpo(verified.report, lossless=True)  # RUNBOOKS.md §3.1: expect zero lost writes
-
-
-def _replayable(fault: Fault, shop: Workload, endpoints: Endpoints) -> Fault:
-    """Record the cluster with the rollback, so `drills rollback` can undo it after a crash."""
-    if isinstance(shop, KubeWorkload) and endpoints.kubeconfig is not None:
-        return ClusterBound(fault, endpoints.kubeconfig, shop.api.context)
-    return fault
 
 
 def _remaining_s(drill: Drill, budget_s: float) -> float:

@@ -21,7 +21,8 @@ from drills import (
     endpoints_listed,
     replicas_ready,
 )
-from fixtures.kube import ReplicaSampler
+from drills.core.profile import Endpoints
+from fixtures.kube import ReplicaSampler, cluster_bound
 from fixtures.load import Traffic, judge_error_budget
 
 
@@ -36,6 +37,7 @@ def test_pod_kill_under_load(  # noqa: PLR0913 - one fixture per port the drill 
     traffic: Traffic,
     database: Database,
     replica_timeline: ReplicaSampler,
+    drill_endpoints: Endpoints,
 ) -> None:
     limits = drill_profile.thresholds
     serving = replicas_ready(shop) & endpoints_listed(shop)
@@ -47,7 +49,7 @@ def test_pod_kill_under_load(  # noqa: PLR0913 - one fixture per port the drill 
     budget_s = drill.rto_target_s()  # past the target the verdict is FAIL: stop waiting
     with drill.step("Kill half the pods"):
         fault = KillPods(shop, fraction=0.5, blast_radius=drill_profile.blast_radius)
-        drill.inject(fault)
+        drill.inject(cluster_bound(fault, shop, drill_endpoints))  # replayable after a crash
     with drill.step("Assess: a replica is missing"):
         seen = drill.wait_until(
             lambda: not serving().ok,

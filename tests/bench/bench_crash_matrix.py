@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from tests.bench.figures import figure_line
-from tests.e2e.crash_matrix import KillResult, kill_once, kill_points, reference_run
+from tests.e2e.crash_matrix import KillPoint, KillResult, kill_once, kill_points, reference_run
 from tests.e2e.drill_cli import sandboxed_project
 
 DRILLS = (
@@ -39,26 +39,38 @@ def _drills() -> tuple[str, ...]:
     return tuple(d.strip() for d in chosen.split(",") if d.strip()) or DRILLS
 
 
-def _matrix(root: Path, tmp: Path) -> list[KillResult]:
+def _drill_matrix(drill: str, tmp: Path) -> list[KillResult]:
+    """Every kill point of one drill; a point that left something gets a fresh sandbox after it.
+
+    What a point left behind would otherwise spoil every later one (a pending entry refuses
+    the next run, a missing replica fails its steady state), so each point starts clean.
+    """
     results: list[KillResult] = []
-    for drill in _drills():
-        scenario, left = reference_run(root, drill)
-        if left:
-            print(f"{drill}: the clean run itself left: {'; '.join(left)}")  # noqa: T201
-        for point in kill_points(drill, scenario):
-            result = kill_once(root, point, tmp)
-            print(result.describe(), flush=True)  # noqa: T201
-            results.append(result)
+    points: list[KillPoint] | None = None
+    while points is None or len(results) < len(points):
+        with sandboxed_project("drills-bench-crash-") as root:
+            if points is None:
+                scenario, left = reference_run(root, drill)
+                points = kill_points(drill, scenario)
+                if left:
+                    print(f"{drill}: the clean run itself left: {'; '.join(left)}")  # noqa: T201
+            for point in points[len(results) :]:
+                result = kill_once(root, point, tmp)
+                print(result.describe(), flush=True)  # noqa: T201
+                results.append(result)
+                if not result.restored:
+                    break
     return results
+
+
+def _matrix(tmp: Path) -> list[KillResult]:
+    return [result for drill in _drills() for result in _drill_matrix(drill, tmp)]
 
 
 def run() -> dict[str, float]:
     """Kill every drill at every point on one sandbox; the counts and the ratio."""
-    with (
-        sandboxed_project("drills-bench-crash-") as root,
-        tempfile.TemporaryDirectory(prefix="drills-crash-marks-") as tmp,
-    ):
-        results = _matrix(root, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="drills-crash-marks-") as tmp:
+        results = _matrix(Path(tmp))
     points = sum(1 for r in results if r.reached)
     restored = sum(1 for r in results if r.restored)
     for result in results:
