@@ -7,11 +7,9 @@ SelfSubjectAccessReview. No cluster, no sandbox.
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,11 +19,12 @@ import pytest
 from drills.core.access import ROLE_PATH
 from drills.core.access_needs import DRILL_NEEDS
 from tests.plugin.conftest import REPO, toy_cli_project
+from tests.plugin.fake_http import QuietHandler, serving
 
 USER = "system:serviceaccount:default:drills-operator"
 
 
-class _Reviewer(http.server.BaseHTTPRequestHandler):
+class _Reviewer(QuietHandler):
     """Answers SelfSubjectAccessReviews (denying `denied`) and SelfSubjectReviews."""
 
     denied: ClassVar[set[tuple[str, str]]] = set()
@@ -43,29 +42,15 @@ class _Reviewer(http.server.BaseHTTPRequestHandler):
         else:
             self.send_error(404)
             return
-        data = json.dumps(body).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test's output quiet."""
+        self.reply(201, json.dumps(body).encode())
 
 
 @pytest.fixture
 def api_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setattr(_Reviewer, "asked", [])
     monkeypatch.setattr(_Reviewer, "denied", set())
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Reviewer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Reviewer) as url:
+        yield url
 
 
 def _project(root: Path, server: str) -> Path:

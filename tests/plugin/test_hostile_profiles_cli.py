@@ -9,11 +9,9 @@ The one run that passes the preflight and reaches pytest runs in a subprocess.
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pytest
 import drills.cli as cli
 from tests.hostile_variants import REPRESENTATIVES, Hostile
 from tests.plugin.conftest import toy_cli_project
+from tests.plugin.fake_http import QuietHandler, serving
 
 _IDENTITY = """<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
 <GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/moto</Arn>
@@ -29,32 +28,18 @@ _IDENTITY = """<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2
 <ResponseMetadata><RequestId>hostile</RequestId></ResponseMetadata></GetCallerIdentityResponse>"""
 
 
-class _Sts(http.server.BaseHTTPRequestHandler):
+class _Sts(QuietHandler):
     """Answers every POST as STS GetCallerIdentity for moto's account."""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = _IDENTITY.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test's output quiet."""
+        self.reply(200, _IDENTITY.encode(), "text/xml")
 
 
 @pytest.fixture(scope="module")
 def sts() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sts)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Sts) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import http.server
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.plugin.conftest import REPO, toy_cli_project
+from tests.plugin.fake_http import QuietHandler, serving
 
 PASSWORD = "PlantedPw-7f3a"
 ADMIN_PASSWORD = "PlantedAdm-91c2"
@@ -21,31 +20,18 @@ AWS_SECRET = "PlantedAws-c0ffee"
 SECRETS = (PASSWORD, ADMIN_PASSWORD, TOKEN, AWS_SECRET)
 
 
-class _Unauthorized(http.server.BaseHTTPRequestHandler):
+class _Unauthorized(QuietHandler):
     """An API server that refuses every request and echoes the credential it got."""
 
     def do_GET(self) -> None:
         body = f'{{"message": "invalid {self.headers.get("Authorization")}"}}'.encode()
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test's output quiet."""
+        self.reply(401, body)
 
 
 @pytest.fixture
 def api_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unauthorized)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Unauthorized) as url:
+        yield url
 
 
 def _kubeconfig(server: str) -> str:
