@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from drills.core.clock import DrillClock
 from drills.core.errors import DrillError, InjectionFailed
@@ -46,6 +47,7 @@ class DestructiveStatement:
     point_at_s: float | None = None
     fault_at_s: float | None = None
     rows_affected: int | None = None
+    keep: tuple[str, Path] | None = None  # (table, file): copy its rows aside in the same txn
 
     @property
     def target(self) -> str:
@@ -71,7 +73,11 @@ class DestructiveStatement:
         except DrillError as exc:
             raise InjectionFailed(f"could not mark a restore point first: {exc}") from exc
         try:
-            self.rows_affected = self.database.execute(self.statement)
+            if self.keep is None:
+                self.rows_affected = self.database.execute(self.statement)
+            else:
+                table, path = self.keep
+                self.rows_affected = self.database.execute_keeping(self.statement, table, path)
         except DrillError as exc:
             raise InjectionFailed(f"{self.label} failed: {exc}") from exc
         self.fault_at_s = self.clock.now()
@@ -94,11 +100,23 @@ class DestructiveStatement:
 
 
 def drop_table(
-    database: Database, admin: Database, table: str, *, clock: DrillClock
+    database: Database,
+    admin: Database,
+    table: str,
+    *,
+    clock: DrillClock,
+    keep: Path | None = None,
 ) -> DestructiveStatement:
-    """DROP TABLE (the table name is quoted)."""
+    """DROP TABLE (the table name is quoted).
+
+    With `keep`, the rows the statement destroys are first copied to that file in the same
+    transaction: not for the drill's recovery (which must do without), but so the clean-up can
+    give the environment back every row it had, the ones the restore cannot bring back too.
+    """
     quoted = '"' + table.replace('"', '""') + '"'
-    return DestructiveStatement(database, admin, f"DROP TABLE {quoted}", clock, "drop-table")
+    statement = DestructiveStatement(database, admin, f"DROP TABLE {quoted}", clock, "drop-table")
+    statement.keep = None if keep is None else (table, keep)
+    return statement
 
 
 def mass_delete(

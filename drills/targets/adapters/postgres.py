@@ -7,9 +7,11 @@ the same rows in the same keys have the same fingerprint whatever their physical
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,6 +30,7 @@ from drills.targets.ports.data import (
 __all__ = [
     "PostgresDatabase",
     "PostgresSessionHolder",
+    "copy_out",
     "fingerprint_table",
     "insert_order",
     "translate",
@@ -125,6 +128,18 @@ class PostgresDatabase:
         with self.connect() as conn:
             try:
                 return conn.execute(statement.encode()).rowcount
+            except psycopg.Error as exc:
+                raise translate(exc, f"execute on '{self.name}'") from exc
+
+    def execute_keeping(self, statement: str, table: str, path: Path) -> int:
+        """Lock `table`, COPY it to `path` (fsync'd), run `statement`; one transaction."""
+        name = sql.Identifier(table)
+        with self.connect() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(name))
+                    copy_out(conn, name, path)
+                    return conn.execute(statement.encode()).rowcount
             except psycopg.Error as exc:
                 raise translate(exc, f"execute on '{self.name}'") from exc
 
@@ -393,3 +408,16 @@ class PostgresSessionHolder:
 
 def _in_transaction(index: int, every: int) -> bool:
     return every > 0 and index % every == every - 1
+
+
+def copy_out(conn: psycopg.Connection[Any], table: sql.Identifier, path: Path) -> None:
+    """COPY `table` in binary to `path`, with a header naming its columns; fsync'd."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    query = sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(table)
+    with temporary.open("wb") as out, conn.cursor().copy(query) as copy:
+        for block in copy:
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    temporary.replace(path)

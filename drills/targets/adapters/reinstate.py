@@ -22,6 +22,7 @@ password (libpq and the service take the password from their own configuration o
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field
@@ -60,6 +61,10 @@ class ReinstatePlan:
     secret: str = "shop-database"
     key: str = "url"
     primary: str = "primary"  # name of the primary instance
+    kept_rows: str = ""  # binary COPY of the destroyed table taken as the fault acted ("" none)
+    kept_table: str = "orders"  # the table those rows go back into
+    kept_key: str = "order_key"  # a row whose key is there already is not put back
+    kept_skip: str = "id"  # generated column: the table's own default fills it
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names the refill marker
 
     def refilled_marker(self) -> Path:
@@ -88,17 +93,22 @@ class Reinstated:
     repointed: bool
     removed: bool
     duration_s: float
+    put_back: int | None = None  # rows the refill lacked, added back (None: nothing to add)
 
     def summary(self) -> str:
         """One line."""
         repointed = "service repointed at the primary" if self.repointed else "service untouched"
         removed = "restored instance removed" if self.removed else "no restored instance"
-        return f"primary refilled from {self.source}; {repointed}; {removed}"
+        kept = (
+            "" if self.put_back is None else f"; {self.put_back} row(s) the refill lacked put back"
+        )
+        return f"primary refilled from {self.source}{kept}; {repointed}; {removed}"
 
     @property
     def did_anything(self) -> bool:
         """False when every part found its work done already (nothing was changed)."""
-        return not self.source.startswith("nothing") or self.repointed or self.removed
+        changed = not self.source.startswith("nothing") or bool(self.put_back)
+        return changed or self.repointed or self.removed
 
 
 def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
@@ -126,12 +136,15 @@ def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
         source = _refill_primary(plan, primary=primary, restored=restored, use_restored=serving)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(source + "\n", encoding="utf-8")
+    put_back = _put_back_kept(plan, primary)
     repointed = _point_back(
         config, current, primary_url or plan.primary_url, clock, rollout_timeout_s
     )
+    if serving and restored.status() == "running":
+        put_back = (put_back or 0) + _drain_restored(plan, primary, restored)
     removed = restored.status() != "absent"
     restored.remove()
-    return Reinstated(source, repointed, removed, clock.now() - started)
+    return Reinstated(source, repointed, removed, clock.now() - started, put_back)
 
 
 def _refill_primary(
@@ -149,6 +162,10 @@ def _refill_primary(
             "pg_dump", ["-Fc", "-Z", "1", "-f", str(dump), "-d", restored.admin_dsn()]
         )
         source = f"restored instance {plan.restored}"
+    elif plan.kept_rows and _table_present(plan, primary):
+        # the DROP never committed (killed between the record and the fault, or before its
+        # COMMIT): the primary is whole, and the snapshot dump over it would wipe newer rows
+        return f"nothing (the primary still has {plan.kept_table}: the fault never acted)"
     elif plan.fallback_dump and Path(plan.fallback_dump).exists():
         dump, source = Path(plan.fallback_dump), f"snapshot dump {plan.fallback_dump}"
     else:
@@ -169,6 +186,86 @@ def _refill_primary(
         if dump.name.startswith(".reinstate-"):
             dump.unlink(missing_ok=True)
     return source
+
+
+def _put_back_kept(plan: ReinstatePlan, primary: ServerInstance) -> int | None:
+    """Add the rows copied aside as the fault acted whose key the primary lacks; drop the copy.
+
+    The restore brings back the snapshot (or the point before the damage) plus what users wrote
+    since; the rows acknowledged between the snapshot and the fault are what a real restore
+    loses, and the drill measured that loss already. Putting them back leaves staging with every
+    row it had. Idempotent: the file goes once the rows are in, and a key present is skipped.
+    """
+    path = Path(plan.kept_rows) if plan.kept_rows else None
+    if path is None or not path.exists():
+        return None
+    return _put_back(path, plan, primary)
+
+
+def _table_present(plan: ReinstatePlan, primary: ServerInstance) -> bool:
+    """The primary has the table the fault drops (psql answers `t`)."""
+    query = f"SELECT to_regclass('public.{_literal(_quoted(plan.kept_table))}') IS NOT NULL"
+    said = primary.run_tool("psql", ["-X", "-tAq", "-d", primary.admin_dsn(), "-c", query])
+    return said.strip() == "t"
+
+
+def _drain_restored(plan: ReinstatePlan, primary: ServerInstance, restored: ServerInstance) -> int:
+    """Rows the service wrote to the restored instance after it was dumped, into the primary.
+
+    The dump is taken while the service still writes to the restored instance; until the
+    rollout back to the primary has finished, its writes keep landing there. Once it has, the
+    restored instance's rows whose key the primary lacks are copied over, before it goes.
+    """
+    path = Path(plan.postgres_root) / f".reinstate-{plan.restored}.drain"
+    table = _quoted(plan.kept_table)
+    copy = f"\\copy {table} TO '{_literal(path)}' WITH (FORMAT binary)"
+    restored.run_tool(
+        "psql", ["-X", "-v", "ON_ERROR_STOP=1", "-d", restored.admin_dsn(), "-c", copy]
+    )
+    return _put_back(path, plan, primary)
+
+
+def _put_back(path: Path, plan: ReinstatePlan, primary: ServerInstance) -> int:
+    """Insert the rows of the binary COPY `path` whose key the primary lacks; remove the file.
+
+    One psql transaction: load the rows into a temporary table shaped like the target, insert
+    those whose key is missing (the generated column left to its default), commit.
+    """
+    table, key, skip = _quoted(plan.kept_table), _quoted(plan.kept_key), plan.kept_skip
+    script = "\n".join(
+        [
+            "BEGIN;",
+            f"CREATE TEMP TABLE drills_kept (LIKE {table}) ON COMMIT DROP;",
+            f"\\copy drills_kept FROM '{_literal(path)}' WITH (FORMAT binary)",
+            "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) AS cols"
+            " FROM information_schema.columns WHERE table_schema = 'public'"
+            f" AND table_name = '{_literal(plan.kept_table)}'"
+            f" AND column_name <> '{_literal(skip)}' \\gset",
+            f"INSERT INTO {table} (:cols) SELECT :cols FROM drills_kept k"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{key} = k.{key});",
+            "COMMIT;",
+        ]
+    )
+    script_file = path.with_suffix(".sql")  # psql mixes SQL and \copy only from a file
+    script_file.write_text(script + "\n", encoding="utf-8")
+    try:
+        said = primary.run_tool(
+            "psql",
+            ["-X", "-v", "ON_ERROR_STOP=1", "-d", primary.admin_dsn(), "-f", str(script_file)],
+        )
+    finally:
+        script_file.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    found = re.search(r"^INSERT 0 (\d+)$", said, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: object) -> str:
+    return str(text).replace("'", "''")
 
 
 def _point_back(

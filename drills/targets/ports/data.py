@@ -159,6 +159,15 @@ class Database(Protocol):
         """Run one statement in its own transaction; return the affected row count."""
         ...
 
+    def execute_keeping(self, sql: str, table: str, path: Path) -> int:
+        """Run `sql` in a transaction that first locks `table` and copies its rows to `path`.
+
+        The copy (binary COPY, written and fsync'd before the statement runs) holds every row
+        committed before the statement; writes blocked by the lock fail with the statement's
+        effect. A crash before COMMIT leaves the table as it was.
+        """
+        ...
+
     def tables(self) -> list[str]:
         """User tables in the public schema, sorted."""
         ...

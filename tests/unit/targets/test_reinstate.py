@@ -85,9 +85,11 @@ def test_running_restored_instance_is_the_source_then_removed(tmp_path: Path) ->
     primary, restored = FakeServer(), FakeServer()
     config = FakeConfig(FakeClock(), url="postgresql://app@127.0.0.1:6000/shop")
     done = _run(_plan(tmp_path), primary, restored, config)
-    assert [tool for tool, _ in restored.tools] == ["pg_dump"]
-    [(tool, args)] = primary.tools
-    assert tool == "pg_restore"
+    # pg_dump for the refill, then psql's \copy of what landed there after it (the drain)
+    assert [tool for tool, _ in restored.tools] == ["pg_dump", "psql"]
+    assert "\\copy" in restored.tools[1][1][-1]
+    [(tool, args), (drain, _)] = primary.tools
+    assert (tool, drain) == ("pg_restore", "psql")  # the refill, then the drained rows put back
     assert "--clean" in args
     assert config.url == "postgresql://app@127.0.0.1:5432/shop"
     assert done.repointed
