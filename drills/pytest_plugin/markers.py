@@ -34,6 +34,22 @@ def drill_marker(item: pytest.Item) -> DrillMarker | None:
     return parse_drill_marker(f"{item.nodeid}: @pytest.mark.drill", mark.args, mark.kwargs)
 
 
+def drill_ids(items: list[pytest.Item]) -> tuple[str, ...]:
+    """The drill ids of `items`, once each, in order.
+
+    An invalid marker is skipped here: the drill fixture reports it.
+    """
+    ids = []
+    for item in items:
+        try:
+            marker = drill_marker(item)
+        except ConfigError:
+            continue
+        if marker is not None:
+            ids.append(marker.id)
+    return tuple(dict.fromkeys(ids))
+
+
 def select_drills(
     items: list[pytest.Item], wanted: tuple[str, ...]
 ) -> tuple[list[pytest.Item], list[pytest.Item]]:

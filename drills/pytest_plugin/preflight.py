@@ -24,7 +24,7 @@ from drills.core.access_needs import DRILL_NEEDS
 from drills.core.errors import DrillError
 from drills.core.profile import Profile, resolve_endpoints
 from drills.pytest_plugin.context import DrillContext
-from drills.pytest_plugin.markers import drill_marker
+from drills.pytest_plugin.markers import drill_ids
 
 __all__ = ["PLUGIN_NAME", "AccessPreflight", "CheckedAccess"]
 
@@ -55,7 +55,7 @@ class AccessPreflight:
         """Refuse the run (or, dry run, note it) when the identity lacks a needed permission."""
         if session.config.option.collectonly or self.checked is not None:
             return
-        ids = _drill_ids(session.items)
+        ids = drill_ids(session.items)
         if not any(DRILL_NEEDS.get(drill_id) for drill_id in ids):
             return
         checked = self._check(ids)
@@ -122,15 +122,3 @@ def _review(profile: Profile, context: DrillContext, ids: tuple[str, ...]) -> Ch
     )
     decisions = review_access(api, needs)
     return CheckedAccess(who_am_i(api), namespace, needs, missing(needs, decisions))
-
-
-def _drill_ids(items: list[pytest.Item]) -> tuple[str, ...]:
-    ids = []
-    for item in items:
-        try:
-            marker = drill_marker(item)
-        except DrillError:
-            continue  # the drill fixture reports a bad marker
-        if marker is not None:
-            ids.append(marker.id)
-    return tuple(dict.fromkeys(ids))

@@ -20,7 +20,7 @@ from drills.core.errors import ConfigError
 from drills.core.halt import HaltNotice, HaltWatcher, halt_path, refuse_to_start
 from drills.core.runlock import LockHolder, RunLock, lock_path
 from drills.pytest_plugin.context import DrillContext
-from drills.pytest_plugin.markers import drill_marker
+from drills.pytest_plugin.markers import drill_ids
 
 __all__ = ["RunGuard"]
 
@@ -45,7 +45,7 @@ class RunGuard:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Take the lock and arm the halt watcher when drills will act."""
         config = session.config
-        ids = _drill_ids(session.items)
+        ids = drill_ids(session.items)
         if not ids or config.option.collectonly or self.context.settings.dry_run:
             return
         try:
@@ -75,7 +75,7 @@ class RunGuard:
         """Skip every drill that has not started once the lever is pulled."""
         notice = self.halted
         if notice is not None:
-            self.not_started.extend(_drill_ids([item]) or (item.nodeid,))
+            self.not_started.extend(drill_ids([item]) or (item.nodeid,))
             pytest.skip(f"not started: {notice.describe()}")
         self._item = item
 
@@ -123,15 +123,3 @@ class RunGuard:
         runner = item.stash.get(self._drill_key, None)
         if runner is not None:
             runner.abort(notice.describe())
-
-
-def _drill_ids(items: list[pytest.Item]) -> tuple[str, ...]:
-    ids = []
-    for item in items:
-        try:
-            marker = drill_marker(item)
-        except ConfigError:
-            continue  # the drill fixture reports a bad marker
-        if marker is not None:
-            ids.append(marker.id)
-    return tuple(ids)
