@@ -52,8 +52,12 @@ def _write_then_drop(
     wait_until(lambda: writer.acknowledged > target, clock=clock, timeout_s=60, poll_s=0.05)
     fault = drop_table(kit.app, kit.admin, "orders", clock=clock)
     fault.apply()
+    # the writer's next insert after the DROP fails; stopping it before that try proves nothing
+    hit = wait_until(
+        lambda: bool(writer.errors), clock=clock, timeout_s=10, poll_s=0.02, raise_on_timeout=False
+    )
     writer.stop()
-    assert writer.errors, "the writer should have hit the dropped table"
+    assert hit.met, "the writer should have hit the dropped table"
     assert fault.point is not None
     pitr.remember_point(fault.point.name, fault.point.wall_iso)
     pitr.flush_archive()
