@@ -150,33 +150,31 @@ def _rows(conn: psycopg.Connection[Any], up_to: int) -> str:
     return f"{row[0]} rows, md5 {row[1]}"
 
 
-def _postmasters() -> list[str]:
-    """The data directories of the running PostgreSQL servers (a restored one left behind)."""
+def _cmdlines() -> list[list[bytes]]:
+    """The argv of every process that still has one."""
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"postgres") and b"-D" in argv:
-            found.append(argv[argv.index(b"-D") + 1].decode())
-    return sorted(found)
+        if proc.name.isdigit():
+            try:
+                found.append((proc / "cmdline").read_bytes().split(b"\0"))
+            except OSError:
+                continue
+    return found
+
+
+def _postmasters() -> list[str]:
+    """The data directories of the running PostgreSQL servers (a restored one left behind)."""
+    return sorted(
+        argv[argv.index(b"-D") + 1].decode()
+        for argv in _cmdlines()
+        if argv[0].endswith(b"postgres") and b"-D" in argv
+    )
 
 
 def _processes(word: bytes) -> list[str]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if word in cmdline:
-            found.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
-    return sorted(found)
+    return sorted(
+        b" ".join(argv).decode(errors="replace") for argv in _cmdlines() if word in b"\0".join(argv)
+    )
 
 
 def _rds(root: Path) -> list[str]:

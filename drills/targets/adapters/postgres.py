@@ -30,7 +30,6 @@ from drills.targets.ports.data import (
 __all__ = [
     "PostgresDatabase",
     "PostgresSessionHolder",
-    "copy_out",
     "fingerprint_table",
     "insert_order",
     "translate",
@@ -138,7 +137,7 @@ class PostgresDatabase:
             try:
                 with conn.transaction():
                     conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(name))
-                    copy_out(conn, name, path)
+                    _copy_out(conn, name, path)
                     return conn.execute(statement.encode()).rowcount
             except psycopg.Error as exc:
                 raise translate(exc, f"execute on '{self.name}'") from exc
@@ -410,8 +409,8 @@ def _in_transaction(index: int, every: int) -> bool:
     return every > 0 and index % every == every - 1
 
 
-def copy_out(conn: psycopg.Connection[Any], table: sql.Identifier, path: Path) -> None:
-    """COPY `table` in binary to `path`, with a header naming its columns; fsync'd."""
+def _copy_out(conn: psycopg.Connection[Any], table: sql.Identifier, path: Path) -> None:
+    """COPY `table` in binary to `path` (written beside it, fsync'd, then renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     query = sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(table)

@@ -11,6 +11,12 @@ drill after it expects the service on the primary with its data, so the destroy 
 2. point the service's database URL back at the primary, `rollout restart`, wait for the rollout;
 3. stop and remove the restored instance (its server process and its files).
 
+Around those, for the DROP that kept a copy of its table (`kept_rows`): after step 1 the rows of
+that copy whose key the primary lacks go back in (what the restore could not bring back); after
+step 2, the rows the service wrote to the restored instance once it had been dumped are drained
+into the primary. When the primary still has the table, the DROP never committed and step 1
+leaves it alone rather than load the snapshot over newer rows.
+
 Each part is idempotent, so a replay after a half-finished rollback completes the work. Step 1
 is not idempotent by itself (a second pg_restore of the snapshot dump would wipe the writes made
 since the first), so once it succeeds a marker `.reinstate-<token>.refilled` under
