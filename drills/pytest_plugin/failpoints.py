@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,7 @@ class _Armed:
         os.kill(os.getpid(), self.point.signum)
 
 
-def arm(events: DrillEvents, environ: dict[str, str] | os._Environ[str]) -> Failpoint | None:
+def arm(events: DrillEvents, environ: Mapping[str, str]) -> Failpoint | None:
     """Arm the failpoint `DRILLS_FAILPOINT` names on `events`; None when it is unset."""
     value = environ.get(ENV, "")
     if not value:
