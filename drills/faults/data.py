@@ -119,13 +119,21 @@ def drop_table(
     return statement
 
 
-def mass_delete(
-    database: Database, admin: Database, table: str, *, clock: DrillClock, keep_every: int = 10
+def mass_delete(  # noqa: PLR0913 - the statement's parts, keyword-only
+    database: Database,
+    admin: Database,
+    table: str,
+    *,
+    clock: DrillClock,
+    keep_every: int = 10,
+    keep: Path | None = None,
 ) -> DestructiveStatement:
-    """DELETE most rows of a table (keeps one row in `keep_every` by id)."""
+    """DELETE most rows of a table (leaves one row in `keep_every` by id); `keep` as drop_table."""
     quoted = '"' + table.replace('"', '""') + '"'
-    statement = f"DELETE FROM {quoted} WHERE id % {int(keep_every)} <> 0"
-    return DestructiveStatement(database, admin, statement, clock, "mass-delete")
+    sql = f"DELETE FROM {quoted} WHERE id % {int(keep_every)} <> 0"
+    statement = DestructiveStatement(database, admin, sql, clock, "mass-delete")
+    statement.keep = None if keep is None else (table, keep)
+    return statement
 
 
 def register_data_rollback(registry: RollbackRegistry) -> None:

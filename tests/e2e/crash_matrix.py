@@ -40,6 +40,7 @@ import psycopg
 
 from drills.core.clock import SystemClock
 from drills.core.conditions import Observation
+from drills.core.dataloss import payload_hash
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
 from tests.e2e.drill_cli import REPO, kubectl
@@ -236,23 +237,29 @@ def differences(before: Fingerprint, after: Fingerprint) -> list[str]:
 
 
 def lost_acknowledged(root: Path, since_s: float) -> list[str]:
-    """Orders a run that started at wall time `since_s` acknowledged and the primary lacks."""
-    keys: set[str] = set()
+    """Orders a run that started at wall time `since_s` acknowledged and the primary lacks.
+
+    A key whose row is there with other content (an UPDATE without WHERE left behind) counts
+    too, marked `(altered)`.
+    """
+    acked: dict[str, str] = {}
     for ledger in (root / "reports").glob("*/**/ledger.jsonl"):
         if ledger.stat().st_mtime >= since_s:
             for line in ledger.read_text().splitlines():
                 if line.strip():
-                    keys.add(json.loads(line)["key"])
-    if not keys:
+                    write = json.loads(line)
+                    acked[write["key"]] = write["payload_hash"]
+    if not acked:
         return []
     with psycopg.connect(_endpoints(root)["admin_dsn"], autocommit=True) as conn:
-        present = {
-            str(r[0])
-            for r in conn.execute(
-                "SELECT order_key FROM orders WHERE order_key = ANY(%s)", (sorted(keys),)
-            ).fetchall()
-        }
-    return sorted(keys - present)
+        rows = conn.execute(
+            "SELECT order_key, item, quantity FROM orders WHERE order_key = ANY(%s)",
+            (sorted(acked),),
+        ).fetchall()
+    present = {str(k): payload_hash(str(k), str(item), int(q)) for k, item, q in rows}
+    missing = [key for key in sorted(acked) if key not in present]
+    altered = [f"{key} (altered)" for key in sorted(present) if present[key] != acked[key]]
+    return missing + altered
 
 
 def pending_entries(root: Path) -> int:

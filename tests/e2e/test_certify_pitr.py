@@ -50,7 +50,7 @@ from tests.e2e.certify_cli import (
 )
 from tests.e2e.certify_cli import write as write_file
 from tests.e2e.drill_cli import kubectl
-from tests.e2e.test_certify_snapshot import postgres_tool
+from tests.e2e.test_certify_snapshot import lost_orders, postgres_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -182,6 +182,7 @@ def left_as_found(root: Path) -> str:
         f"restored instances {restored}" if restored else "",
         "rollbacks pending" if RollbackLedger(ProjectPaths(root).ledger).pending() else "",
         "session left" if (root / ".drills" / "certify" / "session").exists() else "",
+        lost_orders(root),
     ]
     return "; ".join(p for p in problems if p)
 

@@ -11,11 +11,12 @@ drill after it expects the service on the primary with its data, so the destroy 
 2. point the service's database URL back at the primary, `rollout restart`, wait for the rollout;
 3. stop and remove the restored instance (its server process and its files).
 
-Around those, for the DROP that kept a copy of its table (`kept_rows`): after step 1 the rows of
-that copy whose key the primary lacks go back in (what the restore could not bring back); after
+Around those, for the fault that kept a copy of its table (`kept_rows`): after step 1 the rows of
+that copy whose key the primary lacks go back in, and rows the fault altered get their content
+back (what the restore could not bring back); after
 step 2, the rows the service wrote to the restored instance once it had been dumped are drained
-into the primary. When the primary still has the table, the DROP never committed and step 1
-leaves it alone rather than load the snapshot over newer rows.
+into the primary. When the primary still has the table (the DROP never committed, or the fault
+was a DELETE or UPDATE), step 1 leaves it alone rather than load the snapshot over newer rows.
 
 Each part is idempotent, so a replay after a half-finished rollback completes the work. Step 1
 is not idempotent by itself (a second pg_restore of the snapshot dump would wipe the writes made
@@ -77,6 +78,15 @@ class ReinstatePlan:
         """The file whose presence says step 1 (refill the primary) already succeeded."""
         return Path(self.postgres_root) / f".reinstate-{self.token}.refilled"
 
+    def stranded_rows(self) -> Path:
+        """Copy of the primary's table taken before a refill from the restored instance.
+
+        Writes that reached the primary after the fault and before the service moved (a DELETE
+        or UPDATE leaves the table writable) are not in the restored instance; the refill would
+        drop them, so their rows are copied aside first and put back after.
+        """
+        return Path(self.postgres_root) / f".reinstate-{self.token}.stranded"
+
     def args(self) -> dict[str, JsonScalar]:
         """The rollback entry's args."""
         return dict(asdict(self))
@@ -106,7 +116,9 @@ class Reinstated:
         repointed = "service repointed at the primary" if self.repointed else "service untouched"
         removed = "restored instance removed" if self.removed else "no restored instance"
         kept = (
-            "" if self.put_back is None else f"; {self.put_back} row(s) the refill lacked put back"
+            ""
+            if self.put_back is None
+            else f"; {self.put_back} row(s) the refill lacked or had altered put back"
         )
         return f"primary refilled from {self.source}{kept}; {repointed}; {removed}"
 
@@ -136,18 +148,24 @@ def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
     current = config.database_url()
     serving = restored.status() == "running" and current is not None and current == restored.dsn()
     marker = plan.refilled_marker()
+    stranded = plan.stranded_rows()
     if marker.exists():
         source = "nothing (an earlier run of this rollback refilled it)"
     else:
+        if serving and _table_present(plan, primary):
+            _copy_out(primary, plan, stranded)  # what only the primary has, before the refill
         source = _refill_primary(plan, primary=primary, restored=restored, use_restored=serving)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(source + "\n", encoding="utf-8")
-    put_back = _put_back_kept(plan, primary)
+    put_back = _added(
+        _put_back(stranded, plan, primary, repair=False) if stranded.exists() else None,
+        _put_back_kept(plan, primary),
+    )
     repointed = _point_back(
         config, current, primary_url or plan.primary_url, clock, rollout_timeout_s
     )
     if serving and restored.status() == "running":
-        put_back = (put_back or 0) + _drain_restored(plan, primary, restored)
+        put_back = _added(put_back, _drain_restored(plan, primary, restored))
     removed = restored.status() != "absent"
     restored.remove()
     return Reinstated(source, repointed, removed, clock.now() - started, put_back)
@@ -171,7 +189,8 @@ def _refill_primary(
     elif plan.kept_rows and _table_present(plan, primary):
         # the DROP never committed (killed between the record and the fault, or before its
         # COMMIT): the primary is whole, and the snapshot dump over it would wipe newer rows
-        return f"nothing (the primary still has {plan.kept_table}: the fault never acted)"
+        # a DELETE or UPDATE leaves it too: the kept copy repairs those rows afterwards
+        return f"nothing (the primary still has {plan.kept_table}; the kept copy repairs it)"
     elif plan.fallback_dump and Path(plan.fallback_dump).exists():
         dump, source = Path(plan.fallback_dump), f"snapshot dump {plan.fallback_dump}"
     else:
@@ -223,30 +242,53 @@ def _drain_restored(plan: ReinstatePlan, primary: ServerInstance, restored: Serv
     restored instance's rows whose key the primary lacks are copied over, before it goes.
     """
     path = Path(plan.postgres_root) / f".reinstate-{plan.restored}.drain"
-    table = _quoted(plan.kept_table)
-    copy = f"\\copy {table} TO '{_literal(path)}' WITH (FORMAT binary)"
-    restored.run_tool(
-        "psql", ["-X", "-v", "ON_ERROR_STOP=1", "-d", restored.admin_dsn(), "-c", copy]
-    )
-    return _put_back(path, plan, primary)
+    _copy_out(restored, plan, path)
+    return _put_back(path, plan, primary, repair=False)
 
 
-def _put_back(path: Path, plan: ReinstatePlan, primary: ServerInstance) -> int:
-    """Insert the rows of the binary COPY `path` whose key the primary lacks; remove the file.
+def _copy_out(server: ServerInstance, plan: ReinstatePlan, path: Path) -> None:
+    """Binary COPY of the plan's table on `server` to `path`."""
+    copy = f"\\copy {_quoted(plan.kept_table)} TO '{_literal(path)}' WITH (FORMAT binary)"
+    server.run_tool("psql", ["-X", "-v", "ON_ERROR_STOP=1", "-d", server.admin_dsn(), "-c", copy])
 
-    One psql transaction: load the rows into a temporary table shaped like the target, insert
-    those whose key is missing (the generated column left to its default), commit.
+
+def _added(first: int | None, second: int | None) -> int | None:
+    """The sum of two row counts where None means 'nothing to add'."""
+    return None if first is None and second is None else (first or 0) + (second or 0)
+
+
+def _put_back(
+    path: Path, plan: ReinstatePlan, primary: ServerInstance, *, repair: bool = True
+) -> int:
+    """Give the primary the rows of the binary COPY `path`: add missing ones, repair altered ones.
+
+    One psql transaction: load the rows into a temporary table shaped like the target; with
+    `repair` (the copy is the truth from before the fault), a row whose key the primary has
+    with other content (an UPDATE without WHERE) gets the copy's content back; a row whose key
+    the primary lacks (a DROP or DELETE) is inserted with the generated column left to its
+    default; commit. The file goes once that committed. The count returned is the rows
+    inserted plus the rows repaired.
     """
     table, key, skip = _quoted(plan.kept_table), _quoted(plan.kept_key), plan.kept_skip
+    columns = (
+        " FROM information_schema.columns WHERE table_schema = 'public'"
+        f" AND table_name = '{_literal(plan.kept_table)}'"
+        f" AND column_name <> '{_literal(skip)}'"
+    )
     script = "\n".join(
         [
             "BEGIN;",
             f"CREATE TEMP TABLE drills_kept (LIKE {table}) ON COMMIT DROP;",
             f"\\copy drills_kept FROM '{_literal(path)}' WITH (FORMAT binary)",
-            "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) AS cols"
-            " FROM information_schema.columns WHERE table_schema = 'public'"
-            f" AND table_name = '{_literal(plan.kept_table)}'"
-            f" AND column_name <> '{_literal(skip)}' \\gset",
+            "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) AS cols,"
+            " string_agg('o.' || quote_ident(column_name), ', ' ORDER BY ordinal_position)"
+            " AS ocols,"
+            " string_agg('k.' || quote_ident(column_name), ', ' ORDER BY ordinal_position)"
+            f" AS kcols{columns} \\gset",
+            f"UPDATE {table} o SET (:cols) = ROW(:kcols) FROM drills_kept k"
+            f" WHERE o.{key} = k.{key} AND ROW(:ocols) IS DISTINCT FROM ROW(:kcols);"
+            if repair
+            else "",
             f"INSERT INTO {table} (:cols) SELECT :cols FROM drills_kept k"
             f" WHERE NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{key} = k.{key});",
             "COMMIT;",
@@ -262,8 +304,8 @@ def _put_back(path: Path, plan: ReinstatePlan, primary: ServerInstance) -> int:
     finally:
         script_file.unlink(missing_ok=True)
     path.unlink(missing_ok=True)
-    found = re.search(r"^INSERT 0 (\d+)$", said, re.MULTILINE)
-    return int(found.group(1)) if found else 0
+    counts = re.findall(r"^(?:UPDATE|INSERT 0) (\d+)$", said, re.MULTILINE)
+    return sum(int(n) for n in counts)
 
 
 def _quoted(name: str) -> str:

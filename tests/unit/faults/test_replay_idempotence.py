@@ -170,8 +170,8 @@ def test_reinstate_replayed_after_it_finished_does_nothing(tmp_path: Path) -> No
     assert run().did_anything
     again = run()  # the replay after a crash before `done`
     assert not again.did_anything
-    # one refill and one put-back of the drained rows; the replay repeats neither
-    assert [tool for tool, _ in primary.tools] == ["pg_restore", "psql"]
+    # the table check, one refill and one put-back of the drained rows; the replay repeats none
+    assert [tool for tool, _ in primary.tools] == ["psql", "pg_restore", "psql"]
     assert len(config.restarts) == 1
 
 

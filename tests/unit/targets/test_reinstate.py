@@ -88,8 +88,11 @@ def test_running_restored_instance_is_the_source_then_removed(tmp_path: Path) ->
     # pg_dump for the refill, then psql's \copy of what landed there after it (the drain)
     assert [tool for tool, _ in restored.tools] == ["pg_dump", "psql"]
     assert "\\copy" in restored.tools[1][1][-1]
-    [(tool, args), (drain, _)] = primary.tools
-    assert (tool, drain) == ("pg_restore", "psql")  # the refill, then the drained rows put back
+    # is the table still there (to copy aside rows only the primary has), the refill, then the
+    # drained rows put back
+    [(check, query), (tool, args), (drain, _)] = primary.tools
+    assert (check, tool, drain) == ("psql", "pg_restore", "psql")
+    assert "to_regclass" in query[-1]
     assert "--clean" in args
     assert config.url == "postgresql://app@127.0.0.1:5432/shop"
     assert done.repointed
