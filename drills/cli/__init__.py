@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(run)
     run.add_argument("ids", nargs="*", metavar="SCENARIO_ID", help="drill ids (default: all)")
     run.add_argument("--dry-run", action="store_true", help="print plans and rollbacks only")
+    run.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="run this variant of the selected drills (`drills list` shows them)",
+    )
     run.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. gate")
     run.add_argument("--load-workers", type=int, help="Locust worker processes (load drills)")
     run.add_argument(
@@ -175,6 +180,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
         env=args.env,
         objectives=tuple(args.objective),
         dry_run=bool(getattr(args, "dry_run", False)),
+        variant=getattr(args, "variant", None),
         markexpr=getattr(args, "markexpr", None),
         load_workers=getattr(args, "load_workers", None),
         load_remote_workers=getattr(args, "load_remote_workers", None),

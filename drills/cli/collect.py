@@ -27,6 +27,7 @@ class CollectedDrill:
     marks: tuple[str, ...]
     rto_s: float | None
     rpo_s: float | None
+    variants: tuple[str, ...] = ()  # the first is the default
 
 
 class _Collector:
@@ -62,6 +63,7 @@ class _Collector:
                     marks,
                     objectives.get("rto"),
                     objectives.get("rpo"),
+                    marker.variants,
                 )
             )
 

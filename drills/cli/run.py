@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from drills.cli.collect import collect_drills
+from drills.cli.collect import CollectedDrill, collect_drills
 from drills.cli.metrics import MetricsTargets, publish_metrics
 from drills.cli.output import verdict_table
 from drills.cli.paths import ProjectPaths
@@ -58,6 +58,7 @@ class RunRequest:
     env: str = "sandbox"
     objectives: tuple[str, ...] = ()
     dry_run: bool = False
+    variant: str | None = None
     markexpr: str | None = None
     load_workers: int | None = None
     load_remote_workers: int | None = None
@@ -88,6 +89,8 @@ def plugin_args(request: RunRequest) -> list[str]:
     args += [f"--drill-id={drill_id}" for drill_id in request.ids]
     if request.dry_run:
         args.append("--drill-dry-run")
+    if request.variant is not None:
+        args.append(f"--drill-variant={request.variant}")
     if request.markexpr:
         args += ["-m", request.markexpr]
     for option, value in (
@@ -151,7 +154,18 @@ def list_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> i
             ",".join(found.marks),
         )
     console.print(table)
+    _print_variants(drills, console)
     return 0
+
+
+def _print_variants(drills: list[CollectedDrill], console: Console) -> None:
+    """One line per drill that has variants: the default first (`drills run ID --variant V`)."""
+    with_variants = [d for d in drills if d.variants]
+    if not with_variants:
+        return
+    console.print("variants (the first is the default; drills run ID --variant NAME):")
+    for found in with_variants:
+        console.print(f"  {found.id}: {', '.join(found.variants)}", highlight=False)
 
 
 def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> int:

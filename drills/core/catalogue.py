@@ -5,6 +5,7 @@ Pure functions shared by the pytest plugin and the CLI, which may not import eac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ from drills.core.objectives import Objective, ObjectiveKind
 __all__ = ["MARKER_ARGUMENTS", "DrillMarker", "new_run_id", "parse_drill_marker"]
 
 _REQUIRED = ("id", "runbook", "service")
-MARKER_ARGUMENTS = frozenset({*_REQUIRED, "severity", "rto", "rpo"})
+MARKER_ARGUMENTS = frozenset({*_REQUIRED, "severity", "rto", "rpo", "variants"})
+_VARIANT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,19 @@ class DrillMarker:
     service: str
     severity: str = ""
     objectives: tuple[Objective, ...] = ()
+    variants: tuple[str, ...] = ()  # the first is the default; () when the drill has none
+
+    def variant(self, wanted: str | None) -> str:
+        """The variant to run: `wanted`, else the default; ConfigError names the known ones."""
+        if wanted is None:
+            return self.variants[0] if self.variants else ""
+        if wanted not in self.variants:
+            known = ", ".join(self.variants) if self.variants else "none"
+            raise ConfigError(
+                f"drill {self.id} has no variant {wanted!r}; its variants: {known} "
+                "(`drills list` shows every drill's)"
+            )
+        return wanted
 
 
 def parse_drill_marker(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> DrillMarker:
@@ -54,7 +69,23 @@ def parse_drill_marker(where: str, args: Sequence[Any], kwargs: Mapping[str, Any
         service=service,
         severity=str(kwargs.get("severity", "")),
         objectives=_objectives(where, service, kwargs),
+        variants=_variants(where, kwargs.get("variants", ())),
     )
+
+
+def _variants(where: str, value: Any) -> tuple[str, ...]:
+    """Validate `variants=`: a tuple of distinct lower-case names, e.g. ("half", "all")."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list)):
+        raise ConfigError(f"{where}: variants={value!r} must be a tuple of names, e.g. ('a', 'b')")
+    names = tuple(str(v) for v in value)
+    bad = [n for n in names if not _VARIANT.match(n)]
+    if bad:
+        raise ConfigError(
+            f"{where}: variant name(s) {bad} must be lower-case letters, digits and dashes"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: variants={names!r} names one twice")
+    return names
 
 
 def _objectives(where: str, service: str, kwargs: Mapping[str, Any]) -> tuple[Objective, ...]:

@@ -137,6 +137,7 @@ class DrillSpec:
     phases: PhaseBudgets = field(default_factory=PhaseBudgets)
     dry_run: bool = False
     run_id: str = ""
+    variant: str = ""  # the variant this run drills ("" when the drill has none)
 
     def objective(self, kind: ObjectiveKind, service: str | None = None) -> Objective | None:
         """The objective of `kind` for `service` (default: the drill's service)."""
@@ -687,6 +688,7 @@ class Drill:
             runbook=self.spec.runbook,
             service=self.spec.service,
             severity=self.spec.severity,
+            variant=self.spec.variant,
             verdict=verdict,
             reason=reason,
             started_at=self._iso(self.started_s),

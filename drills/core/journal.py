@@ -125,6 +125,7 @@ class DrillRecord:
     figures: tuple[Figure, ...] = ()
     report_incomplete: bool = False
     nodeid: str = ""
+    variant: str = ""  # which of the drill's variants ran ("" when it has none)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict of this record."""
@@ -156,6 +157,7 @@ class DrillRecord:
             rollbacks=tuple(RollbackRecord(**r) for r in data.get("rollbacks", [])),
             figures=tuple(Figure(**f) for f in data.get("figures", [])),
             report_incomplete=bool(data.get("report_incomplete", False)),
+            variant=str(data.get("variant", "")),
             nodeid=data.get("nodeid", ""),
         )
 

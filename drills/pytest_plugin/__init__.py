@@ -14,6 +14,7 @@ from drills.pytest_plugin.fixtures import (
     drill_endpoints,
     drill_objectives,
     drill_profile,
+    drill_variant,
 )
 from drills.pytest_plugin.options import DrillSettings
 from drills.pytest_plugin.session import (
@@ -39,6 +40,7 @@ __all__ = [
     "drill_endpoints",
     "drill_objectives",
     "drill_profile",
+    "drill_variant",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",

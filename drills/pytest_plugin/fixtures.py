@@ -16,7 +16,7 @@ from drills.core.profile import Endpoints, Profile, parse_objective_override, re
 from drills.core.secrets import redact
 from drills.pytest_plugin.bridge import JOURNAL_PLUGIN
 from drills.pytest_plugin.context import DrillContext
-from drills.pytest_plugin.markers import drill_marker
+from drills.pytest_plugin.markers import drill_marker, variant_of
 from drills.pytest_plugin.session import CONTEXT_KEY, DRILL_KEY, PLAN_KEY
 from drills.reporting.journal_json import JournalJsonWriter
 
@@ -123,6 +123,15 @@ def drill(
         runner.finish()  # no-op when the call hook already finished it
 
 
+@pytest.fixture
+def drill_variant(request: pytest.FixtureRequest) -> str:
+    """The variant of the drill this test runs.
+
+    `drills run ID --variant NAME` chooses; else the first its marker declares ("" if none).
+    """
+    return variant_of(request.node)
+
+
 def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Objective]) -> DrillSpec:
     try:
         marker = drill_marker(item)
@@ -154,6 +163,7 @@ def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Object
         phases=profile.phases,
         dry_run=context.settings.dry_run,
         run_id=context.settings.run_id,
+        variant=variant_of(item),
     )
 
 

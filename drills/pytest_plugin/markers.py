@@ -7,11 +7,20 @@ import pytest
 from drills.core.catalogue import DrillMarker, parse_drill_marker
 from drills.core.errors import ConfigError
 
-__all__ = ["MARKERS", "DrillMarker", "drill_marker", "register_markers", "select_drills"]
+__all__ = [
+    "MARKERS",
+    "DrillMarker",
+    "check_variant",
+    "drill_marker",
+    "register_markers",
+    "select_drills",
+    "variant_of",
+]
 
 MARKERS = (
-    "drill(id, runbook, service, severity, rto=None, rpo=None): a drill scenario and the "
-    "runbook section it drills; rto/rpo override the profile's targets for this drill",
+    "drill(id, runbook, service, severity, rto=None, rpo=None, variants=()): a drill scenario "
+    "and the runbook section it drills; rto/rpo override the profile's targets for this drill; "
+    "variants name its variants, the first the default",
     "gate: part of the staging CI gate",
     "cert: usable as an on-call certification practical",
     "sandbox: needs the local sandbox (real processes, PostgreSQL, moto)",
@@ -67,6 +76,31 @@ def select_drills(
         raise pytest.UsageError(f"unknown drill id(s): {', '.join(unknown)}; known: {known}")
     kept = [item for item in items if ids.get(item) in wanted]
     return kept, [item for item in items if item not in kept]
+
+
+def check_variant(items: list[pytest.Item], variant: str | None) -> None:
+    """UsageError unless every drill among `items` declares `variant` (None: nothing asked)."""
+    if variant is None:
+        return
+    for item in items:
+        marker = _safe_marker(item)
+        if marker is None:
+            continue
+        try:
+            marker.variant(variant)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"--variant {variant}: {exc}") from exc
+
+
+def variant_of(item: pytest.Item) -> str:
+    """The variant the item runs: --drill-variant, else its marker's default ("" if none)."""
+    marker = _safe_marker(item)
+    if marker is None:
+        return ""
+    try:
+        return marker.variant(item.config.getoption("drill_variant"))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 def _safe_marker(item: pytest.Item) -> DrillMarker | None:

@@ -35,6 +35,7 @@ _HELP = {
     "ledger": f"persistent rollback ledger that `drills rollback` replays (default {LEDGER_PATH})",
     "profiles_dir": f"directory of environment profiles (default {PROFILES_DIR})",
     "select": "run only the drill with this id (repeatable); unknown ids are an error",
+    "variant": "run the selected drills' variant NAME (each must declare it; default: the first)",
     "operator": "who runs the drills, recorded in the journal (default: the OS user)",
     "approved_by": "who approved the run, recorded in the journal",
     "ticket": "change or incident ticket of the run, recorded in the journal",
@@ -101,6 +102,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--drill-id", dest="drill_ids", action="append", default=None, help=_HELP["select"]
     )
+    group.addoption("--drill-variant", dest="drill_variant", default=None, help=_HELP["variant"])
     group.addoption("--drill-operator", dest="drill_operator", default=None, help=_HELP["operator"])
     group.addoption(
         "--drill-approved-by", dest="drill_approved_by", default=None, help=_HELP["approved_by"]

@@ -13,7 +13,7 @@ from drills.core.durations import format_duration
 from drills.core.errors import ConfigError, DrillError
 from drills.pytest_plugin import bridge, failpoints, redaction
 from drills.pytest_plugin.context import DrillContext
-from drills.pytest_plugin.markers import register_markers, select_drills
+from drills.pytest_plugin.markers import check_variant, register_markers, select_drills
 from drills.pytest_plugin.options import add_options, build_settings
 from drills.pytest_plugin.outcomes import junit_properties, settle
 from drills.pytest_plugin.preflight import PLUGIN_NAME as ACCESS_PREFLIGHT
@@ -116,12 +116,17 @@ def pytest_runtest_makereport(
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep only the drills named by --drill-id (an unknown id is a usage error)."""
+    """Keep only the drills named by --drill-id (an unknown id is a usage error).
+
+    A --drill-variant every kept drill must declare: running a drill without the variant asked
+    for would report on something else than what was requested.
+    """
     wanted = config.stash[CONTEXT_KEY].settings.selected_ids
     kept, dropped = select_drills(items, wanted)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    check_variant(items, config.getoption("drill_variant"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
