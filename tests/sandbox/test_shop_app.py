@@ -164,6 +164,34 @@ def test_held_connections_exhaust_the_pool(kit: PgKit, tmp_path: Path, running: 
     assert (status, body["error"]) == (503, "PoolTimeout")
 
 
+def test_connections_held_later_leave_the_shop_ready_first(
+    kit: PgKit, tmp_path: Path, running: list[Shop]
+) -> None:
+    """HOLD_AFTER_S: the release serves (and would pass a rollout) before its leak bites."""
+    shop = ready_shop(
+        kit,
+        tmp_path,
+        running,
+        POOL_SIZE="2",
+        HOLD_CONNECTIONS="2",
+        HOLD_AFTER_S="3",
+        POOL_TIMEOUT_S="0.5",
+        READY_TIMEOUT_S="0.3",
+    )
+    status, _ = shop.call("POST", "/orders", {"order_key": "early", "item": "tea", "quantity": 1})
+    assert status == 201  # ready and serving before the hold
+    wait_until(
+        lambda: not shop.answers("/readyz"),
+        clock=SystemClock(),
+        timeout_s=20,
+        poll_s=0.1,
+        description="the held pool fails readiness",
+    )
+    status, body = shop.call("POST", "/orders", {"order_key": "late", "item": "tea", "quantity": 1})
+    assert (status, body["error"]) == (503, "PoolTimeout")
+    assert shop.answers("/healthz")  # liveness stays green: nothing restarts the pod
+
+
 def test_leak_keeps_memory_per_request(kit: PgKit, tmp_path: Path, running: list[Shop]) -> None:
     shop = ready_shop(kit, tmp_path, running, LEAK_KB_PER_REQUEST="1024")
     before_kb = shop.rss_kb()
