@@ -1,6 +1,6 @@
 """What the end-to-end drill tests share: a project root with its own sandbox, and the real CLI.
 
-Each defect module brings one sandbox up in a temporary copy of the project (scenarios,
+The drill modules share one sandbox in a temporary copy of the project (scenarios,
 profiles, the shop), runs `drills run` there in a subprocess as a user would, and reads the
 run's `reports/latest/journal.json`.
 """

@@ -1,30 +1,29 @@
 """The crash matrix in small (the whole one is `make bench`, tests/bench/bench_crash_matrix.py).
 
-One drill, `crashloop-rollback`, on its own sandbox: a clean run, then the harness killed with
-SIGINT as one step starts, SIGTERM as another starts, and SIGKILL right after the bad release's
-rollback is recorded and right after the release went out. SIGINT and SIGTERM must leave nothing
-pending; after SIGKILL one `drills rollback` must restore. Each time the sandbox must come back
-to its pre-drill fingerprint with every acknowledged order on the primary.
+One drill, `crashloop-rollback`, on the drill modules' shared sandbox: a clean run, then the
+harness killed with SIGINT as one step starts, SIGTERM as another starts, and SIGKILL right
+after the bad release's rollback is recorded and right after the release went out. SIGINT and
+SIGTERM must leave nothing pending; after SIGKILL one `drills rollback` must restore. Each time
+the sandbox must come back to its pre-drill fingerprint with every acknowledged order on the
+primary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.crash_matrix import KillPoint, kill_once, kill_points, reference_run
-from tests.e2e.drill_cli import sandboxed_project
 
 DRILL = "crashloop-rollback"
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-e2e-crash-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """`crashloop-rollback` end to end through `drills run`: PASS when healthy, FAIL when broken.
 
-One sandbox for the module, in a temporary project root. Each test runs the real CLI in a
+The drill modules' shared sandbox (tests/e2e/conftest.py). Each test runs the real CLI in a
 subprocess and reads the run's journal. The defect: the rollout history is lost (the
 previous ReplicaSet is deleted as soon as the bad release rolls out; its pods are orphaned), so
 `kubectl rollout undo` has nothing to go back to. (The upstream Deployment controller keeps the
@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from tests.e2e.drill_cli import (
     kubectl,
     objective,
     run_drill,
-    sandboxed_project,
 )
 from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
 
@@ -45,9 +43,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-crashloop-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def _drill(root: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -1,6 +1,6 @@
 """`snapshot-restore` and `pitr` end to end through `drills run`: PASS healthy, FAIL broken.
 
-One sandbox for the module, in a temporary project root. Each test runs the real CLI in a
+The drill modules' shared sandbox (tests/e2e/conftest.py). Each test runs the real CLI in a
 subprocess and reads the run's journal. The defects are the issue's: a snapshot older than the
 database RPO (users keep writing for `DRILLS_SNAPSHOT_LEAD` between the snapshot and the fault,
 with the RPO tightened below that), and a WAL archive that misses its newest segments
@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.drill_cli import figures, incident_timings, objective, run_drill, sandboxed_project
+from tests.e2e.drill_cli import figures, incident_timings, objective, run_drill
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-e2e-data-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:

@@ -1,10 +1,11 @@
 """`hpa-spike` end to end through `drills run`: PASS when the HPA acts, FAIL when it cannot.
 
-One sandbox for the module, in a temporary project root that holds the scenarios, the profiles
-and the shop fixture. Each test runs the real CLI in a subprocess and reads the run's journal.
-The defective twins break the upstream HPA through its own spec (`spec.behavior`) while the
-sandbox profile still expects the controller's 10 s scale-down window: a 0 s window (the HPA
-flaps in as soon as the load dips) and a disabled scale-down (the scale-in never comes).
+The drill modules' shared sandbox (tests/e2e/conftest.py), in a temporary project root that
+holds the scenarios, the profiles and the shop fixture. Each test runs the real CLI in a
+subprocess and reads the run's journal. The defective twins break the upstream HPA through its
+own spec (`spec.behavior`) while the sandbox profile still expects the controller's 10 s
+scale-down window: a 0 s window (the HPA flaps in as soon as the load dips) and a disabled
+scale-down (the scale-in never comes).
 """
 
 from __future__ import annotations
@@ -26,16 +27,15 @@ from tests.e2e.drill_cli import (
     kubectl,
     objective,
     run_drill,
-    sandboxed_project,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-e2e-hpa-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def _drill(root: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -1,10 +1,10 @@
 """A load generator that dies mid-drill ends the drill ERROR naming it (issue 12, item 10).
 
-One sandbox in a temporary project root. The test runs `drills run pod-kill-under-load` as a
-user would, waits until the fault's rollback is on disk (the drill is injecting), then SIGKILLs
-every Locust process the run started (they are descendants of the CLI process). Without the
-liveness check the silence read as a healthy recovery or an outage; now the drill must end
-ERROR, say the load generator died and how, and still run its rollbacks.
+The drill modules' shared sandbox (tests/e2e/conftest.py). The test runs `drills run
+pod-kill-under-load` as a user would, waits until the fault's rollback is on disk (the drill is
+injecting), then SIGKILLs every Locust process the run started (they are descendants of the CLI
+process). Without the liveness check the silence read as a healthy recovery or an outage; now
+the drill must end ERROR, say the load generator died and how, and still run its rollbacks.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from drills.core.clock import SystemClock
 from drills.core.waiting import wait_until
-from tests.e2e.drill_cli import REPO, sandboxed_project
+from tests.e2e.drill_cli import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -29,9 +28,9 @@ CLOCK = SystemClock()
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-e2e-locust-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def _parents() -> dict[int, int]:
