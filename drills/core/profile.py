@@ -26,6 +26,7 @@ from drills.core.dsn import read_dsn
 from drills.core.durations import parse_duration
 from drills.core.errors import ConfigError
 from drills.core.incident import PhaseBudgets
+from drills.core.memory import OomSettings, memory_bytes
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
 from drills.core.secrets import learn_secrets
@@ -286,6 +287,7 @@ class Profile:
     services: tuple[ServiceObjectives, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
     pool: PoolSettings = field(default_factory=PoolSettings)
+    oom: OomSettings = field(default_factory=OomSettings)
     waits: DefaultWaits = field(default_factory=DefaultWaits)
     kill_switch: KillSwitch = field(default_factory=KillSwitch)
     blast_radius: BlastRadius = field(default_factory=BlastRadius)
@@ -384,6 +386,7 @@ def load_profile(path: Path) -> Profile:
         services=_services(root.table("services")),
         thresholds=_thresholds(root.table("thresholds")),
         pool=_pool(root.table("pool")),
+        oom=_oom(root.table("oom")),
         waits=(waits := _waits(root.table("waits"))),
         kill_switch=_kill_switch(root.table("kill_switch")),
         blast_radius=_blast_radius(safety),
@@ -510,6 +513,26 @@ def _pool(table: _Table) -> PoolSettings:
         raise table.error("idle_after", "must be above zero", 'write e.g. idle_after = "10m"')
     if value.idle_scale == 0:
         raise table.error("idle_scale", "is 0", "use a fraction in (0, 1], e.g. 0.005")
+    table.finish()
+    return value
+
+
+def _oom(table: _Table) -> OomSettings:
+    defaults = OomSettings()
+    value = OomSettings(
+        leak_kb=table.integer("leak_kb_per_request", defaults.leak_kb) or defaults.leak_kb,
+        limit=table.text("limit", defaults.limit),
+        raised_limit=table.text("raised_limit", defaults.raised_limit),
+        memory_warning=table.ratio("memory_warning", defaults.memory_warning),
+        top_for_s=_required(table.duration("top_for", defaults.top_for_s)),
+    )
+    for key, quantity in (("limit", value.limit), ("raised_limit", value.raised_limit)):
+        try:
+            memory_bytes(quantity)
+        except ValueError as exc:
+            raise table.error(key, str(exc), f'write e.g. {key} = "1Gi"') from exc
+    if value.raised_limit_bytes <= value.limit_bytes:
+        raise table.error("raised_limit", "is not above limit", 'raise it, e.g. "1Gi" [000]')
     table.finish()
     return value
 
