@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 
-__all__ = ["DATA_DESTROYED_KIND", "POOL_EXHAUSTION_KIND", "register_rollbacks"]
+__all__ = ["DATA_DESTROYED_KIND", "POOL_EXHAUSTION_KIND", "TABLE_LOCK_KIND", "register_rollbacks"]
 
 POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUSTION
 DATA_DESTROYED_KIND = "data-destroyed"  # = drills.faults.data.DATA_DESTROYED
+TABLE_LOCK_KIND = "table-lock"  # = drills.faults.locks.TABLE_LOCK
 
 
 def end_tagged_sessions(entry: RollbackEntry) -> Replayed:
@@ -28,6 +29,24 @@ def end_tagged_sessions(entry: RollbackEntry) -> Replayed:
     return Replayed.RESTORED if ended else Replayed.ALREADY
 
 
+def end_lock_holder(entry: RollbackEntry) -> Replayed:
+    """Terminate the one backend that held the table lock: its pid, backend_start and name.
+
+    A pid reused by another session since has another backend_start, so it is spared; a
+    holder already gone (ended with its harness, or by the recovery) is `Replayed.ALREADY`.
+    """
+    from drills.targets.adapters.postgres import PostgresDatabase
+    from drills.targets.adapters.postgres_locks import terminate_identity
+    from drills.targets.ports.locks import BackendIdentity
+
+    args = entry.args
+    identity = BackendIdentity(
+        int(str(args["pid"])), str(args["backend_start"]), str(args["application_name"])
+    )
+    admin = PostgresDatabase(entry.target, str(args["dsn"]))
+    return Replayed.RESTORED if terminate_identity(admin, identity) else Replayed.ALREADY
+
+
 def nothing_to_undo(entry: RollbackEntry) -> Replayed:
     """Destroyed data is recovered by a restore, not by a rollback."""
     del entry
@@ -38,3 +57,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the data-tier kinds."""
     registry.register(POOL_EXHAUSTION_KIND, end_tagged_sessions)
     registry.register(DATA_DESTROYED_KIND, nothing_to_undo)
+    registry.register(TABLE_LOCK_KIND, end_lock_holder)

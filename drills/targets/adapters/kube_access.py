@@ -42,6 +42,8 @@ CLIENT_CALLS = MappingProxyType(
         "list_namespaced_pod": Permission("list", "pods"),
         "delete_namespaced_pod": Permission("delete", "pods"),
         "read_namespaced_pod_log": Permission("get", "pods", subresource="log"),
+        # the only custom objects read: PodMetrics (`kubectl top pods`, adapters/kube_top.py)
+        "list_namespaced_custom_object": Permission("list", "pods", "metrics.k8s.io"),
         "list_namespaced_service": Permission("list", "services"),
         "list_namespaced_event": Permission("list", "events"),
         "list_namespaced_endpoint_slice": Permission("list", "endpointslices", _SLICES),
