@@ -6,6 +6,7 @@ pytest_plugins = [
     "fixtures.load",
     "fixtures.data",
     "fixtures.pool",
+    "fixtures.oom",
     "fixtures.recovery",
     "fixtures.autoscaling",
     "fixtures.proctor",

@@ -49,6 +49,8 @@ ROLLOUT_EVIDENCE = (
 )
 # KubeAutoscaler.status: the HPA's status, sampled through the spike.
 READ_HPA = (Permission("get", "horizontalpodautoscalers", "autoscaling"),)
+# KubeMemory.top: `kubectl top pods`, the PodMetrics of the metrics API (oom-memory-leak).
+READ_POD_METRICS = (Permission("list", "pods", "metrics.k8s.io"),)
 # KubeServiceConfig: repoint the shop at a restored database (and back, in the rollback); the
 # Secret is created only when it is missing, and `create` cannot be limited to one name.
 DATABASE_URL = (
@@ -63,6 +65,11 @@ DRILL_NEEDS = MappingProxyType(
         "crashloop-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
         "db-pool-exhaustion": WATCH_SHOP + CHANGE_TEMPLATE,
         "hpa-spike": WATCH_SHOP + READ_HPA + SCALE,
+        "oom-memory-leak": WATCH_SHOP
+        + CHANGE_TEMPLATE
+        + ROLLOUT_EVIDENCE
+        + READ_HPA
+        + READ_POD_METRICS,
         "snapshot-restore": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
     }

@@ -34,6 +34,7 @@ __all__ = [
     "memory_bytes",
     "oom_kills",
     "readings_of",
+    "seconds_after",
 ]
 
 OOM_REASON = "OOMKilled"
@@ -215,9 +216,16 @@ def readings_of(pod_metrics: Mapping[str, object]) -> tuple[MemoryReading, ...]:
 
 def _seconds(stamp: str) -> float | None:
     try:
-        return datetime.fromisoformat(stamp).timestamp()
+        parsed = datetime.fromisoformat(stamp)
     except ValueError:
         return None
+    return parsed.timestamp() if parsed.tzinfo is not None else None
+
+
+def seconds_after(stamp: str, moment: datetime) -> float | None:
+    """Seconds from `moment` (timezone-aware) to the RFC 3339 `stamp`; None if not a stamp."""
+    at = _seconds(stamp)
+    return None if at is None else at - moment.timestamp()
 
 
 def growth_per_s(readings: Sequence[MemoryReading]) -> dict[str, float]:

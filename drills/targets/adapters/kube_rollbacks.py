@@ -21,7 +21,9 @@ from drills.core.errors import ConfigError
 from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
 from drills.targets.adapters.kube import KubeWorkload, connect
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
+from drills.targets.adapters.kube_memory import KubeMemory
 from drills.targets.ports.autoscaling import AutoscalerObject
+from drills.targets.ports.memory import MemoryLimits
 from drills.targets.ports.workload import Workload
 
 __all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
@@ -32,6 +34,7 @@ MISSING_SECRET_KEY_KIND = "missing-secret-key"  # = drills.faults.pods.MissingSe
 SCALE_TO_KIND = "scale-to"  # = drills.faults.pods.ScaleTo.kind
 KILL_PODS_KIND = "kill-pods"  # = drills.faults.pods.KillPods.kind: the same replicas entry
 DELETE_HPA_KIND = "delete-hpa"  # = drills.faults.autoscaling.DeleteHpa.kind
+LEAKING_RELEASE_KIND = "leaking-release"  # = drills.faults.memory.LeakingRelease.kind
 
 
 @dataclass
@@ -181,6 +184,20 @@ def restore_hpa(entry: RollbackEntry, *, hpa: AutoscalerObject | None = None) ->
     return _changed(same=same)
 
 
+def restore_template(entry: RollbackEntry, *, memory: MemoryLimits | None = None) -> Replayed:
+    """Put the recorded pod template back whole, unless the Deployment already has it.
+
+    `memory` replaces the one the entry's kubeconfig and context reach (tests).
+    """
+    template = str(entry.args.get("template") or "")
+    if not template:
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no pod template")
+    if memory is None:
+        workload = _workload(entry)
+        memory = KubeMemory.of(workload)
+    return _changed(same=not memory.restore_template(template))
+
+
 def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the Kubernetes kinds this module can replay."""
     registry.register(BAD_RELEASE_KIND, restore_image)
@@ -189,3 +206,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(SCALE_TO_KIND, restore_replicas)
     registry.register(KILL_PODS_KIND, restore_replicas)
     registry.register(DELETE_HPA_KIND, restore_hpa)
+    registry.register(LEAKING_RELEASE_KIND, restore_template)
