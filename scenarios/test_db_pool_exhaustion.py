@@ -1,17 +1,28 @@
 """RUNBOOKS.md §3.5 `db-pool-exhaustion`: connection slots used up; terminate idle backends.
 
-A leaker holds sessions with the shop's own role, idle and idle in transaction, until the server
-refuses more ("too many clients" [003], "connection limit exceeded" [004]). Runbook steps
-drilled: size it (sessions by state against max_connections), terminate idle backends by the
-runbook's rule (idle longer than 10 min, scaled by the profile's `[pool]`), reset the pools only
-if users still fail, then verify: refusals stop, connections end below max_connections with
-headroom, users are served for the stability window. Objectives: the shop's RTO (15 min [002])
-and no acknowledged write lost (RUNBOOKS.md §3.5): any lost write is a FAIL, whatever span
-it covers.
+Variant `idle-sessions` (the default): a leaker holds sessions with the shop's own role, idle
+and idle in transaction, until the server refuses more ("too many clients" [003], "connection
+limit exceeded" [004]). Runbook steps drilled: size it (sessions by state against
+max_connections), terminate idle backends by the runbook's rule (idle longer than 10 min,
+scaled by the profile's `[pool]`), reset the pools only if users still fail, then verify:
+refusals stop, connections end below max_connections with headroom, users are served for the
+stability window. Objectives: the shop's RTO (15 min [002]) and no acknowledged write lost
+(RUNBOOKS.md §3.5): any lost write is a FAIL, whatever span it covers.
+
+Variant `app-leak`: the leak is the shop's own, a release (its HOLD_CONNECTIONS setting) whose
+pods check their pooled connections out and never give them back. Requests wait out the pool
+timeout, readiness fails, every pod leaves the Service. The server still has free slots, so the
+recovery differs: after sizing it (step 1) the drill sorts the cause to the release; ending the
+idle sessions (step 2) would free server slots but not the pools that think they lent them,
+and the pool reset of step 3 by `rollout restart` would start the same leaking release again.
+The pools are reset by rolling the release back (`kubectl rollout undo`, §3.1 step 4 for a
+recent deploy), which replaces every pod; then `rollout status` until done and the same
+verification. A recovery that leaves the leaking release in place FAILs.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import pytest
@@ -21,6 +32,7 @@ from drills import (
     Drill,
     PoolExhaustion,
     Profile,
+    RecoveryStepMissing,
     Workload,
     connections_refused,
     endpoints_listed,
@@ -30,20 +42,45 @@ from drills import (
     terminate_idle,
 )
 from drills.core.conditions import Condition
+from drills.core.errors import CouldNotVerify, DrillError
+from drills.core.profile import Endpoints
+from drills.probes.rollout import rollout_complete
 from drills.recovery.reset_pools import reset_pools_if_users_fail
 from drills.recovery.terminate_idle import IdleRule, TerminationResult
+from drills.targets.adapters.kube import KubeWorkload
+from drills.targets.adapters.kube_rollout import KubeRollout
 from drills.targets.ports.data import ConnectionLimits
+from drills.targets.ports.rollout import PodTemplate, Rollout
+from fixtures.kube import cluster_bound
 from fixtures.load import Traffic
-from fixtures.pool import pool_drained, shop_slots
+from fixtures.pool import (
+    APP_LEAK,
+    DEFECT_RESTART_ONLY,
+    HOLD_AFTER_S,
+    VARIANTS,
+    app_leak_release,
+    pool_defect,
+    pool_drained,
+    release_is,
+    shop_slots,
+)
+
+APP_LEAK_DETECT_TIMEOUT_S = HOLD_AFTER_S + 120.0  # the rollout, then the leak, then a timeout
 
 
 @pytest.mark.gate
 @pytest.mark.drill(
-    id="db-pool-exhaustion", runbook="RUNBOOKS.md §3.5", service="shop", severity="P1"
+    id="db-pool-exhaustion",
+    runbook="RUNBOOKS.md §3.5",
+    service="shop",
+    severity="P1",
+    variants=VARIANTS,
 )
 def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill touches
     drill: Drill,
     drill_profile: Profile,
+    drill_variant: str,
+    drill_endpoints: Endpoints,
     shop: Workload,
     traffic: Traffic,
     database: Database,
@@ -51,6 +88,9 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     pool_leak: PoolExhaustion,
     idle_rule: IdleRule,
 ) -> None:
+    if drill_variant == APP_LEAK:
+        _app_leak(drill, drill_profile, drill_endpoints, shop, traffic, (database, pool_admin))
+        return
     limits = drill_profile.thresholds
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, limits)
@@ -236,3 +276,131 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
             no_target=_USERS,
         )
     traffic.record_user_side(drill, since_s=since_s)
+
+
+# -- app-leak: the shop's own release leaks its pool ---------------------------------------------
+def _app_leak(  # noqa: PLR0913 - the ports of the variant
+    drill: Drill,
+    profile: Profile,
+    endpoints: Endpoints,
+    shop: Workload,
+    traffic: Traffic,
+    databases: tuple[Database, Database],
+) -> None:
+    database, admin = databases
+    if not isinstance(shop, KubeWorkload):
+        pytest.skip("the app-leak variant reads the rollout through the Kubernetes API")
+    rollout = KubeRollout.of(shop)
+    serving = replicas_ready(shop) & endpoints_listed(shop)
+    users_ok = traffic.users_ok(drill, profile.thresholds)
+    good = rollout.pod_template()  # the last good release, whole
+    existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    traffic.start()
+    drill.expect_steady_state(serving & users_ok & sql_reachable(database))
+
+    release = app_leak_release(shop)
+    with drill.step(f"Roll out the leaking release ({release.settings})"):
+        drill.inject(cluster_bound(release, shop, endpoints))  # replayable after a crash
+    with drill.step("Detect: requests wait out the pool timeout"):
+        _detect_starved_users(drill, users_ok)
+    with drill.step("Size it: sessions by state against max_connections"):
+        _size(drill, admin)
+    with drill.step("Sort the cause: the shop's own pools hold the sessions"):
+        _sort_cause(drill, database, admin, (rollout, good))
+    with drill.step("Reset the pools: kubectl rollout undo (the leaking release)"):
+        _roll_back_release(drill, shop, rollout, good)
+    done = rollout_complete(rollout) & release_is(rollout, good)
+    with drill.step("Recover: kubectl rollout status until done"):
+        drill.await_recovery(
+            done, timeout_s=_budget_left_s(drill), stable_for_s=0, milestone="rollout complete"
+        )
+    drained = pool_drained(database, admin, headroom=profile.pool.headroom)
+    with drill.step("Verify: refusals stop and users stay healthy"):
+        drill.await_recovery(drained & serving & users_ok & done, timeout_s=_budget_left_s(drill))
+
+    _record_headroom(drill, shop_slots(database, admin), profile.pool.headroom)
+    traffic.record_user_side(drill)
+    drill.assert_rto()
+    traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    verified = traffic.verify_writes(drill, database, existing=existing)
+    drill.assert_rpo(verified.report, lossless=True)  # RUNBOOKS.md §3.5: no lost writes
+
+
+def _detect_starved_users(drill: Drill, users_ok: Condition) -> None:
+    """TTD: users fail (requests wait out the pool timeout, then no pod is Ready)."""
+    starved = users_ok.negated("users failing")
+    seen = drill.wait_until(
+        starved, timeout_s=APP_LEAK_DETECT_TIMEOUT_S, poll_s=0.1, raise_on_timeout=False
+    )
+    if not seen.met:
+        drill.record_not_detected(f"users never failed: {seen.last.detail}")
+        raise CouldNotVerify(
+            f"the leaking release never starved the shop's pools within "
+            f"{APP_LEAK_DETECT_TIMEOUT_S:g} s ({seen.last.detail}); check that the shop honours "
+            "HOLD_CONNECTIONS and HOLD_AFTER_S (fixtures/shop/app.py) and that the rollout ran"
+        )
+    drill.record_detected(f"users failing: {seen.last.detail}")
+
+
+def _sort_cause(
+    drill: Drill, app: Database, admin: Database, release: tuple[Rollout, PodTemplate]
+) -> None:
+    """The server takes new connections while users fail: the leak is the release's own.
+
+    Terminating the idle sessions (runbook step 2) is skipped on purpose, and the report says
+    why: the shop's pools lent those connections out and never get them back, so ending the
+    sessions frees server slots, not the pools.
+    """
+    rollout, good = release
+    accepted, answer = app.probe(timeout_s=3.0)
+    limits = shop_slots(app, admin, app_answers=accepted)
+    drill.record_figure(
+        "free connection slots during the leak",
+        float(limits.free_slots),
+        "slots",
+        detail=f"{limits.describe()}; a new connection of the shop's role: {answer}",
+        no_target="sizing evidence: the server is not the bottleneck of an app leak",
+    )
+    if not accepted:
+        raise CouldNotVerify(
+            f"the server refuses the shop's role ({answer}): that is the idle-sessions failure, "
+            "not a leak in the release, so the app-leak recovery cannot be judged"
+        )
+    changed = good.describe_differences(rollout.pod_template()) or "nothing"
+    drill.record_figure(
+        "changes of the recent release",
+        float(len(good.differences(rollout.pod_template()))),
+        "fields",
+        detail=f"pod template against the last good release: {changed}",
+        no_target="the evidence that sorts the cause to the recent deploy",
+    )
+    drill.say(
+        "app-leak: the server has free slots, so the shop's own pools hold the connections; "
+        "terminating idle backends (step 2) would free server slots, not the pools, and a "
+        "rollout restart (step 3) would start the same leaking release: rolling it back"
+    )
+
+
+def _roll_back_release(drill: Drill, shop: Workload, rollout: Rollout, good: PodTemplate) -> None:
+    """`kubectl rollout undo`: every pod replaced by the last good release, its pool fresh."""
+    if pool_defect(os.environ) == DEFECT_RESTART_ONLY:
+        shop.rollout_restart()  # the defect: §3.5 step 3 as written, the release left in place
+        what = f"kubectl rollout restart deployment/{shop.name}"
+    else:
+        try:
+            revision = shop.rollout_undo()
+        except DrillError as exc:
+            raise RecoveryStepMissing(
+                f"kubectl rollout undo could not roll deployment/{shop.name} back: {exc}; keep "
+                "revision history so a leaking release can be rolled back"
+            ) from exc
+        what = f"kubectl rollout undo deployment/{shop.name} (to revision {revision})"
+    drill.record_since_fault("pools reset", detail=what, no_target=_RESET)
+    left = good.describe_differences(rollout.pod_template())
+    assert not left, (
+        f"the pools were reset ({what}) but the leaking release is still in place: {left}; its "
+        "new pods leak again, so roll the release back (kubectl rollout undo)"
+    )
+
+
+_RESET = "when the pools were reset by replacing every pod; TTM and TTR carry the targets"

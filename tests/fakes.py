@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from drills.targets.ports.workload import PodState, WorkloadEvent
@@ -68,6 +69,14 @@ class FakeWorkload:
             self.env.pop(name, None)
         else:
             self.env[name] = value
+        self.revisions.append(f"{self.image} {sorted(self.env.items())}")
+
+    def set_envs(self, values: Mapping[str, str | None]) -> None:
+        for name, value in values.items():
+            if value is None:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = value
         self.revisions.append(f"{self.image} {sorted(self.env.items())}")
 
     def container_secret_key(self, name: str) -> str | None:

@@ -47,6 +47,16 @@ ROLLOUT_EVIDENCE = (
     Permission("list", "events"),
     Permission("get", "pods", subresource="log"),
 )
+# KubeWorkload.rollout_undo finds the previous revision's ReplicaSet: db-pool-exhaustion's
+# `app-leak` rolls the leaking release back.
+UNDO = (Permission("list", "replicasets", "apps"),)
+# KubeDeployment: pod-kill-under-load's `deployment-deleted` deletes the Deployment; the
+# runbook's `kubectl apply -f` and the fault's rollback create it again (or patch its spec back).
+REPLACE_DEPLOYMENT = (
+    Permission("delete", "deployments", "apps"),
+    Permission("create", "deployments", "apps"),
+    Permission("patch", "deployments", "apps"),
+)
 # KubeAutoscaler.status: the HPA's status, sampled through the spike.
 READ_HPA = (Permission("get", "horizontalpodautoscalers", "autoscaling"),)
 # KubeMemory.top: `kubectl top pods`, the PodMetrics of the metrics API (oom-memory-leak).
@@ -61,9 +71,9 @@ DATABASE_URL = (
 
 DRILL_NEEDS = MappingProxyType(
     {
-        "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE,
+        "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
         "crashloop-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
-        "db-pool-exhaustion": WATCH_SHOP + CHANGE_TEMPLATE,
+        "db-pool-exhaustion": WATCH_SHOP + CHANGE_TEMPLATE + UNDO,
         "hpa-spike": WATCH_SHOP + READ_HPA + SCALE,
         "oom-memory-leak": WATCH_SHOP
         + CHANGE_TEMPLATE

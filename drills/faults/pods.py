@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from drills.core.errors import InjectionFailed
 from drills.core.safety import BlastRadius, RollbackEntry
-from drills.targets.ports.workload import Workload
+from drills.targets.ports.workload import DeploymentObject, Workload
 
 __all__ = [
     "BAD_TAG",
     "BadRelease",
     "BadSetting",
+    "BadSettings",
+    "DeleteDeployment",
     "KillPods",
     "MissingSecretKey",
     "ScaleTo",
@@ -164,6 +169,102 @@ class BadSetting:
         """Restore the previous value unless a recovery already did; idempotent."""
         if self.workload.container_env(self.name) != self._previous:
             self.workload.set_env(self.name, self._previous)
+
+
+@dataclass
+class BadSettings:
+    """Roll out a release whose env vars are `values`, all in one revision (RUNBOOKS §3.5).
+
+    `app-leak`: the shop's own HOLD_CONNECTIONS, a release whose code never gives pooled
+    connections back. One patch, so the release is one revision and `rollout undo` takes every
+    setting back at once. The rollback puts each previous value back (or removes the variable).
+    """
+
+    workload: Workload
+    values: Mapping[str, str]
+    kind: str = "bad-settings"
+    _previous: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        """The Deployment receiving the release."""
+        return f"{self.workload.namespace}/deployment/{self.workload.name}"
+
+    @property
+    def settings(self) -> str:
+        """The release's settings as `kubectl set env` takes them: `A=1 B=2`."""
+        return " ".join(f"{k}={v}" for k, v in self.values.items())
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"roll out {self.settings} to {self.target}"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Remember every value set now (None: not set), to put them back."""
+        self._previous = {name: self.workload.container_env(name) for name in self.values}
+        return RollbackEntry(self.kind, self.target, {"previous": json.dumps(self._previous)})
+
+    def apply(self) -> None:
+        """Patch every variable into the pod template at once."""
+        if not self.values:
+            raise InjectionFailed(f"no setting to roll out to {self.target}")
+        if all(self._previous.get(k) == v for k, v in self.values.items()):
+            raise InjectionFailed(f"{self.target} already sets {self.settings}")
+        self.workload.set_envs(self.values)
+
+    def rollback(self) -> None:
+        """Restore the previous values unless a recovery already did; idempotent."""
+        now = {name: self.workload.container_env(name) for name in self._previous}
+        if now != self._previous:
+            self.workload.set_envs(self._previous)
+
+
+@dataclass
+class DeleteDeployment:
+    """Delete the Deployment (RUNBOOKS.md §3.2 `deployment-deleted`): nothing recreates pods.
+
+    The rollback re-creates it from the manifest read before the deletion (kept in the ledger
+    entry as JSON, so `drills rollback` can do the same after a crash), or puts that spec back
+    when the recovery re-created it differently; one back as it was is left alone. The whole
+    Deployment goes, so the blast radius must allow touching every replica.
+    """
+
+    deployment: DeploymentObject
+    blast_radius: BlastRadius = field(default_factory=BlastRadius)
+    kind: str = "delete-deployment"
+    _manifest: dict[str, Any] | None = None
+
+    @property
+    def target(self) -> str:
+        """The Deployment deleted."""
+        return f"{self.deployment.namespace}/deployment/{self.deployment.name}"
+
+    def describe(self) -> str:
+        """One line for the plan."""
+        return f"delete {self.target} (its ReplicaSets and pods follow)"
+
+    def rollback_entry(self) -> RollbackEntry:
+        """Remember the Deployment as it is now, to re-create it."""
+        self._manifest = self.deployment.manifest()
+        manifest = "" if self._manifest is None else json.dumps(self._manifest, sort_keys=True)
+        return RollbackEntry(self.kind, self.target, {"manifest": manifest})
+
+    def apply(self) -> None:
+        """Delete the Deployment; there must be one, and the cap must allow all its replicas."""
+        if self._manifest is None:
+            raise InjectionFailed(f"there is no {self.target} to delete")
+        replicas = int(self._manifest.get("spec", {}).get("replicas", 1) or 0)
+        if replicas:
+            self.blast_radius.check(replicas, replicas, "replicas")
+        self.deployment.delete()
+
+    def rollback(self) -> None:
+        """Re-create the Deployment (or its spec) unless it is back as it was; idempotent."""
+        if self._manifest is None:
+            return
+        now = self.deployment.manifest()
+        if now is None or now.get("spec") != self._manifest.get("spec"):
+            self.deployment.restore(self._manifest)
 
 
 @dataclass

@@ -6,7 +6,7 @@ in one place (`_translate`); only transient ones (409, 429, 5xx, connection trou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -262,15 +262,21 @@ class KubeWorkload:
 
     def set_env(self, name: str, value: str | None) -> None:
         """Strategic-merge patch of one env var of the first container (`kubectl set env`)."""
+        self.set_envs({name: value})
+
+    def set_envs(self, values: Mapping[str, str | None]) -> None:
+        """One strategic-merge patch of several env vars of the first container (one rollout)."""
         container = self._deployment().spec.template.spec.containers[0].name
-        entry: dict[str, str] = (
+        entries: list[dict[str, str]] = [
             {"name": name, "$patch": "delete"} if value is None else {"name": name, "value": value}
-        )
+            for name, value in values.items()
+        ]
         body = {
-            "spec": {"template": {"spec": {"containers": [{"name": container, "env": [entry]}]}}}
+            "spec": {"template": {"spec": {"containers": [{"name": container, "env": entries}]}}}
         }
+        names = ", ".join(values)
         _call(
-            f"set env {name} on deployment/{self.name}",
+            f"set env {names} on deployment/{self.name}",
             lambda: self.api.apps.patch_namespaced_deployment(self.name, self.namespace, body),
         )
 

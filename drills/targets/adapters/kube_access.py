@@ -38,6 +38,8 @@ CLIENT_CALLS = MappingProxyType(
         "read_namespaced_deployment": Permission("get", "deployments", _APPS),
         "patch_namespaced_deployment": Permission("patch", "deployments", _APPS),
         "patch_namespaced_deployment_scale": Permission("patch", "deployments", _APPS, "scale"),
+        "delete_namespaced_deployment": Permission("delete", "deployments", _APPS),
+        "create_namespaced_deployment": Permission("create", "deployments", _APPS),
         "list_namespaced_replica_set": Permission("list", "replicasets", _APPS),
         "list_namespaced_pod": Permission("list", "pods"),
         "delete_namespaced_pod": Permission("delete", "pods"),

@@ -19,17 +19,21 @@ from pathlib import Path
 from drills.core.drill import Fault
 from drills.core.errors import ConfigError
 from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
-from drills.targets.adapters.kube import KubeWorkload, connect
+from drills.targets.adapters.kube import KubeApi, KubeWorkload, connect
+from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
 from drills.targets.adapters.kube_memory import KubeMemory
+from drills.targets.adapters.rotation_rollbacks import register_rollbacks as register_rotation
 from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
-from drills.targets.ports.workload import Workload
+from drills.targets.ports.workload import DeploymentObject, Workload
 
 __all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
 
 BAD_RELEASE_KIND = "bad-release"  # = drills.faults.pods.BadRelease.kind
 BAD_SETTING_KIND = "bad-setting"  # = drills.faults.pods.BadSetting.kind
+BAD_SETTINGS_KIND = "bad-settings"  # = drills.faults.pods.BadSettings.kind
+DELETE_DEPLOYMENT_KIND = "delete-deployment"  # = drills.faults.pods.DeleteDeployment.kind
 MISSING_SECRET_KEY_KIND = "missing-secret-key"  # = drills.faults.pods.MissingSecretKey.kind
 SCALE_TO_KIND = "scale-to"  # = drills.faults.pods.ScaleTo.kind
 KILL_PODS_KIND = "kill-pods"  # = drills.faults.pods.KillPods.kind: the same replicas entry
@@ -124,6 +128,59 @@ def restore_setting(entry: RollbackEntry, *, workload: Workload | None = None) -
     return _changed(same=same)
 
 
+def restore_settings(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
+    """Put every recorded env var value back (None: remove it), unless the Deployment has them."""
+    try:
+        previous = json.loads(str(entry.args.get("previous") or ""))
+    except ValueError:
+        previous = None
+    if not isinstance(previous, dict) or not previous:
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no variables")
+    values = {str(k): None if v is None else str(v) for k, v in previous.items()}
+    workload = workload or _workload(entry)
+    same = all(workload.container_env(name) == value for name, value in values.items())
+    if not same:
+        workload.set_envs(values)
+    return _changed(same=same)
+
+
+def restore_deployment(
+    entry: RollbackEntry, *, deployment: DeploymentObject | None = None
+) -> Replayed:
+    """Re-create the recorded Deployment (or put its spec back), unless it is there as it was."""
+    namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
+    if kind != "deployment" or not name:
+        raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/deployment/<name>")
+    try:
+        manifest = json.loads(str(entry.args.get("manifest") or ""))
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
+        raise ConfigError(f"the {entry.kind} entry for {entry.target} records no manifest")
+    if deployment is None:
+        deployment = KubeDeployment(
+            _api(entry, namespace, "apply -f <the shop's manifest>"), namespace, name
+        )
+    now = deployment.manifest()
+    same = now is not None and now.get("spec") == manifest["spec"]
+    if not same:
+        deployment.restore(manifest)
+    return _changed(same=same)
+
+
+def _api(entry: RollbackEntry, namespace: str, by_hand: str) -> KubeApi:
+    """The cluster the entry names, checked against exactly what was recorded."""
+    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
+    if not kubeconfig or not context:
+        raise ConfigError(
+            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
+            f"restore it by hand: kubectl -n {namespace} {by_hand}"
+        )
+    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
+    allowlist.check_namespace(namespace)
+    return connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
+
+
 def restore_secret_key(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
     """Point the env var at its recorded Secret key again, unless it reads that key already."""
     name, key = str(entry.args.get("name") or ""), str(entry.args.get("key") or "")
@@ -202,8 +259,11 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the Kubernetes kinds this module can replay."""
     registry.register(BAD_RELEASE_KIND, restore_image)
     registry.register(BAD_SETTING_KIND, restore_setting)
+    registry.register(BAD_SETTINGS_KIND, restore_settings)
+    registry.register(DELETE_DEPLOYMENT_KIND, restore_deployment)
     registry.register(MISSING_SECRET_KEY_KIND, restore_secret_key)
     registry.register(SCALE_TO_KIND, restore_replicas)
     registry.register(KILL_PODS_KIND, restore_replicas)
     registry.register(DELETE_HPA_KIND, restore_hpa)
+    register_rotation(registry)  # secret-rotation: a Secret, the Deployment and login roles
     registry.register(LEAKING_RELEASE_KIND, restore_template)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["PodState", "Workload", "WorkloadEvent"]
+__all__ = ["DeploymentObject", "PodState", "Workload", "WorkloadEvent"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,14 @@ class Workload(Protocol):
         """Set (or with None remove) env var `name` of the first container (`kubectl set env`)."""
         ...
 
+    def set_envs(self, values: Mapping[str, str | None]) -> None:
+        """Set (None: remove) several env vars of the first container in one patch, so one rollout.
+
+        `kubectl set env deployment/NAME A=1 B=2`: a release that changes two settings is one
+        revision, and `rollout undo` takes both back.
+        """
+        ...
+
     def container_secret_key(self, name: str) -> str | None:
         """The Secret key env var `name` of the first container reads (None: not from a Secret)."""
         ...
@@ -105,4 +114,30 @@ class Workload(Protocol):
 
     def events(self) -> list[WorkloadEvent]:
         """Events about the workload, its ReplicaSets and their pods (by involvedObject)."""
+        ...
+
+
+class DeploymentObject(Protocol):
+    """The Deployment as an object a fault may delete and a recovery re-create (RUNBOOKS §3.2).
+
+    A manifest is what `kubectl apply` would take: apiVersion, kind, metadata (name, labels,
+    annotations) and spec as the API server holds them; no status, no server-set fields.
+    """
+
+    namespace: str
+    name: str
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The Deployment as it is now; None when it does not exist."""
+        ...
+
+    def delete(self) -> None:
+        """Delete it, its ReplicaSets and pods following (`kubectl delete deployment NAME`)."""
+        ...
+
+    def restore(self, manifest: Mapping[str, Any]) -> None:
+        """Create it from `manifest`, or put the manifest's spec back if it exists with another.
+
+        `kubectl apply -f deployment.yaml`: the name is the object's own, the namespace its.
+        """
         ...
