@@ -8,6 +8,7 @@ pytest_plugins = [
     "fixtures.pool",
     "fixtures.oom",
     "fixtures.recovery",
+    "fixtures.rotation",
     "fixtures.autoscaling",
     "fixtures.proctor",
 ]

@@ -22,6 +22,8 @@ __all__ = ["DRILL_NEEDS", "SHOP_DATABASE_SECRET"]
 
 SHOP_DATABASE_SECRET = "shop-database"
 """The Secret the shop reads its database URL from (`KubeServiceConfig`'s default)."""
+ROTATION_NEW_SECRET = "shop-database-new"  # = drills.core.rotation.RotationPlan.new_secret
+ROTATION_KEPT_SECRET = "shop-database-drills-kept"  # = RotationPlan.kept_secret
 
 # KubeWorkload: read the Deployment (replicas, selector, image), list its pods, find the Service
 # that selects them and count ready addresses in its EndpointSlices (replicas_ready,
@@ -69,6 +71,21 @@ DATABASE_URL = (
     Permission("create", "secrets"),
 )
 
+# secret-rotation (RUNBOOKS.md §3.14): the shop's Secret is read and overwritten, the second
+# Secret (`shop-database-new`) and the kept original (`shop-database-drills-kept`) are created,
+# read and deleted (KubeSecretStore); `create` cannot be limited to names.
+ROTATION_SECRETS = (
+    Permission("get", "secrets", name=SHOP_DATABASE_SECRET),
+    Permission("patch", "secrets", name=SHOP_DATABASE_SECRET),
+    Permission("create", "secrets"),
+    Permission("get", "secrets", name=ROTATION_NEW_SECRET),
+    Permission("patch", "secrets", name=ROTATION_NEW_SECRET),
+    Permission("delete", "secrets", name=ROTATION_NEW_SECRET),
+    Permission("get", "secrets", name=ROTATION_KEPT_SECRET),
+    Permission("patch", "secrets", name=ROTATION_KEPT_SECRET),
+    Permission("delete", "secrets", name=ROTATION_KEPT_SECRET),
+)
+
 DRILL_NEEDS = MappingProxyType(
     {
         "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
@@ -82,6 +99,7 @@ DRILL_NEEDS = MappingProxyType(
         + READ_POD_METRICS,
         "snapshot-restore": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
+        "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
     }
 )
 """Drill id -> the permissions it may use, in the profile's namespace."""

@@ -256,20 +256,9 @@ class Drill:
         is a broken harness or target (ERROR). The rollback runs in every case.
         Under --dry-run the plan and its rollback are printed and DryRunHalt stops the drill.
         """
-        entry = fault.rollback_entry()
         if self.spec.dry_run:
             self._record_fault(fault, self.clock.now(), None)
-            self.say(f"[dry-run] would inject: {fault.describe()}")
-            self.say(f"[dry-run] rollback: {entry.kind} on {entry.target} {dict(entry.args)}")
-            raise DryRunHalt(fault.describe())
-        stamped = RollbackEntry(
-            entry.kind, entry.target, entry.args, entry.entry_id, self.spec.run_id, self.spec.id
-        )
-        self.ledger.record(stamped)
-        self._undo.append(
-            _Undo(fault.describe(), entry.kind, entry.target, fault.rollback, stamped.entry_id)
-        )
-        self.events.rollback_recorded.fire(stamped)
+        self._record_rollback(fault, "inject")
         started_s = self.clock.now()
         if self.fault_at_s is None:
             self.fault_at_s = started_s
@@ -286,6 +275,44 @@ class Drill:
         if self.fault_landed_at_s is None:
             self.fault_landed_at_s = landed_s
         self._record_fault(fault, started_s, landed_s)
+
+    def prepare(self, change: Fault) -> None:
+        """Record `change`'s rollback on disk, then apply it, without starting the RTO clock.
+
+        For what a drill must set up before its steady state is measured, because the fault
+        needs it (e.g. a login role with a password, so that the credential can be rotated): it
+        is not a fault, so it is not journaled as one and the RTO does not run from it, but it
+        is undone with the faults (newest first) and replayed by `drills rollback` after a
+        crash like them. Any exception from `apply()` other than a DrillError becomes a
+        DrillError (ERROR); the rollback runs in every case. Under --dry-run the plan and the
+        rollback are printed and DryRunHalt stops the drill before anything acts.
+        """
+        self._record_rollback(change, "prepare")
+        try:
+            change.apply()
+        except DrillError:
+            raise
+        except Exception as exc:
+            raise DrillError(
+                f"preparing '{change.describe()}' broke: {type(exc).__name__}: {exc}; "
+                "its rollback runs, check the target"
+            ) from exc
+
+    def _record_rollback(self, fault: Fault, verb: str) -> None:
+        """Put the rollback on disk and on the undo stack (dry run: print it and halt)."""
+        entry = fault.rollback_entry()
+        if self.spec.dry_run:
+            self.say(f"[dry-run] would {verb}: {fault.describe()}")
+            self.say(f"[dry-run] rollback: {entry.kind} on {entry.target} {dict(entry.args)}")
+            raise DryRunHalt(fault.describe())
+        stamped = RollbackEntry(
+            entry.kind, entry.target, entry.args, entry.entry_id, self.spec.run_id, self.spec.id
+        )
+        self.ledger.record(stamped)
+        self._undo.append(
+            _Undo(fault.describe(), entry.kind, entry.target, fault.rollback, stamped.entry_id)
+        )
+        self.events.rollback_recorded.fire(stamped)
 
     def abort(self, reason: str) -> None:
         """Ask the drill to stop (thread-safe; the first reason wins).

@@ -19,9 +19,11 @@ and also on the sandbox's pod-network gateway address when ``<root>/listen-host`
 sandbox daemon writes it, so that pods in their own network namespaces reach the database, and
 every instance under the root, restored ones included, does the same). `pg_hba.conf` trusts
 127.0.0.1/32 and that address's /24 for every role (the superuser `postgres` and the application
-role `app`), normal connections and replication. That is acceptable for a throw-away server
-reachable only from this machine and the sandbox's own namespaces; a profile for a real
-environment brings its own DSN with credentials. DSNs name the listen host.
+role `app`), normal connections and replication, except roles named `shop_login_*`
+(`PASSWORD_ROLE_PREFIX`), which must give their password (scram-sha-256): the secret-rotation
+drill creates them, so that an old password can be shown refused. That is acceptable for a
+throw-away server reachable only from this machine and the sandbox's own namespaces; a profile
+for a real environment brings its own DSN with credentials. DSNs name the listen host.
 
 Settings that matter to the drills: `max_connections` (low, default 30, so pool exhaustion is
 quick; `superuser_reserved_connections` is 3, so 27 ordinary slots), `wal_level=replica`,
@@ -69,6 +71,7 @@ from drills.core.errors import ConfigError, DrillError
 __all__ = [
     "APP_USER",
     "ORDERS_TABLE_DDL",
+    "PASSWORD_ROLE_PREFIX",
     "LocalPostgres",
     "LocalPostgresFactory",
     "PostgresBinaries",
@@ -82,6 +85,7 @@ StopMode = Literal["smart", "fast", "immediate"]
 
 _SUPERUSER = "postgres"
 APP_USER = "app"
+PASSWORD_ROLE_PREFIX = "shop_login_"  # roles whose password pg_hba.conf checks (secret-rotation)
 _SERVICE_USER = "drills"
 
 
@@ -358,7 +362,9 @@ class LocalPostgres:
         networks = ["127.0.0.1/32"]
         if self.host != "127.0.0.1":
             networks.append(f"{self.host.rsplit('.', 1)[0]}.0/24")
-        lines = [
+        # First match wins: login roles named shop_login_* must give their password.
+        checked = [f"host all /^{PASSWORD_ROLE_PREFIX} {net} scram-sha-256\n" for net in networks]
+        lines = checked + [
             f"host {db} all {net} trust\n" for net in networks for db in ("all", "replication")
         ]
         path = self.data_dir / "pg_hba.conf"

@@ -52,6 +52,7 @@ CLIENT_CALLS = MappingProxyType(
         "read_namespaced_secret": Permission("get", "secrets"),
         "patch_namespaced_secret": Permission("patch", "secrets"),
         "create_namespaced_secret": Permission("create", "secrets"),
+        "delete_namespaced_secret": Permission("delete", "secrets"),
         "read_namespaced_horizontal_pod_autoscaler": Permission(
             "get", "horizontalpodautoscalers", _HPA
         ),

@@ -23,6 +23,7 @@ from drills.targets.adapters.kube import KubeApi, KubeWorkload, connect
 from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
 from drills.targets.adapters.kube_memory import KubeMemory
+from drills.targets.adapters.rotation_rollbacks import register_rollbacks as register_rotation
 from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
 from drills.targets.ports.workload import DeploymentObject, Workload
@@ -264,4 +265,5 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(SCALE_TO_KIND, restore_replicas)
     registry.register(KILL_PODS_KIND, restore_replicas)
     registry.register(DELETE_HPA_KIND, restore_hpa)
+    register_rotation(registry)  # secret-rotation: a Secret, the Deployment and login roles
     registry.register(LEAKING_RELEASE_KIND, restore_template)
