@@ -23,7 +23,9 @@ from drills.targets.ports.workload import Workload
 __all__ = [
     "HpaSample",
     "hpa_at_rest",
+    "hpa_blind",
     "hpa_present",
+    "hpa_sees",
     "peak_pressure",
     "range_breaches",
     "replicas_above",
@@ -145,6 +147,50 @@ def hpa_present(autoscaler: Autoscaler) -> Condition:
         return Observation(ok=True, detail=status.describe())
 
     return Condition(f"hpa_present({autoscaler.name})", check)
+
+
+def _scaling_active(status: HpaStatus) -> str:
+    """`ScalingActive False (FailedGetResourceMetric: ...)` as `kubectl describe hpa` says it."""
+    active = status.condition("ScalingActive")
+    if active is None:
+        return "no ScalingActive condition yet"
+    said = f"ScalingActive {active.status}"
+    if active.reason:
+        said += f" ({active.reason}: {active.message})" if active.message else f" ({active.reason})"
+    return said
+
+
+def hpa_blind(autoscaler: Autoscaler) -> Condition:
+    """The HPA exists but cannot compute a recommendation: ScalingActive False (no metrics).
+
+    The upstream controller sets it when every metric fails to be read (reason
+    FailedGetResourceMetric, FailedGetPodsMetric, ...); it then leaves the replicas alone.
+    """
+
+    def check() -> Observation:
+        status = autoscaler.status()
+        if status is None:
+            return Observation(ok=False, detail=f"hpa/{autoscaler.name} not found")
+        active = status.condition("ScalingActive")
+        blind = active is not None and active.status == "False"
+        return Observation(ok=blind, detail=f"{_scaling_active(status)}; {status.describe()}")
+
+    return Condition(f"hpa_blind({autoscaler.name})", check)
+
+
+def hpa_sees(autoscaler: Autoscaler) -> Condition:
+    """The HPA exists, ScalingActive is True and it reports a current value for every metric."""
+
+    def check() -> Observation:
+        status = autoscaler.status()
+        if status is None:
+            return Observation(ok=False, detail=f"hpa/{autoscaler.name} not found")
+        active = status.condition("ScalingActive")
+        known = all(m.current is not None for m in status.metrics)
+        ok = active is not None and active.status == "True" and known
+        return Observation(ok=ok, detail=f"{_scaling_active(status)}; {status.describe()}")
+
+    return Condition(f"hpa_sees({autoscaler.name})", check)
 
 
 def hpa_at_rest(autoscaler: Autoscaler, workload: Workload) -> Condition:

@@ -49,6 +49,8 @@ CLIENT_CALLS = MappingProxyType(
         "list_namespaced_service": Permission("list", "services"),
         "list_namespaced_event": Permission("list", "events"),
         "list_namespaced_endpoint_slice": Permission("list", "endpointslices", _SLICES),
+        # hpa-spike `no-metrics`: the metrics API's slice emptied and refilled (kube_metrics_api)
+        "patch_namespaced_endpoint_slice": Permission("patch", "endpointslices", _SLICES),
         "read_namespaced_secret": Permission("get", "secrets"),
         "patch_namespaced_secret": Permission("patch", "secrets"),
         "create_namespaced_secret": Permission("create", "secrets"),

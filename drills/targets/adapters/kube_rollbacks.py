@@ -23,6 +23,7 @@ from drills.targets.adapters.kube import KubeApi, KubeWorkload, connect
 from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
 from drills.targets.adapters.kube_memory import KubeMemory
+from drills.targets.adapters.kube_metrics_api import STOP_METRICS_KIND, restore_metrics_apis
 from drills.targets.adapters.rotation_rollbacks import register_rollbacks as register_rotation
 from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
@@ -265,5 +266,6 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(SCALE_TO_KIND, restore_replicas)
     registry.register(KILL_PODS_KIND, restore_replicas)
     registry.register(DELETE_HPA_KIND, restore_hpa)
+    registry.register(STOP_METRICS_KIND, restore_metrics_apis)
     register_rotation(registry)  # secret-rotation: a Secret, the Deployment and login roles
     registry.register(LEAKING_RELEASE_KIND, restore_template)
