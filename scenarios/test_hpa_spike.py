@@ -17,6 +17,10 @@ spent (then the RTO is breached), and either still failing when the spike ends F
 spike that never pushes the HPA's metrics past the point where it acts, or that this machine
 cannot sustain (the HPA scales back in by the rule while users are served), is
 COULD_NOT_VERIFY, and so is a ramp without a single completed request to judge p95 and errors by.
+
+Variants (`fixtures.hpa_variants`): `healthy` (the default) is the above. `no-metrics` (every
+metrics API the HPA reads taken down) and `no-hpa` (the HPA deleted) break the HPA as the spike
+begins; the runbook's detection and manual recovery are in `fixtures.hpa_broken`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from drills import (
     replicas_ready,
 )
 from drills.core.errors import CouldNotVerify
-from drills.core.profile import AutoscalingSettings
+from drills.core.profile import AutoscalingSettings, Endpoints
 from drills.probes.autoscaling import (
     HpaSample,
     hpa_at_rest,
@@ -43,24 +47,40 @@ from drills.probes.autoscaling import (
 )
 from drills.probes.hpa_replay import RuleCheck, RuleOutcome
 from drills.targets.ports.autoscaling import Autoscaler, HpaStatus
-from fixtures.autoscaling import HpaTimeline, LoadSpike, settle_back, spike_shape
+from fixtures.autoscaling import HpaTimeline, LoadSpike, spike_shape
+from fixtures.hpa_broken import BrokenHpaDrill, leave_as_found
+from fixtures.hpa_variants import HEALTHY, VARIANTS
 from fixtures.hpa_waits import HPA_TOLERANCE, SpikeWatch, judge_ramp
 from fixtures.kube import ReplicaSampler
 from fixtures.load import Traffic
 
 
 @pytest.mark.gate
-@pytest.mark.drill(id="hpa-spike", runbook="RUNBOOKS.md §3.9", service="shop", severity="P2")
+@pytest.mark.drill(
+    id="hpa-spike",
+    runbook="RUNBOOKS.md §3.9",
+    service="shop",
+    severity="P2",
+    variants=VARIANTS,
+)
 def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
     drill: Drill,
     drill_profile: Profile,
+    drill_variant: str,
     shop: Workload,
     traffic: Traffic,
     database: Database,
     autoscaler: Autoscaler,
     hpa_timeline: HpaTimeline,
     replica_timeline: ReplicaSampler,
+    drill_endpoints: Endpoints,
 ) -> None:
+    if drill_variant != HEALTHY:
+        broken = BrokenHpaDrill(
+            drill, drill_profile, drill_variant, shop, autoscaler, drill_endpoints
+        )
+        broken.run(traffic, database)
+        return
     scaling, limits, waits = drill_profile.autoscaling, drill_profile.thresholds, drill.spec.waits
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, limits)
@@ -74,7 +94,7 @@ def test_hpa_spike(  # noqa: PLR0913 - one fixture per port the drill touches
     shape = spike_shape(drill_profile, waits)
     drill.defer(
         "scale the shop back to its baseline replicas",
-        lambda: _leave_as_found(drill, shop, traffic, baseline, scaling),
+        lambda: leave_as_found(drill, shop, traffic, baseline, scaling),
     )
     started_s = drill.clock.now()
     traffic.start(shape)
@@ -278,16 +298,3 @@ def _window_source(samples: list[HpaSample], scaling: AutoscalingSettings) -> st
         else ("the HPA's spec" if declared is not None else "upstream's default")
     )
     return f"{source}; the HPA's behavior.scaleDown declares {said}"
-
-
-def _leave_as_found(
-    drill: Drill, shop: Workload, traffic: Traffic, baseline: int, scaling: AutoscalingSettings
-) -> None:
-    traffic.stop()  # no load: the HPA scales in on its own once its window has passed
-    settle_back(
-        shop,
-        baseline,
-        drill,
-        timeout_s=scaling.scale_in_within_s,
-        poll_s=drill.spec.waits.poll_s,
-    )

@@ -6,6 +6,11 @@ subprocess and reads the run's journal. The defective twins break the upstream H
 own spec (`spec.behavior`) while the sandbox profile still expects the controller's 10 s
 scale-down window: a 0 s window (the HPA flaps in as soon as the load dips) and a disabled
 scale-down (the scale-in never comes).
+
+The broken variants of §3.9: `no-metrics` PASSes (the blind HPA detected by steps 1-3, the
+manual scale to 10 Ready, metrics-server back, the HPA acting again, the metrics APIs available
+afterwards), and `no-hpa` FAILs when the runbook's manual scale asks for 5 instead of 10
+(`DRILLS_HPA_SCALE_DEFECT=short`, fixtures/hpa_variants.py), naming the command it sent.
 """
 
 from __future__ import annotations
@@ -160,3 +165,71 @@ def test_an_hpa_that_never_scales_in_fails(project: Path) -> None:
     assert "selectPolicy is Disabled" in scenario["reason"]
     seen = figures(scenario)
     assert seen["time to scale in"]["value"] < seen["time to scale in"]["target"]
+
+
+def _metrics_apis_available(root: Path) -> dict[str, str]:
+    """Each metrics APIService's Available status (the no-metrics variant must put them back)."""
+    listed = json.loads(kubectl(root, "get", "apiservices", "-o", "json"))["items"]
+    return {
+        item["metadata"]["name"]: next(
+            (c["status"] for c in item["status"].get("conditions", []) if c["type"] == "Available"),
+            "none",
+        )
+        for item in listed
+        if item["spec"].get("group", "").endswith("metrics.k8s.io")
+    }
+
+
+def test_no_metrics_variant_detects_the_blind_hpa_scales_by_hand_and_passes(
+    project: Path,
+) -> None:
+    _await_rest(project)
+    apis_before = _metrics_apis_available(project)
+    code, scenario = _drill(project, "hpa-spike", "--variant", "no-metrics")
+    assert _replicas(project) == 3  # given back to the HPA, which settled at its minimum
+    assert (
+        _metrics_apis_available(project)
+        == apis_before
+        == {
+            "v1beta1.metrics.k8s.io": "True",
+            "v1beta2.custom.metrics.k8s.io": "True",
+        }
+    )
+    assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    steps = [step["name"] for step in scenario["steps"]]
+    runbook = [name for name in steps if name[:2] in {"1.", "2.", "3.", "4.", "5.", "6."}]
+    assert [name[:2] for name in runbook] == ["1.", "2.", "3.", "5.", "4.", "6."], steps
+    seen = figures(scenario)
+    detected = seen["TTD (time to detect)"]
+    assert 0 < detected["value"] <= detected["target"]
+    assert "ScalingActive False" in seen["HPA desired while the load rises"]["detail"]
+    assert seen["metrics APIs served"]["value"] == 0
+    assert seen["kubectl top pods"]["value"] == 0
+    assert detected["value"] < seen["time to 10 replicas Ready"]["value"]
+    assert seen["HPA decisions checked against desired_replicas"]["value"] is None
+    assert (
+        "not judged in the no-metrics variant"
+        in (seen["HPA decisions checked against desired_replicas"]["detail"])
+    )
+    incident_timings(scenario)
+    rto = objective(scenario, "RTO")
+    assert rto["verdict"] == "PASS"
+    assert seen["time to 10 replicas Ready"]["value"] < rto["measured_s"] < rto["target_s"]
+    assert objective(scenario, "RPO")["verdict"] == "PASS"
+
+
+def test_a_manual_scale_short_of_ten_fails_the_no_hpa_variant(project: Path) -> None:
+    _await_rest(project)
+    run = run_drill(
+        project, "hpa-spike", "--variant", "no-hpa", env={"DRILLS_HPA_SCALE_DEFECT": "short"}
+    )
+    code, scenario = run.code, run.scenario
+    assert _replicas(project) == 3  # the scale's rollback and the HPA, re-created, settle at 3
+    assert json.loads(kubectl(project, "get", "hpa", "shop", "-o", "json"))["spec"]["maxReplicas"]
+    assert (code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert "the manual scale never reaches 10 replicas" in scenario["reason"]
+    assert "`kubectl scale deployment/shop --replicas=5`" in scenario["reason"]
+    assert "spec.replicas 5" in scenario["reason"]
+    seen = figures(scenario)
+    assert seen["TTD (time to detect)"]["value"] > 0  # the missing HPA was detected first
+    assert "not found" in seen["HPA desired while the load rises"]["detail"]
