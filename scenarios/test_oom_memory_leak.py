@@ -42,6 +42,7 @@ from drills.core.memory import (
     OomSettings,
     format_bytes,
     growth_per_s,
+    rss_at_kill,
     seconds_after,
 )
 from drills.probes.memory import OomWatch, limit_live, no_oom_kill_since, oom_killed
@@ -88,7 +89,7 @@ def test_oom_memory_leak(  # noqa: PLR0913 - one fixture per port the drill touc
         with drill.step("Detect: kubectl describe pod shows Last State OOMKilled, exit code 137"):
             _detect(drill, shop, watch)
         with drill.step("Trend: kubectl top pods, repeatedly"):
-            _trend(drill, shop_memory, watch, oom)
+            _trend(drill, shop, shop_memory, watch, oom)
         with drill.step(f"Raise the limit: {oom.limit} -> {oom.raised_limit}, live on every pod"):
             live_at_s = _raise_limit(drill, (shop_memory, watch, oom_container), limit_raise, oom)
         with drill.step("Spread the load: the HPA is in place (kubectl apply -f autoscaler)"):
@@ -183,8 +184,15 @@ def _record_describe(drill: Drill, shop: Workload, watch: OomWatch, kill: OomKil
     )
 
 
-def _trend(drill: Drill, memory: MemoryLimits, watch: OomWatch, oom: OomSettings) -> None:
-    """Runbook step 2: read `kubectl top pods` for `[oom] top_for` and record the trend."""
+def _trend(
+    drill: Drill, shop: Workload, memory: MemoryLimits, watch: OomWatch, oom: OomSettings
+) -> None:
+    """Runbook step 2: read `kubectl top pods` for `[oom] top_for` and record the trend.
+
+    metrics-server shows a container once it has scraped it twice in one run, so pods killed
+    faster than that never appear: the node's own figures (the RSS its OOMKilling events state)
+    are recorded beside, and the report says which one it has.
+    """
     readings: list[tuple[float, MemoryReading]] = []
     problem: list[str] = []
 
@@ -202,6 +210,7 @@ def _trend(drill: Drill, memory: MemoryLimits, watch: OomWatch, oom: OomSettings
     series = [(at, r.memory_bytes / _MIB) for at, r in readings]
     drill.record_samples("memory in use, kubectl top (MiB)", series)
     _record_trend(drill, [r for _, r in readings], oom, problem[0] if problem else "")
+    _record_node_rss(drill, shop, oom)
 
 
 def _record_trend(
@@ -231,6 +240,21 @@ def _record_trend(
         "MiB/s",
         detail=", ".join(f"{k}: {v / _MIB:.1f}" for k, v in sorted(growth.items()))
         or "no pod was read at two scrape times in one run (killed before the next scrape)",
+        no_target=_TREND,
+    )
+
+
+def _record_node_rss(drill: Drill, shop: Workload, oom: OomSettings) -> None:
+    """The node's figure at each kill: the RSS its OOMKilling events say it measured."""
+    messages = {e.message for e in shop.events() if e.reason == "OOMKilling"}
+    rss = [b for b in (rss_at_kill(m) for m in messages) if b is not None]
+    drill.record_figure(
+        "memory at the OOM kills (the node's events)",
+        max(rss) / _MIB if rss else None,
+        "MiB",
+        detail=f"highest of {len(rss)} OOMKilling events stating the RSS, limit {oom.limit}"
+        if rss
+        else f"{len(messages)} OOMKilling events, none stating the RSS measured",
         no_target=_TREND,
     )
 

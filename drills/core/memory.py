@@ -34,6 +34,7 @@ __all__ = [
     "memory_bytes",
     "oom_kills",
     "readings_of",
+    "rss_at_kill",
     "seconds_after",
 ]
 
@@ -220,6 +221,19 @@ def _seconds(stamp: str) -> float | None:
     except ValueError:
         return None
     return parsed.timestamp() if parsed.tzinfo is not None else None
+
+
+_KILLED_RSS = re.compile(r"\brss (\d+) kB\b")
+
+
+def rss_at_kill(message: str) -> int | None:
+    """Bytes of RSS an OOMKilling event says the node measured (`... (rss 99012 kB > ...)`).
+
+    The sandbox's node agent writes the figure it compared with the limit; a real kubelet's
+    OOM event names the victim process only, so there the answer is None.
+    """
+    found = _KILLED_RSS.search(message)
+    return None if found is None else int(found[1]) * 1024
 
 
 def seconds_after(stamp: str, moment: datetime) -> float | None:

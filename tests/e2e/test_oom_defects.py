@@ -62,7 +62,8 @@ def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     assert seen["OOM kills after the fix"]["value"] == 0.0
     assert detect < seen["raised limit live on every pod"]["value"] < recover
     assert seen["memory of the fullest pod after the fix"]["value"] <= 0.8
-    assert seen["highest memory by kubectl top"]["value"] is not None  # metrics-server served
+    assert "highest memory by kubectl top" in seen  # a value, or why metrics-server had none
+    assert seen["memory at the OOM kills (the node's events)"]["value"] > 96.0  # RSS > limit
     assert seen["acknowledged writes lost"]["value"] == 0
     assert [s["outcome"] for s in scenario["steps"]] == ["ok"] * 7
     assert [r["outcome"] for r in scenario["rollbacks"]] == ["done"]

@@ -18,6 +18,7 @@ from drills.core.memory import (
     memory_bytes,
     oom_kills,
     readings_of,
+    rss_at_kill,
     seconds_after,
 )
 
@@ -162,3 +163,9 @@ def test_a_finish_time_is_placed_after_the_fault() -> None:
     assert seconds_after("2026-12-05T04:00:10Z", fault) == 7.5
     assert seconds_after("not a time", fault) is None
     assert seconds_after("2026-12-05T04:00:10", fault) is None  # no zone: not comparable
+
+
+def test_the_node_agents_oom_event_states_the_rss_it_measured() -> None:
+    said = "Memory cgroup out of memory: killed shop (rss 99012 kB > limit 98304 kB)"
+    assert rss_at_kill(said) == 99012 * 1024
+    assert rss_at_kill("System OOM encountered, victim process: python, pid: 7") is None
