@@ -367,8 +367,9 @@ def _record_kills_after_fix(
 def _judge_memory(drill: Drill, memory: MemoryLimits, watch: OomWatch, oom: OomSettings) -> None:
     """Memory of the pods at the raised limit, by `kubectl top`, under `[oom] memory_warning`.
 
-    Waits (up to twice `[oom] top_for`) for a reading of every live pod: the ones that run
-    under the raised limit were all created after the raise, so any reading of theirs is new.
+    Waits (up to three times `[oom] top_for`) for a reading of every live pod: metrics-server
+    shows a container after two scrapes of one run, and the pods under the raised limit were
+    all created after the raise, so any reading of theirs is new.
     """
     latest: dict[str, MemoryReading] = {}
 
@@ -381,7 +382,7 @@ def _judge_memory(drill: Drill, memory: MemoryLimits, watch: OomWatch, oom: OomS
         missing = sorted(live - set(latest))
         return Observation(ok=not missing, detail=f"no reading yet of {missing}")
 
-    waited = drill.wait_until(read, timeout_s=2 * oom.top_for_s, poll_s=1.0, raise_on_timeout=False)
+    waited = drill.wait_until(read, timeout_s=3 * oom.top_for_s, poll_s=1.0, raise_on_timeout=False)
     if not latest:
         raise CouldNotVerify(
             f"kubectl top gave no reading of the pods after the fix ({waited.last.detail}), so "
