@@ -10,5 +10,6 @@ pytest_plugins = [
     "fixtures.recovery",
     "fixtures.rotation",
     "fixtures.autoscaling",
+    "fixtures.latency",
     "fixtures.proctor",
 ]

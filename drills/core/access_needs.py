@@ -61,7 +61,8 @@ REPLACE_DEPLOYMENT = (
 )
 # KubeAutoscaler.status: the HPA's status, sampled through the spike.
 READ_HPA = (Permission("get", "horizontalpodautoscalers", "autoscaling"),)
-# KubeMemory.top: `kubectl top pods`, the PodMetrics of the metrics API (oom-memory-leak).
+# KubeMemory.top: `kubectl top pods`, the PodMetrics of the metrics API (oom-memory-leak);
+# KubePodDiagnostics.top_pods, the same for high-cpu-latency's runbook step 1.
 READ_POD_METRICS = (Permission("list", "pods", "metrics.k8s.io"),)
 # KubeServiceConfig: repoint the shop at a restored database (and back, in the rollback); the
 # Secret is created only when it is missing, and `create` cannot be limited to one name.
@@ -100,6 +101,13 @@ DRILL_NEEDS = MappingProxyType(
         "snapshot-restore": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
+        # cpu: the release (set env), scale out, rollout undo, the HPA's CPU; both: top and logs
+        "high-cpu-latency": WATCH_SHOP
+        + ROLLOUT_EVIDENCE
+        + READ_POD_METRICS
+        + READ_HPA
+        + SCALE
+        + CHANGE_TEMPLATE,
     }
 )
 """Drill id -> the permissions it may use, in the profile's namespace."""
