@@ -44,6 +44,7 @@ from drills.core.dataloss import payload_hash
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
 from tests.e2e.drill_cli import REPO, kubectl
+from tests.interrupts import default_sigint
 
 CLOCK = SystemClock()
 SETTLE_S = 120.0  # time for the pods and the HPA to come back after a kill and its rollback
@@ -96,7 +97,12 @@ def _env(root: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def _cli(root: Path, *args: str, extra: Mapping[str, str] | None = None) -> tuple[int, str]:
     command = [sys.executable, "-m", "drills.cli", "--root", str(root), *args]
     done = subprocess.run(
-        command, env=_env(root, extra), capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+        command,
+        env=_env(root, extra),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        preexec_fn=default_sigint,  # a SIGINT failpoint must act even under `make test &`
     )
     return done.returncode, done.stdout + done.stderr
 
@@ -329,6 +335,8 @@ def kill_once(root: Path, point: KillPoint, tmp: Path) -> KillResult:
         return result
     if point.signal == "SIGKILL" and result.exit_code != -signal.SIGKILL:
         result.left_behind.append(f"SIGKILL did not end the harness (exit {result.exit_code})")
+    if point.signal != "SIGKILL" and result.exit_code == 0:  # the drill went on and passed
+        result.left_behind.append(f"{point.signal} did not interrupt the harness (exit 0)")
     result.pending_after_exit = pending_entries(root)
     if point.signal != "SIGKILL" and result.pending_after_exit:
         result.left_behind.append(

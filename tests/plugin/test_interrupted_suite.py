@@ -17,6 +17,7 @@ import pytest
 
 from drills.core.clock import SystemClock
 from drills.core.waiting import wait_until
+from tests.interrupts import default_sigint
 
 _SUITE = """
 import os, select, subprocess, sys
@@ -68,6 +69,7 @@ def test_interrupted_run_tears_its_sandbox_down(tmp_path: Path, signum: signal.S
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_sigint,  # as a terminal's Ctrl-C, even when this run ignores SIGINT
     )
     try:
         started = wait_until(
