@@ -29,13 +29,14 @@ from __future__ import annotations
 import pytest
 
 from drills import Database, Drill, Fault, Profile, Workload, endpoints_listed, replicas_ready
-from drills.core.conditions import Condition, Observation
-from drills.core.errors import CouldNotVerify, DrillError
+from drills.core.conditions import Condition
+from drills.core.errors import CouldNotVerify
 from drills.core.locks import LockSnapshot, Termination
 from drills.core.profile import Endpoints
 from drills.faults.locks import TableLock
 from drills.faults.pods import BadSetting
 from drills.load.traffic import p95_below
+from drills.probes.locks import lock_queue_drained, lock_waits
 from drills.probes.sql import sql_reachable
 from drills.recovery.terminate_blocker import SAFE_FORM, LockRecovery
 from drills.targets.ports.autoscaling import Autoscaler
@@ -43,6 +44,7 @@ from drills.targets.ports.diagnostics import PodDiagnostics
 from drills.targets.ports.locks import BackendIdentity, LockMonitor
 from fixtures.autoscaling import settle_back
 from fixtures.kube import cluster_bound
+from fixtures.latency import cpu_below, first_look
 from fixtures.load import Traffic
 
 VARIANTS = ("cpu", "lock")
@@ -144,62 +146,6 @@ def _detect(drill: Drill, alert: Condition, *, timeout_s: float, for_s: float = 
     drill.record_detected(seen.last.detail)
 
 
-def _first_look(drill: Drill, shop: Workload, diagnostics: PodDiagnostics) -> None:
-    """Runbook steps 1-2: `kubectl top pods` by CPU, then logs and events of the pods."""
-    with drill.step("Runbook step 1: kubectl top pods --sort-by=cpu"):
-        _record_top(drill, diagnostics)
-    with drill.step("Runbook step 2: kubectl logs --tail=200 | grep error/warning, describe"):
-        _record_logs(drill, shop, diagnostics)
-
-
-def _record_top(drill: Drill, diagnostics: PodDiagnostics) -> None:
-    try:
-        usage = diagnostics.top_pods()
-    except DrillError as exc:
-        usage, why = [], f"COULD_NOT_VERIFY: the metrics API did not answer ({exc})"
-    else:
-        why = "no pod has metrics yet" if not usage else ""
-    busiest = usage[0].cpu_millicores if usage else None
-    drill.record_figure(
-        "busiest pod CPU",
-        busiest,
-        "millicores",
-        detail=why
-        or "; ".join(u.describe() for u in usage)
-        + " (`kubectl top nodes` is not read: nodes are cluster-wide, the drills' Role is not)",
-        no_target=_EVIDENCE,
-    )
-
-
-def _record_logs(drill: Drill, shop: Workload, diagnostics: PodDiagnostics) -> None:
-    flagged: list[str] = []
-    unread: list[str] = []
-    pods = shop.pods()
-    for pod in pods:
-        try:
-            tail = diagnostics.log_tail(pod.name, tail_lines=200)
-        except DrillError:
-            unread.append(pod.name)  # deleted since it was listed (a rollout replaces pods)
-            continue
-        flagged += [f"{pod.name}: {line}" for line in tail.splitlines() if _flagged(line)]
-    warnings = [e for e in shop.events() if e.type == "Warning"]
-    drill.record_figure(
-        "log lines with error or warning",
-        float(len(flagged)),
-        "lines",
-        detail=f"over the last 200 lines of {len(pods) - len(unread)} pods; "
-        f"{len(warnings)} Warning events"
-        + (f"; e.g. {flagged[-1][:200]}" if flagged else "")
-        + (f"; log gone with its pod: {', '.join(unread)}" if unread else ""),
-        no_target=_EVIDENCE,
-    )
-
-
-def _flagged(line: str) -> bool:
-    lowered = line.lower()
-    return "error" in lowered or "warning" in lowered
-
-
 # -- lock -----------------------------------------------------------------------------------------
 def _drill_lock(
     drill: Drill, users: UserSignals, ports: Ports, lock: TableLock, recovery: LockRecovery
@@ -212,7 +158,7 @@ def _drill_lock(
         drill.inject(lock)
     with drill.step("Detect: users stall, writes wait in pg_locks"):
         _detect(drill, stalled & lock_waits(monitor), timeout_s=DETECT_TIMEOUT_S)
-    _first_look(drill, shop, diagnostics)
+    first_look(drill, shop, diagnostics)
     with drill.step("Runbook step 3: pg_stat_activity, pg_locks WHERE NOT granted"):
         snapshot = _diagnose_locks(drill, monitor)
     with drill.step("Runbook step 4: terminate the blocking backend"):
@@ -222,34 +168,6 @@ def _drill_lock(
             lock_queue_drained(monitor) & serving & users_ok, timeout_s=_budget_left_s(drill)
         )
         _judge_waiters_completed(drill, monitor, snapshot)
-
-
-def lock_waits(monitor: LockMonitor) -> Condition:
-    """Some backend waits for a lock a root blocker holds (`pg_locks WHERE NOT granted`)."""
-
-    def check() -> Observation:
-        blockers = monitor.snapshot().blockers()
-        if not blockers:
-            return Observation(ok=False, detail="no backend waits behind a blocker in pg_locks")
-        waiting = sum(len(b.waiters) for b in blockers)
-        return Observation(
-            ok=True, detail=f"{waiting} backend(s) wait behind {blockers[0].describe()}"
-        )
-
-    return Condition("lock waits in pg_locks", check)
-
-
-def lock_queue_drained(monitor: LockMonitor) -> Condition:
-    """No backend waits for a lock: every waiter got its lock and went on."""
-
-    def check() -> Observation:
-        waiters = monitor.snapshot().waiters()
-        if not waiters:
-            return Observation(ok=True, detail="no backend waits for a lock")
-        shown = "; ".join(w.describe() for w in waiters[:3])
-        return Observation(ok=False, detail=f"{len(waiters)} backend(s) still wait: {shown}")
-
-    return Condition("lock queue drained", check)
 
 
 def _diagnose_locks(drill: Drill, monitor: LockMonitor) -> LockSnapshot:
@@ -373,7 +291,7 @@ def _drill_cpu(
         drill.inject(release)
     with drill.step("Detect: users see p95 over the threshold"):
         _detect(drill, slow, timeout_s=DETECT_TIMEOUT_S, for_s=ALERT_FOR_S)
-    _first_look(drill, shop, diagnostics)
+    first_look(drill, shop, diagnostics)
     with drill.step("Runbook step 3: the database (pg_locks WHERE NOT granted)"):
         _rule_out_locks(drill, monitor)
     with drill.step("Runbook step 4: kubectl set resources --limits=cpu (not on process pods)"):
@@ -447,19 +365,3 @@ def _scale_out(drill: Drill, shop: Workload, relieved: Condition) -> bool:
         no_target="decides whether step 4 also rolls the change back",
     )
     return waited.met
-
-
-def cpu_below(autoscaler: Autoscaler, percent: float) -> Condition:
-    """The HPA's CPU utilisation (of the pods' requests, from metrics-server) is under `percent`."""
-
-    def check() -> Observation:
-        status = autoscaler.status()
-        readings = [m for m in (status.metrics if status else ()) if m.name == "cpu"]
-        if not readings or readings[0].current is None:
-            return Observation(ok=False, detail="the HPA reports no CPU utilisation yet")
-        current = readings[0].current
-        return Observation(
-            ok=current < percent, detail=f"CPU {current:g}% of requests (warning {percent:g}%)"
-        )
-
-    return Condition(f"cpu below {percent:g}%", check)
