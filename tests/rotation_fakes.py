@@ -78,9 +78,6 @@ class FakeLogins:
     def existing(self, roles: Sequence[str]) -> list[str]:
         return [role for role in roles if role in self.roles]
 
-    def sessions_of(self, role: str, *, application_name: str) -> int:
-        return self.open_sessions.get(role, 0)
-
     def try_login(self, url: str, *, timeout_s: float = 2.0) -> tuple[bool, str]:
         parts = urlsplit(url)
         user, password = parts.username or "", unquote(parts.password or "")

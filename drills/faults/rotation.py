@@ -350,10 +350,6 @@ class SecretRotation:
         old, new = self._credential(self.old), self._credential(self.new)
         return self.logins.try_login(old.url), self.logins.try_login(new.url)
 
-    def shop_sessions_on_old_role(self) -> int:
-        """Sessions the shop's pods hold as the old role (0 once they all moved)."""
-        return self.logins.sessions_of(self.old_role, application_name=self.plan.application_name)
-
 
 def _remembered(password: str) -> str:
     """Teach the redactor `password` (and its URL spelling) before anything could print it."""

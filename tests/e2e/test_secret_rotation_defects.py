@@ -24,7 +24,9 @@ from urllib.parse import quote, unquote, urlsplit
 import psycopg
 import pytest
 
+from drills.core.safety import Allowlist
 from drills.sandbox.postgres import PASSWORD_ROLE_PREFIX
+from drills.targets.adapters.kube import connect
 from tests.e2e.crash_matrix import KillPoint, kill_once
 from tests.e2e.drill_cli import figures, kubectl, objective, run_drill
 
@@ -51,20 +53,20 @@ def project(drill_project: Path) -> Path:
 
 
 class SecretWatch:
-    """Reads the shop's Secrets every few hundred ms and keeps the passwords their URLs carry."""
+    """Reads the shop's Secrets every 300 ms and keeps the passwords their URLs carry."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        kubeconfig = root / ".drills" / "sandbox" / "kubeconfig"
+        self.api = connect(kubeconfig, allowlist=Allowlist(kube_contexts=("drills-sandbox",)))
         self.passwords: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="secret-watch", daemon=True)
 
     def _look(self) -> None:
-        listed = json.loads(kubectl(self.root, "get", "secrets", "-o", "json"))
-        for item in listed["items"]:
-            if item["metadata"]["name"] in SECRETS and "url" in item.get("data", {}):
-                url = base64.b64decode(item["data"]["url"]).decode()
-                password = urlsplit(url).password
+        for item in self.api.core.list_namespaced_secret("default").items:
+            data = item.data or {}
+            if item.metadata.name in SECRETS and "url" in data:
+                password = urlsplit(base64.b64decode(data["url"]).decode()).password
                 if password:
                     self.passwords.add(unquote(password))
 

@@ -116,14 +116,6 @@ class PostgresLogins:
         ]
         return found
 
-    def sessions_of(self, role: str, *, application_name: str) -> int:
-        """Client sessions open as `role` tagged `application_name`."""
-        return self._count(
-            f"count the sessions of role {role}",
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND application_name = %s",
-            [role, application_name],
-        )
-
     def try_login(self, url: str, *, timeout_s: float = 2.0) -> tuple[bool, str]:
         """A real login with `url` and `SELECT 1`; the server's refusal when it fails."""
         try:

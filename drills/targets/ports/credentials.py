@@ -78,10 +78,6 @@ class LoginRoles(Protocol):
         """Which of `roles` exist."""
         ...
 
-    def sessions_of(self, role: str, *, application_name: str) -> int:
-        """Sessions open as `role` with `application_name` (the service's, e.g. `shop`)."""
-        ...
-
     def try_login(self, url: str, *, timeout_s: float = 2.0) -> tuple[bool, str]:
         """Log in with `url` and run `SELECT 1`: accepted, and what the server said."""
         ...
