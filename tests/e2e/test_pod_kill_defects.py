@@ -1,24 +1,27 @@
 """`pod-kill-under-load` end to end through `drills run`: PASS when healthy, FAIL when broken.
 
-One sandbox for the module, in a temporary project root that holds the scenario, the profiles
-and the shop fixture. Each test runs the real CLI in a subprocess and reads the run's journal.
+The drill modules' shared sandbox (tests/e2e/conftest.py). Each test runs the real CLI in a
+subprocess and reads the run's journal. The default variant `half` is drilled healthy and
+broken several ways; of the full-outage variants, `zero` (the Deployment scaled to 0 by
+mistake) runs healthy, and broken with the documented defect switch of fixtures/pod_kill.py
+(`DRILLS_POD_KILL_DEFECT=wrong-count`: the recovery scales back to 1 replica, not the recorded
+3), which must FAIL for that reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fixtures.pod_kill import DEFECT_ENV, DEFECT_WRONG_COUNT
 from tests.e2e.drill_cli import (
     figures,
     incident_timings,
     kubectl,
     objective,
     run_drill,
-    sandboxed_project,
 )
 from tests.e2e.ledger_defects import (
     assert_lost_writes_named,
@@ -31,13 +34,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-e2e-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
-def _drill(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    run = run_drill(root, *args)
+def _drill(root: Path, *args: str, defect: str = "") -> tuple[int, dict[str, Any]]:
+    run = run_drill(root, *args, env={DEFECT_ENV: defect} if defect else None, unset=[DEFECT_ENV])
     return run.code, run.scenario
 
 
@@ -108,3 +111,53 @@ def test_a_load_that_never_gets_a_write_acknowledged_cannot_verify_the_rpo(proje
     assert "no write was acknowledged before the fault" in scenario["reason"]
     assert objective(scenario, "RTO")["verdict"] == "PASS"  # the rest of the drill went fine
     assert figures(scenario)["acknowledged writes"]["value"] == 0
+
+
+def test_zero_replicas_scaled_back_to_the_recorded_count_pass_as_a_full_outage(
+    project: Path,
+) -> None:
+    code, scenario = _drill(project, "pod-kill-under-load", "--variant", "zero")
+    assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    assert scenario["variant"] == "zero"
+    steps = [s["name"] for s in scenario["steps"]]
+    assert steps == [
+        "Scale to zero (the emergency shutdown, by mistake)",
+        "Assess: the Deployment asks for 0 replicas",
+        "Serving path: no endpoint listed",
+        "Capacity back: kubectl scale deployment/shop --replicas=3",
+        "Verify: replicas back, health and error ratio hold",
+    ]
+    rto = _rto(scenario)
+    assert 0 < rto["measured_s"] < rto["target_s"] == 900.0
+    ttd, _, ttr = incident_timings(scenario)
+    seen = figures(scenario)
+    assert seen["replicas asked for"]["value"] == seen["replicas asked for"]["target"] == 3
+    assert seen["first replica ready"]["value"] <= seen["serving path back"]["value"] <= ttr
+    assert seen["user-side outage"]["value"] > 0  # a full outage: users failed meanwhile
+    assert seen["error ratio after the fault"]["target"] is None  # no budget for an outage
+    assert "not in an error budget" in seen["error ratio after the fault"]["no_target"]
+    assert objective(scenario, "RPO")["measured_s"] == 0.0
+    assert seen["acknowledged writes lost"]["value"] == 0
+    [rollback] = scenario["rollbacks"]
+    assert rollback["outcome"] == "done"
+    print(f"zero: TTD {ttd:.1f} s, RTO {rto['measured_s']:.1f} s")  # noqa: T201
+
+
+def test_zero_replicas_scaled_back_to_a_wrong_count_fail_for_that_reason(project: Path) -> None:
+    code, scenario = _drill(
+        project, "pod-kill-under-load", "--variant", "zero", defect=DEFECT_WRONG_COUNT
+    )
+    assert (code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert (
+        "the recovery scaled deployment/shop to 1 replicas, not the 3 recorded before the fault"
+        in scenario["reason"]
+    )
+    failed = [s for s in scenario["steps"] if s["outcome"] == "failed"]
+    assert [s["name"] for s in failed] == [
+        "Capacity back: kubectl scale deployment/shop --replicas=3"
+    ]
+    asked = figures(scenario)["replicas asked for"]
+    assert (asked["value"], asked["target"]) == (1, 3)
+    [rollback] = scenario["rollbacks"]  # the fault's rollback put the 3 replicas back
+    assert rollback["outcome"] == "done"
+    print(f"zero, wrong count: {scenario['reason']}")  # noqa: T201
