@@ -206,11 +206,9 @@ def _assess(
 
 def _no_endpoints(drill: Drill, shop: Workload) -> None:
     """Runbook step 3 (`kubectl get endpoints`): no address left for users (evidence only)."""
-    listed = tolerant(endpoints_listed(shop), "endpoints")
+    empty = tolerant(endpoints_listed(shop), "endpoints").negated("no endpoint listed")
     with drill.step("Serving path: no endpoint listed"):
-        gone = drill.wait_until(
-            lambda: not listed().ok, timeout_s=30, poll_s=0.1, raise_on_timeout=False
-        )
+        gone = drill.wait_until(empty, timeout_s=30, poll_s=0.1, raise_on_timeout=False)
         drill.record_since_fault(
             "serving path empty",
             detail=gone.last.detail if gone.met else "an endpoint stayed listed for 30 s",
