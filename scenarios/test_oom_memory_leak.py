@@ -217,7 +217,10 @@ def _record_trend(
     drill: Drill, readings: list[MemoryReading], oom: OomSettings, problem: str
 ) -> None:
     if not readings:
-        why = problem or "metrics-server had no reading of the shop's pods yet"
+        why = problem or (
+            "metrics-server had no reading of the shop's pods: it shows a container after two "
+            "scrapes of one run, and the leak killed them sooner"
+        )
         drill.say(f"kubectl top gave nothing ({why}); the node's OOMKilling events stand in")
         drill.record_figure(
             "highest memory by kubectl top", None, "MiB", detail=why, no_target=_TREND
