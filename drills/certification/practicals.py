@@ -356,12 +356,27 @@ HPA_SPIKE = Practical(
 
 PRACTICALS: tuple[Practical, ...] = (CRASHLOOP, POD_KILL, POOL, SNAPSHOT_RESTORE, PITR, HPA_SPIKE)
 
+# Drills that run (`drills run`) but cannot be certified on yet: the hidden variants, alerts and
+# checkpoints of their practical are not written. Named here so the gap is stated, not hidden;
+# `drills certify start` refuses them saying so.
+NO_PRACTICAL_YET: dict[str, str] = {
+    "oom-memory-leak": "a hidden-variant practical (RUNBOOKS.md §4.1) still to be written",
+    "high-cpu-latency": "a hidden-variant practical (RUNBOOKS.md §4.1) still to be written",
+    "secret-rotation": "its order checkpoints (new secret in use, then old deleted, §4.2)",
+}
+
 
 def practical_for(drill_id: str) -> Practical:
     """The practical of `drill_id`; raises ConfigError listing the drills that have one."""
     for practical in PRACTICALS:
         if practical.drill_id == drill_id:
             return practical
+    if drill_id in NO_PRACTICAL_YET:
+        raise ConfigError(
+            f"drill {drill_id!r} has no certification practical yet "
+            f"({NO_PRACTICAL_YET[drill_id]}); practicals exist for "
+            f"{[p.drill_id for p in PRACTICALS]}"
+        )
     raise ConfigError(
         f"no certification practical for drill {drill_id!r}; practicals exist for "
         f"{[p.drill_id for p in PRACTICALS]}"
