@@ -148,7 +148,7 @@ def judge_logins(
     if not record.refused:
         return None
     users = (
-        f"users saw {user_failures} failed requests"
+        f"users saw {user_failures} failed requests during the rotation"
         if user_failures
         else "users saw no failed request only because the pods kept their open connections"
     )

@@ -94,7 +94,7 @@ def test_changing_the_password_first_refuses_the_pods_credential_at_once() -> No
     reason = judge_logins(rotation.record, RotationOrder.WRONG_ORDER, since_s=0.0, user_failures=2)
     assert reason is not None
     assert "the password was changed in PostgreSQL before the Secret" in reason
-    assert "users saw 2 failed requests" in reason
+    assert "users saw 2 failed requests during the rotation" in reason
     assert "password authentication failed" in reason
     (old_ok, _), (new_ok, _) = rotation.final_logins()
     assert (old_ok, new_ok) == (False, True)
