@@ -44,6 +44,7 @@ from drills import (
 from drills.core.conditions import Condition
 from drills.core.errors import CouldNotVerify, DrillError
 from drills.core.profile import Endpoints
+from drills.faults.pods import BadSettings
 from drills.probes.rollout import rollout_complete
 from drills.recovery.reset_pools import reset_pools_if_users_fail
 from drills.recovery.terminate_idle import IdleRule, TerminationResult
@@ -302,13 +303,13 @@ def _app_leak(  # noqa: PLR0913 - the ports of the variant
     with drill.step(f"Roll out the leaking release ({release.settings})"):
         drill.inject(cluster_bound(release, shop, endpoints))  # replayable after a crash
     with drill.step("Detect: requests wait out the pool timeout"):
-        _detect_starved_users(drill, users_ok)
+        _detect_starved_users(drill, users_ok, replicas_ready(shop))
     with drill.step("Size it: sessions by state against max_connections"):
         _size(drill, admin)
     with drill.step("Sort the cause: the shop's own pools hold the sessions"):
         _sort_cause(drill, database, admin, (rollout, good))
     with drill.step("Reset the pools: kubectl rollout undo (the leaking release)"):
-        _roll_back_release(drill, shop, rollout, good)
+        _roll_back_release(drill, release, rollout, good)
     done = rollout_complete(rollout) & release_is(rollout, good)
     with drill.step("Recover: kubectl rollout status until done"):
         drill.await_recovery(
@@ -326,9 +327,13 @@ def _app_leak(  # noqa: PLR0913 - the ports of the variant
     drill.assert_rpo(verified.report, lossless=True)  # RUNBOOKS.md §3.5: no lost writes
 
 
-def _detect_starved_users(drill: Drill, users_ok: Condition) -> None:
-    """TTD: users fail (requests wait out the pool timeout, then no pod is Ready)."""
-    starved = users_ok.negated("users failing")
+def _detect_starved_users(drill: Drill, users_ok: Condition, ready: Condition) -> None:
+    """TTD: users fail while pods fail readiness (their pools hand out no connection).
+
+    Both, so a request lost to the rolling update itself (the old pods keep serving until the
+    new ones are Ready) is not taken for the leak.
+    """
+    starved = users_ok.negated("users failing") & ready.negated("pods not ready")
     seen = drill.wait_until(
         starved, timeout_s=APP_LEAK_DETECT_TIMEOUT_S, poll_s=0.1, raise_on_timeout=False
     )
@@ -381,8 +386,15 @@ def _sort_cause(
     )
 
 
-def _roll_back_release(drill: Drill, shop: Workload, rollout: Rollout, good: PodTemplate) -> None:
-    """`kubectl rollout undo`: every pod replaced by the last good release, its pool fresh."""
+def _roll_back_release(
+    drill: Drill, release: BadSettings, rollout: Rollout, good: PodTemplate
+) -> None:
+    """`kubectl rollout undo`: every pod replaced by the last good release, its pool fresh.
+
+    Judged at once: a reset that leaves the leaking settings in place looks healthy for a while
+    (fresh pools), until the new pods leak again.
+    """
+    shop = release.workload
     if pool_defect(os.environ) == DEFECT_RESTART_ONLY:
         shop.rollout_restart()  # the defect: §3.5 step 3 as written, the release left in place
         what = f"kubectl rollout restart deployment/{shop.name}"
@@ -396,11 +408,14 @@ def _roll_back_release(drill: Drill, shop: Workload, rollout: Rollout, good: Pod
             ) from exc
         what = f"kubectl rollout undo deployment/{shop.name} (to revision {revision})"
     drill.record_since_fault("pools reset", detail=what, no_target=_RESET)
-    left = good.describe_differences(rollout.pod_template())
-    assert not left, (
-        f"the pools were reset ({what}) but the leaking release is still in place: {left}; its "
-        "new pods leak again, so roll the release back (kubectl rollout undo)"
+    still = [f"{k}={v}" for k, v in release.values.items() if shop.container_env(k) == v]
+    assert not still, (
+        f"the pools were reset ({what}) but the leaking release is still in place: "
+        f"{' '.join(still)} still set on deployment/{shop.name}'s pod template; its new pods "
+        "leak again, so roll the release back (kubectl rollout undo)"
     )
+    left = good.describe_differences(rollout.pod_template())
+    assert not left, f"{what} did not restore the last good release whole: {left}"
 
 
 _RESET = "when the pools were reset by replacing every pod; TTM and TTR carry the targets"

@@ -1,25 +1,27 @@
 """`db-pool-exhaustion` end to end through `drills run`: PASS when healthy, FAIL when broken.
 
-One sandbox for the module, in a temporary project root that holds the scenarios, the profiles
-and the shop fixture. Each test runs the real CLI in a subprocess and reads the run's journal.
+The drill modules' shared sandbox (tests/e2e/conftest.py). Each test runs the real CLI in a
+subprocess and reads the run's journal. The default variant is `idle-sessions`.
 The defect "the pool leak is not released" is made with the leaker's documented defect switch
 (`DRILLS_POOL_LEAK_DEFECT=busy` in fixtures/pool.py): the leaked sessions are kept busy, so the
 runbook's idle rule never matches them; users still fail, so the drill resets the pools with
 `rollout restart` (RUNBOOKS.md §3.5 step 3), and still fails. The defect "the server has more
 slots than the leak may take" is a profile whose `[pool] max_sessions` caps the leak below the
 free slots: no connection is refused, so exhaustion was not drilled (COULD_NOT_VERIFY).
+The variant `app-leak` (the shop's own release leaks its pool) passes when the recovery rolls
+the release back, and FAILs with `DRILLS_POOL_LEAK_DEFECT=restart-only`, where the recovery
+resets the pools with `rollout restart` and leaves the leaking release in place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures.pool import DEFECT_BUSY, DEFECT_ENV
-from tests.e2e.drill_cli import figures, incident_timings, objective, run_drill, sandboxed_project
+from fixtures.pool import DEFECT_BUSY, DEFECT_ENV, DEFECT_RESTART_ONLY
+from tests.e2e.drill_cli import figures, incident_timings, objective, run_drill
 from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
 
 DRILL = "db-pool-exhaustion"
@@ -27,9 +29,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with sandboxed_project("drills-e2e-pool-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def _drill(root: Path, *args: str, defect: str = "") -> tuple[int, dict[str, Any], str]:
@@ -121,3 +123,52 @@ def test_a_leak_the_idle_rule_cannot_match_fails_because_the_pool_never_drains(
     assert seen["rollout restarts"]["value"] == 1.0  # runbook step 3 really ran
     assert "kubectl rollout restart deployment/shop" in seen["rollout restarts"]["detail"]
     _no_leak_left(scenario)
+
+
+APP_LEAK_STEPS = [
+    "Roll out the leaking release (HOLD_CONNECTIONS=5 HOLD_AFTER_S=20)",
+    "Detect: requests wait out the pool timeout",
+    "Size it: sessions by state against max_connections",
+    "Sort the cause: the shop's own pools hold the sessions",
+    "Reset the pools: kubectl rollout undo (the leaking release)",
+]
+
+
+def test_a_leak_in_the_release_passes_once_the_release_is_rolled_back(project: Path) -> None:
+    code, scenario, output = _drill(project, "--variant", "app-leak")
+    assert (code, scenario["verdict"]) == (0, "PASS"), f"{scenario['reason']}\n{output[-3000:]}"
+    assert scenario["variant"] == "app-leak"
+    steps = [s["name"] for s in scenario["steps"]]
+    assert steps == [
+        *APP_LEAK_STEPS,
+        "Recover: kubectl rollout status until done",
+        "Verify: refusals stop and users stay healthy",
+    ]
+    rto = objective(scenario, "RTO")
+    assert 0 < rto["measured_s"] < rto["target_s"] == 900.0
+    ttd, ttm, ttr = incident_timings(scenario)
+    seen = figures(scenario)
+    assert seen["user-side outage"]["value"] > 0  # the leak reached users: requests timed out
+    free = seen["free connection slots during the leak"]
+    assert free["value"] > 0  # the server had room: the pools, not the server, ran dry
+    assert "HOLD_CONNECTIONS" in seen["changes of the recent release"]["detail"]
+    assert "kubectl rollout undo deployment/shop" in seen["pools reset"]["detail"]
+    assert seen["free connection slots"]["value"] >= seen["free connection slots"]["target"]
+    assert objective(scenario, "RPO")["measured_s"] == 0.0
+    assert seen["acknowledged writes lost"]["value"] == 0
+    _no_leak_left(scenario)
+    print(f"app-leak: TTD {ttd:.1f} s, TTM {ttm:.1f} s, RTO {ttr:.1f} s")  # noqa: T201
+
+
+def test_a_leaking_release_left_in_place_fails_for_that_reason(project: Path) -> None:
+    code, scenario, output = _drill(project, "--variant", "app-leak", defect=DEFECT_RESTART_ONLY)
+    assert (code, scenario["verdict"]) == (1, "FAIL"), output[-3000:]
+    assert (
+        "the leaking release is still in place: HOLD_CONNECTIONS=5 HOLD_AFTER_S=20 still set on "
+        "deployment/shop's pod template" in scenario["reason"]
+    )
+    assert [s["name"] for s in scenario["steps"]] == APP_LEAK_STEPS
+    assert scenario["steps"][-1]["outcome"] == "failed"
+    assert "kubectl rollout restart deployment/shop" in figures(scenario)["pools reset"]["detail"]
+    _no_leak_left(scenario)  # the release's rollback put the settings back
+    print(f"app-leak, restart only: {scenario['reason']}")  # noqa: T201
