@@ -202,6 +202,8 @@ def test_no_metrics_variant_detects_the_blind_hpa_scales_by_hand_and_passes(
     seen = figures(scenario)
     detected = seen["TTD (time to detect)"]
     assert 0 < detected["value"] <= detected["target"]
+    spiked = seen["time from the spike to detection"]  # TTD less the wait for Locust's ramp
+    assert 0 < spiked["value"] < detected["value"]
     assert "ScalingActive False" in seen["HPA desired while the load rises"]["detail"]
     assert seen["metrics APIs served"]["value"] == 0
     assert seen["kubectl top pods"]["value"] == 0
