@@ -177,6 +177,7 @@ def test_a_trainee_who_brings_the_capacity_back_passes(
     assert left_as_found(project) == ""
 
 
+@pytest.mark.extended  # the grading of a late step: tests/unit/certification/test_grade.py
 def test_a_trainee_slower_than_the_mitigation_budget_fails_on_timeliness_alone(
     project: Path,
 ) -> None:
