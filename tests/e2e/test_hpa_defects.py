@@ -153,6 +153,7 @@ def test_an_hpa_that_scales_in_inside_its_window_fails(project: Path) -> None:
     assert "declares behavior.scaleDown.stabilizationWindowSeconds 0" in scenario["reason"]
 
 
+@pytest.mark.extended  # the scale-in judgement: the window defect above and tests/unit replays
 def test_an_hpa_that_never_scales_in_fails(project: Path) -> None:
     _await_rest(project)
     with _hpa_behavior(project, {"selectPolicy": "Disabled"}):
