@@ -23,20 +23,12 @@ from pathlib import Path
 from tests.bench.figures import figure_line
 from tests.e2e.crash_matrix import KillPoint, KillResult, kill_once, kill_points, reference_run
 from tests.e2e.drill_cli import sandboxed_project
-
-DRILLS = (
-    "pod-kill-under-load",
-    "crashloop-rollback",
-    "db-pool-exhaustion",
-    "snapshot-restore",
-    "pitr",
-    "hpa-spike",
-)
+from tests.scenario_ids import drill_ids
 
 
 def _drills() -> tuple[str, ...]:
     chosen = os.environ.get("DRILLS_CRASH_DRILLS", "")
-    return tuple(d.strip() for d in chosen.split(",") if d.strip()) or DRILLS
+    return tuple(d.strip() for d in chosen.split(",") if d.strip()) or tuple(drill_ids())
 
 
 def _drill_matrix(drill: str, tmp: Path) -> list[KillResult]:

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
 from drills.certification.practicals import NO_PRACTICAL_YET, PRACTICALS, practical_for
 from drills.core.errors import ConfigError
 from drills.core.grade import DEFAULT_NAMES
 from drills.core.practical import Practical
-
-SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
-
-
-def _drill_ids() -> set[str]:
-    """The `id=` of every `@pytest.mark.drill(...)` under scenarios/.
-
-    `drills list` collects the same markers with pytest (drills/cli/collect.py, validated by
-    drills/core/catalogue.py); reading them from the source keeps this test free of a run.
-    """
-    ids: set[str] = set()
-    for path in SCENARIOS.glob("test_*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "drill"
-            ):
-                ids.update(
-                    str(k.value.value)
-                    for k in node.keywords
-                    if k.arg == "id" and isinstance(k.value, ast.Constant)
-                )
-    return ids
+from tests.scenario_ids import drill_ids
 
 
 def test_every_drill_in_the_scenarios_has_a_practical_or_says_why_not() -> None:
-    drills = _drill_ids()
+    drills = set(drill_ids())
     assert len(drills) >= 6  # the scan found the scenarios
     practicals = {p.drill_id for p in PRACTICALS}
     assert drills <= practicals | set(NO_PRACTICAL_YET)
