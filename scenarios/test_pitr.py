@@ -61,6 +61,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     with drill.step("Base backup (and a dump to reinstate from)"):
         started = drill.clock.now()
         backup_id = data_recovery.pitr.base_backup()
+        data_recovery.note_backup_wal()  # test-only defect switch
         drill.record_figure(
             "base backup duration", drill.clock.now() - started, "s", no_target=_BEFORE_FAULT
         )
