@@ -92,6 +92,7 @@ def left_as_found(root: Path) -> str:
     return "; ".join(p for p in problems if p)
 
 
+@pytest.mark.extended  # a passing hpa practical: the restore-and-scale trainee below passes too
 def test_a_trainee_who_watches_the_hpa_act_passes(project: Path) -> None:
     config = start(project, "alice", "spike")
     fixed = now()  # the HPA is the fix: the journal times it by when users stopped failing

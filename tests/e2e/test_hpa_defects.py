@@ -124,6 +124,7 @@ def test_healthy_sandbox_scales_out_and_in_and_passes(project: Path) -> None:
     assert 0 < rto["measured_s"] < rto["target_s"]
 
 
+@pytest.mark.extended  # a deleted HPA: the no-hpa variant's tests below drill it in make test
 def test_a_deleted_hpa_fails_the_drill_because_nothing_scaled(project: Path) -> None:
     _await_rest(project)
     kubectl(project, "delete", "hpa", "shop")
