@@ -50,16 +50,27 @@ def shared_sandbox() -> Iterator[SharedSandbox]:
         shared.discard()
 
 
+def _last_user(request: pytest.FixtureRequest) -> bool:
+    """True when no test after this module's uses the shared sandbox."""
+    users = [i for i in request.session.items if "drill_project" in getattr(i, "fixturenames", ())]
+    return bool(users) and users[-1].nodeid.split("::")[0] == request.node.nodeid.split("::")[0]
+
+
 @pytest.fixture(scope="module")
-def drill_project(shared_sandbox: SharedSandbox) -> Iterator[Path]:
-    """The shared sandboxed project; the module must leave it as it found it."""
+def drill_project(request: pytest.FixtureRequest, shared_sandbox: SharedSandbox) -> Iterator[Path]:
+    """The shared sandboxed project; the module must leave it as it found it.
+
+    After the last module that uses it, the sandbox goes down at once rather than at the end of
+    the session, so it does not run beside the tests that follow.
+    """
     root = shared_sandbox.get()
     before = fingerprint(root, 0)
     yield root
     left = wait_restored(root, before, 0)
     pending = pending_entries(root)
-    if left or pending:
+    if _last_user(request) or left or pending:
         shared_sandbox.discard()
+    if left or pending:
         pytest.fail(
             f"this module left the shared sandbox changed ({pending} rollback(s) pending): "
             + "; ".join(left),
