@@ -28,7 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extra
         "the Kubernetes adapter needs the k8s extra: pip install 'drills[k8s]'"
     ) from exc
 
-__all__ = ["KubeApi", "KubeWorkload", "connect"]
+__all__ = ["KubeApi", "KubeWorkload", "connect", "pod_selector", "read_deployment"]
 
 T = TypeVar("T")
 _REVISION = "deployment.kubernetes.io/revision"
@@ -143,6 +143,20 @@ def _ready_addresses(slices: list[Any]) -> set[str]:
     }
 
 
+def read_deployment(api: KubeApi, namespace: str, name: str) -> Any:
+    """The Deployment `namespace/name` as the client returns it (errors translated)."""
+    return _call(
+        f"read deployment/{name}",
+        lambda: api.apps.read_namespaced_deployment(name, namespace),
+    )
+
+
+def pod_selector(deployment: Any) -> str:
+    """The Deployment's `matchLabels` as a label selector, e.g. `app=shop`."""
+    labels = deployment.spec.selector.match_labels or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
 class KubeWorkload:
     """A Deployment and its pods in one namespace, through the official client.
 
@@ -154,14 +168,10 @@ class KubeWorkload:
         self.service = service
 
     def _deployment(self) -> Any:
-        return _call(
-            f"read deployment/{self.name}",
-            lambda: self.api.apps.read_namespaced_deployment(self.name, self.namespace),
-        )
+        return read_deployment(self.api, self.namespace, self.name)
 
     def _selector(self) -> str:
-        labels = self._deployment().spec.selector.match_labels or {}
-        return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return pod_selector(self._deployment())
 
     def pods(self) -> list[PodState]:
         """Pods matching the Deployment's selector, sorted by name."""

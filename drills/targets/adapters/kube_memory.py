@@ -20,7 +20,13 @@ from drills.core.memory import (
     memory_bytes,
     readings_of,
 )
-from drills.targets.adapters.kube import KubeApi, KubeWorkload, _call
+from drills.targets.adapters.kube import (
+    KubeApi,
+    KubeWorkload,
+    _call,
+    pod_selector,
+    read_deployment,
+)
 from drills.targets.adapters.kube_rollout import pod_template_from
 from drills.targets.ports.memory import MetricsUnavailable
 
@@ -46,14 +52,10 @@ class KubeMemory:
         return cls(workload.api, workload.namespace, workload.name)
 
     def _deployment(self) -> Any:
-        return _call(
-            f"read deployment/{self.name}",
-            lambda: self.api.apps.read_namespaced_deployment(self.name, self.namespace),
-        )
+        return read_deployment(self.api, self.namespace, self.name)
 
     def _selector(self) -> str:
-        labels = self._deployment().spec.selector.match_labels or {}
-        return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return pod_selector(self._deployment())
 
     def _serialise(self, model: Any) -> Any:
         return self.api.apps.api_client.sanitize_for_serialization(model)
