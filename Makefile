@@ -29,7 +29,7 @@ typecheck: venv
 imports: venv
 	$(BIN)/lint-imports
 
-# `extended` tests (long, their behaviour covered by another test too) only run in test-all:
+# `extended` tests (a variant's passing run, a second case of a behaviour make test drills) only run in test-all:
 # make test is CI's command and must stay well under 45 minutes on 2 cores.
 unit: venv .drills/bin/kubectl chromium
 	$(BIN)/pytest tests --durations=30 -m "not extended"
@@ -37,7 +37,7 @@ unit: venv .drills/bin/kubectl chromium
 unit-all: venv .drills/bin/kubectl chromium allure
 	$(BIN)/pytest tests --durations=30
 
-# Everything make test runs, plus the extended end-to-end tests (about 7 minutes more).
+# Everything make test runs, plus the extended end-to-end tests (about 10 minutes more).
 test-all: lint typecheck imports unit-all
 
 # The sandbox's upstream binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,

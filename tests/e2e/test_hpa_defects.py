@@ -182,6 +182,7 @@ def _metrics_apis_available(root: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.extended  # a variant's passing run: make test drills its manual scale (no-hpa defect)
 def test_no_metrics_variant_detects_the_blind_hpa_scales_by_hand_and_passes(
     project: Path,
 ) -> None:

@@ -113,6 +113,7 @@ def test_a_load_that_never_gets_a_write_acknowledged_cannot_verify_the_rpo(proje
     assert figures(scenario)["acknowledged writes"]["value"] == 0
 
 
+@pytest.mark.extended  # a variant's passing run: its defect twin below runs in make test
 def test_zero_replicas_scaled_back_to_the_recorded_count_pass_as_a_full_outage(
     project: Path,
 ) -> None:

@@ -134,6 +134,7 @@ APP_LEAK_STEPS = [
 ]
 
 
+@pytest.mark.extended  # a variant's passing run: its defect twin below runs in make test
 def test_a_leak_in_the_release_passes_once_the_release_is_rolled_back(project: Path) -> None:
     code, scenario, output = _drill(project, "--variant", "app-leak")
     assert (code, scenario["verdict"]) == (0, "PASS"), f"{scenario['reason']}\n{output[-3000:]}"
