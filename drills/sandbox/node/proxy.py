@@ -59,6 +59,9 @@ _HOP_BY_HOP = frozenset(
 )
 
 
+_REPLACED = _HOP_BY_HOP | {"x-forwarded-for"}  # sent on with this hop appended
+
+
 class ServiceProxy:
     """Round-robin HTTP proxy over the backends a source names, counting requests per pod."""
 
@@ -148,8 +151,10 @@ class ServiceProxy:
 
     async def _forward(self, request: web.Request, backend: Backend) -> web.StreamResponse:
         assert self._session is not None  # start() ran before any request
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers["X-Forwarded-For"] = request.remote or ""
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _REPLACED}
+        headers["X-Forwarded-For"] = forwarded_for(
+            request.headers.get("X-Forwarded-For"), request.remote
+        )
         body = await request.read()
         url = backend.base_url + request.rel_url.path_qs
         try:
@@ -162,6 +167,16 @@ class ServiceProxy:
         except (aiohttp.ClientError, TimeoutError, asyncio.IncompleteReadError) as exc:
             text = f"502 Bad Gateway: pod {backend.pod} ({backend.ip}:{backend.port}) failed: "
             return web.Response(status=502, text=text + f"{type(exc).__name__}\n")
+
+
+def forwarded_for(incoming: str | None, peer: str | None) -> str:
+    """The X-Forwarded-For to send on: the client's chain with this hop's peer appended.
+
+    An ingress appends rather than replaces, so a client that names itself (the DDoS drill's
+    attackers and users each carry their own address on loopback) stays visible to the shop.
+    """
+    chain = [part.strip() for part in (incoming or "").split(",") if part.strip()]
+    return ", ".join([*chain, peer or ""]) if chain else peer or ""
 
 
 def _bound_port(site: web.TCPSite) -> int:

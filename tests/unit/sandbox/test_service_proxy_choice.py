@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drills.core.clock import FakeClock
 from drills.sandbox.node.endpoints import Backend
-from drills.sandbox.node.proxy import ServiceProxy
+from drills.sandbox.node.proxy import ServiceProxy, forwarded_for
 
 A = Backend("default", "shop-a", "10.244.5.2", 8080)
 B = Backend("default", "shop-b", "10.244.5.3", 8080)
@@ -32,3 +32,11 @@ def test_pod_rates_list_idle_backends_at_zero_over_the_window() -> None:
         clock.advance(0.5)
         proxy.rates.record(A.key)
     assert proxy.pod_rates() == {A.key: 2.0, B.key: 0.0}
+
+
+def test_the_proxy_appends_its_peer_to_the_forwarded_chain() -> None:
+    """A client that names itself stays first; the hop is appended, as an ingress does."""
+    assert forwarded_for("203.0.113.10", "127.0.0.1") == "203.0.113.10, 127.0.0.1"
+    assert forwarded_for("10.0.0.1, 10.0.0.2", "127.0.0.1") == "10.0.0.1, 10.0.0.2, 127.0.0.1"
+    assert forwarded_for(None, "127.0.0.1") == "127.0.0.1"
+    assert forwarded_for(" , ", None) == ""
