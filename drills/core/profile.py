@@ -24,6 +24,7 @@ from drills.core.dataloss import LedgerLimits
 from drills.core.drill import DefaultWaits
 from drills.core.dsn import read_dsn
 from drills.core.durations import parse_duration
+from drills.core.error_rate import ErrorRateSettings
 from drills.core.errors import ConfigError
 from drills.core.incident import PhaseBudgets
 from drills.core.memory import OomSettings, memory_bytes
@@ -288,6 +289,7 @@ class Profile:
     thresholds: Thresholds = field(default_factory=Thresholds)
     pool: PoolSettings = field(default_factory=PoolSettings)
     oom: OomSettings = field(default_factory=OomSettings)
+    error_rate: ErrorRateSettings = field(default_factory=ErrorRateSettings)
     waits: DefaultWaits = field(default_factory=DefaultWaits)
     kill_switch: KillSwitch = field(default_factory=KillSwitch)
     blast_radius: BlastRadius = field(default_factory=BlastRadius)
@@ -387,6 +389,7 @@ def load_profile(path: Path) -> Profile:
         thresholds=_thresholds(root.table("thresholds")),
         pool=_pool(root.table("pool")),
         oom=_oom(root.table("oom")),
+        error_rate=_error_rate(root.table("error_rate")),
         waits=(waits := _waits(root.table("waits"))),
         kill_switch=_kill_switch(root.table("kill_switch")),
         blast_radius=_blast_radius(safety),
@@ -533,6 +536,26 @@ def _oom(table: _Table) -> OomSettings:
             raise table.error(key, str(exc), f'write e.g. {key} = "1Gi"') from exc
     if value.raised_limit_bytes <= value.limit_bytes:
         raise table.error("raised_limit", "is not above limit", 'raise it, e.g. "1Gi" [000]')
+    table.finish()
+    return value
+
+
+def _error_rate(table: _Table) -> ErrorRateSettings:
+    defaults = ErrorRateSettings()
+    value = ErrorRateSettings(
+        window_s=_required(table.duration("window", defaults.window_s)),
+        window_scale=table.ratio("window_scale", defaults.window_scale),
+        critical=table.ratio("critical", defaults.critical),
+        warning=table.ratio("warning", defaults.warning),
+        p2=table.ratio("p2", defaults.p2),
+        fail_share=table.ratio("fail_share", defaults.fail_share),
+    )
+    if value.effective_window_s <= 0:
+        raise table.error("window", "times window_scale is 0", 'write e.g. window = "5m"')
+    if value.fail_share <= value.critical:
+        raise table.error(
+            "fail_share", "is not above the critical line", "the release must fire it, e.g. 0.1"
+        )
     table.finish()
     return value
 
