@@ -35,7 +35,12 @@ _WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 @dataclass(frozen=True, order=True)
 class Permission:
-    """One verb on one resource; `group` "" is the core API, `namespace` "" not bound yet."""
+    """One verb on one resource; `group` "" is the core API, `namespace` "" not bound yet.
+
+    `cluster` marks a cluster-scoped resource (nodes, APIServices): it is never bound to a
+    namespace. A permission declared with a namespace (another namespace than the shop's, e.g.
+    where the metrics APIs are served) keeps it.
+    """
 
     verb: str
     resource: str
@@ -43,10 +48,17 @@ class Permission:
     subresource: str = ""
     name: str = ""
     namespace: str = ""
+    cluster: bool = False
 
     def in_namespace(self, namespace: str) -> Permission:
-        """The same permission, asked about `namespace`."""
+        """The same permission, asked about `namespace` (unless cluster-wide or already bound)."""
+        if self.cluster or self.namespace:
+            return self
         return replace(self, namespace=namespace)
+
+    def unbound(self) -> Permission:
+        """The same permission as an RBAC rule grants it: no namespace, no scope."""
+        return replace(self, namespace="", cluster=False)
 
     @property
     def rbac_resource(self) -> str:
@@ -63,6 +75,8 @@ class Permission:
         kind = f"{self.resource}.{self.group}" if self.group else self.resource
         text = f"{self.verb} {kind}" + (f"/{self.subresource}" if self.subresource else "")
         text += f" named {self.name}" if self.name else ""
+        if self.cluster:
+            return text + " (cluster-wide)"
         return text + (f" in namespace {self.namespace}" if self.namespace else "")
 
 
@@ -186,6 +200,6 @@ def unneeded(rules: Iterable[RoleRule], permissions: Iterable[Permission]) -> li
 
     Permissions are compared without their namespace: a Role is bound in one namespace.
     """
-    asked = {p.in_namespace("") for p in permissions}
+    asked = {p.unbound() for p in permissions}
     granted = {grant for rule in rules for grant in rule.grants()}
     return sorted(grant for grant in granted if grant not in asked)

@@ -18,7 +18,13 @@ from types import MappingProxyType
 
 from drills.core.access import Permission
 
-__all__ = ["DRILL_NEEDS", "SHOP_DATABASE_SECRET"]
+__all__ = [
+    "DRILL_NEEDS",
+    "METRICS_APIS_NAMESPACE",
+    "SHOP_DATABASE_SECRET",
+    "VARIANT_NEEDS",
+    "needs_for",
+]
 
 SHOP_DATABASE_SECRET = "shop-database"
 """The Secret the shop reads its database URL from (`KubeServiceConfig`'s default)."""
@@ -87,6 +93,39 @@ ROTATION_SECRETS = (
     Permission("delete", "secrets", name=ROTATION_KEPT_SECRET),
 )
 
+# hpa-spike `no-hpa` (RUNBOOKS.md §3.9): KubeAutoscaler deletes the HPA, reads its manifest first,
+# and the runbook's `kubectl apply -f` and the fault's rollback create it again or replace it.
+MANAGE_HPA = (
+    Permission("delete", "horizontalpodautoscalers", "autoscaling"),
+    Permission("create", "horizontalpodautoscalers", "autoscaling"),
+    Permission("update", "horizontalpodautoscalers", "autoscaling"),
+)
+METRICS_APIS_NAMESPACE = "kube-system"
+"""Where the metrics APIs' Services usually live (metrics-server's home, the sandbox's too).
+
+The adapter reads the namespace from each APIService at run time; the preflight asks about this
+one, so a cluster that serves them elsewhere gets a clear refusal from the fault instead."""
+# hpa-spike `no-metrics`: KubeMetricsApis lists the APIServices (cluster-wide), reads the
+# Deployment behind each and empties then refills the EndpointSlices of its Service.
+STOP_METRICS = (
+    Permission("list", "apiservices", "apiregistration.k8s.io", cluster=True),
+    Permission("get", "deployments", "apps", namespace=METRICS_APIS_NAMESPACE),
+    Permission("list", "endpointslices", "discovery.k8s.io", namespace=METRICS_APIS_NAMESPACE),
+    Permission("patch", "endpointslices", "discovery.k8s.io", namespace=METRICS_APIS_NAMESPACE),
+)
+
+# ingress-unreachable (RUNBOOKS.md §3.12): KubeRouting patches the shop Service's selector or
+# targetPort (and back), lists Ingresses (step 1) and NetworkPolicies (step 5), and creates and
+# deletes one NetworkPolicy by name (`netpol`; never `--all`). Not declared: creating and
+# deleting a second Service, which only the test defect DRILLS_INGRESS_DEFECT does.
+ROUTING = (
+    Permission("patch", "services"),
+    Permission("list", "ingresses", "networking.k8s.io"),
+    Permission("list", "networkpolicies", "networking.k8s.io"),
+    Permission("create", "networkpolicies", "networking.k8s.io"),
+    Permission("delete", "networkpolicies", "networking.k8s.io"),
+)
+
 DRILL_NEEDS = MappingProxyType(
     {
         "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
@@ -101,6 +140,7 @@ DRILL_NEEDS = MappingProxyType(
         "snapshot-restore": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
+        "ingress-unreachable": WATCH_SHOP + ROUTING,
         # cpu: the release (set env), scale out, rollout undo, the HPA's CPU; both: top and logs
         "high-cpu-latency": WATCH_SHOP
         + ROLLOUT_EVIDENCE
@@ -111,3 +151,16 @@ DRILL_NEEDS = MappingProxyType(
     }
 )
 """Drill id -> the permissions it may use, in the profile's namespace."""
+
+VARIANT_NEEDS = MappingProxyType(
+    {
+        ("hpa-spike", "no-hpa"): MANAGE_HPA,
+        ("hpa-spike", "no-metrics"): STOP_METRICS,
+    }
+)
+"""(drill id, variant) -> what that variant needs beyond the drill's own declaration."""
+
+
+def needs_for(drill_id: str, variant: str = "") -> tuple[Permission, ...]:
+    """The permissions one drill needs when it runs `variant` ("" or the default: its own)."""
+    return DRILL_NEEDS.get(drill_id, ()) + VARIANT_NEEDS.get((drill_id, variant), ())

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import pytest
 
 from drills.core.access import Permission, missing, needs_of, refusal
-from drills.core.access_needs import DRILL_NEEDS
-from drills.core.errors import DrillError
+from drills.core.access_needs import VARIANT_NEEDS, needs_for
+from drills.core.errors import ConfigError, DrillError
 from drills.core.profile import Profile, resolve_endpoints
 from drills.pytest_plugin.context import DrillContext
-from drills.pytest_plugin.markers import drill_ids
+from drills.pytest_plugin.markers import drill_marker, variant_of
 
 __all__ = ["PLUGIN_NAME", "AccessPreflight", "CheckedAccess"]
 
@@ -55,10 +55,10 @@ class AccessPreflight:
         """Refuse the run (or, dry run, note it) when the identity lacks a needed permission."""
         if session.config.option.collectonly or self.checked is not None:
             return
-        ids = drill_ids(session.items)
-        if not any(DRILL_NEEDS.get(drill_id) for drill_id in ids):
+        declared = _declared(session.items)
+        if not any(declared.values()):
             return
-        checked = self._check(ids)
+        checked = self._check(declared)
         if checked is None:
             return
         self.checked = checked
@@ -67,12 +67,12 @@ class AccessPreflight:
                 "drills: " + refusal(checked.lacking, identity=checked.identity)
             )
 
-    def _check(self, ids: tuple[str, ...]) -> CheckedAccess | None:
+    def _check(self, declared: dict[str, tuple[Permission, ...]]) -> CheckedAccess | None:
         try:
             profile = self.context.profile
             if profile.targets.kind not in CLUSTER_KINDS:
                 return None
-            return _review(profile, self.context, ids)
+            return _review(profile, self.context, declared)
         except (DrillError, ImportError) as exc:
             self.skipped = f"access preflight skipped: {exc}"
             return None
@@ -102,7 +102,28 @@ class AccessPreflight:
         )
 
 
-def _review(profile: Profile, context: DrillContext, ids: tuple[str, ...]) -> CheckedAccess | None:
+def _declared(items: list[pytest.Item]) -> dict[str, tuple[Permission, ...]]:
+    """Each selected drill -> what it needs; `id --variant v` for a variant that needs more.
+
+    An invalid marker is skipped here: the drill fixture reports it.
+    """
+    declared: dict[str, tuple[Permission, ...]] = {}
+    for item in items:
+        try:
+            marker = drill_marker(item)
+            variant = variant_of(item) if marker is not None else ""
+        except (ConfigError, pytest.UsageError):
+            continue
+        if marker is not None:
+            more = (marker.id, variant) in VARIANT_NEEDS
+            label = f"{marker.id} --variant {variant}" if more else marker.id
+            declared[label] = needs_for(marker.id, variant)
+    return declared
+
+
+def _review(
+    profile: Profile, context: DrillContext, declared: dict[str, tuple[Permission, ...]]
+) -> CheckedAccess | None:
     """Bind the needs to the profile's namespace and ask the server; None without a kubeconfig."""
     from drills.targets.adapters.kube_access import (  # the k8s extra, only when needed
         connect_for_review,
@@ -116,7 +137,7 @@ def _review(profile: Profile, context: DrillContext, ids: tuple[str, ...]) -> Ch
     if endpoints.kubeconfig is None:
         return None
     namespace = endpoints.namespace or profile.targets.namespace or "default"
-    needs = needs_of(ids, namespace, DRILL_NEEDS)
+    needs = needs_of(declared, namespace, declared)
     api = connect_for_review(
         endpoints.kubeconfig, allowlist=profile.allowlist, context=endpoints.kube_context
     )

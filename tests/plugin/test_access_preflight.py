@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 
 from drills.core.access import ROLE_PATH
-from drills.core.access_needs import DRILL_NEEDS
+from drills.core.access_needs import DRILL_NEEDS, METRICS_APIS_NAMESPACE, needs_for
 from tests.plugin.conftest import REPO, toy_cli_project
 from tests.plugin.fake_http import QuietHandler, serving
 
@@ -53,8 +53,8 @@ def api_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
 
 
-def _project(root: Path, server: str) -> Path:
-    toy_cli_project(root, ("access_drill.py", "test_access.py"))
+def _project(root: Path, server: str, example: str = "access_drill.py") -> Path:
+    toy_cli_project(root, (example, "test_access.py"))
     (root / "scenarios" / "test_toy.py").unlink()
     profile = (REPO / "fixtures" / "environments" / "sandbox.toml").read_text()
     for old, new in (
@@ -147,3 +147,34 @@ def test_with_every_permission_the_drill_runs_and_says_what_was_checked(
     assert f"user {USER} holds the {_needs()} Kubernetes permission(s)" in output
     assert (project / "access.flag").read_text() == "up"  # injected, then rolled back
     assert len(_Reviewer.asked) == _needs()
+
+
+def test_a_variant_is_asked_for_what_it_needs_beyond_its_drill(
+    tmp_path: Path, api_server: str
+) -> None:
+    project = _project(tmp_path, api_server, "access_variant_drill.py")
+    _Reviewer.denied.add(("delete", "horizontalpodautoscalers"))
+    code, output = _run(project, "hpa-spike")  # the default variant never deletes the HPA
+    assert code == 0, output
+    assert len(_Reviewer.asked) == len(needs_for("hpa-spike"))
+    (project / "access.flag").unlink()  # the first run's fault, rolled back
+    code, output = _run(project, "hpa-spike", "--variant", "no-hpa")
+    assert code == 2, output
+    assert (
+        "- delete horizontalpodautoscalers.autoscaling in namespace default "
+        "(for hpa-spike --variant no-hpa)"
+    ) in output
+    assert not (project / "access.flag").exists()  # refused before the fault
+
+
+def test_cluster_wide_and_other_namespace_needs_are_asked_where_they_live(
+    tmp_path: Path, api_server: str
+) -> None:
+    project = _project(tmp_path, api_server, "access_variant_drill.py")
+    code, output = _run(project, "hpa-spike", "--variant", "no-metrics")
+    assert code == 0, output
+    where = {(a["verb"], a["resource"]): a.get("namespace") for a in _Reviewer.asked}
+    assert where[("list", "apiservices")] in (None, "")  # cluster-wide: no namespace
+    assert where[("patch", "endpointslices")] == METRICS_APIS_NAMESPACE
+    assert where[("list", "endpointslices")] in ("default", METRICS_APIS_NAMESPACE)
+    assert len(_Reviewer.asked) == len(set(needs_for("hpa-spike", "no-metrics")))

@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extra
 __all__ = ["CLIENT_CALLS", "connect_for_review", "review_access", "who_am_i"]
 
 _APPS, _HPA, _SLICES = "apps", "autoscaling", "discovery.k8s.io"
+_NET = "networking.k8s.io"
 CLIENT_CALLS = MappingProxyType(
     {
         "read_namespaced_deployment": Permission("get", "deployments", _APPS),
@@ -47,6 +48,15 @@ CLIENT_CALLS = MappingProxyType(
         # the only custom objects read: PodMetrics (`kubectl top pods`, adapters/kube_top.py)
         "list_namespaced_custom_object": Permission("list", "pods", "metrics.k8s.io"),
         "list_namespaced_service": Permission("list", "services"),
+        # ingress-unreachable: the Service patched and back (kube_routing); the defect twin's
+        # second Service created and deleted
+        "patch_namespaced_service": Permission("patch", "services"),
+        "create_namespaced_service": Permission("create", "services"),
+        "delete_namespaced_service": Permission("delete", "services"),
+        "list_namespaced_ingress": Permission("list", "ingresses", _NET),
+        "list_namespaced_network_policy": Permission("list", "networkpolicies", _NET),
+        "create_namespaced_network_policy": Permission("create", "networkpolicies", _NET),
+        "delete_namespaced_network_policy": Permission("delete", "networkpolicies", _NET),
         "list_namespaced_event": Permission("list", "events"),
         "list_namespaced_endpoint_slice": Permission("list", "endpointslices", _SLICES),
         # hpa-spike `no-metrics`: the metrics API's slice emptied and refilled (kube_metrics_api)
@@ -55,6 +65,8 @@ CLIENT_CALLS = MappingProxyType(
         "patch_namespaced_secret": Permission("patch", "secrets"),
         "create_namespaced_secret": Permission("create", "secrets"),
         "delete_namespaced_secret": Permission("delete", "secrets"),
+        # hpa-spike `no-metrics`: the APIServices of the metrics APIs (cluster-scoped)
+        "list_api_service": Permission("list", "apiservices", "apiregistration.k8s.io"),
         "read_namespaced_horizontal_pod_autoscaler": Permission(
             "get", "horizontalpodautoscalers", _HPA
         ),

@@ -15,6 +15,7 @@ from drills.core.access import (
     uncovered,
     unneeded,
 )
+from drills.core.access_needs import needs_for
 
 GET_DEPLOY = Permission("get", "deployments", "apps")
 LIST_PODS = Permission("list", "pods")
@@ -128,3 +129,23 @@ def test_uncovered_and_unneeded_compare_a_role_with_the_needs_both_ways() -> Non
 def test_a_malformed_rule_says_which_key() -> None:
     with pytest.raises(ValueError, match="verbs must be a list of strings"):
         RoleRule.from_manifest({"apiGroups": [""], "resources": ["pods"], "verbs": "get"})
+
+
+def test_cluster_wide_and_already_bound_permissions_keep_their_scope() -> None:
+    nodes = Permission("patch", "nodes", cluster=True)
+    elsewhere = Permission("patch", "endpointslices", "discovery.k8s.io", namespace="kube-system")
+    assert nodes.in_namespace("shop") == nodes
+    assert nodes.describe() == "patch nodes (cluster-wide)"
+    assert elsewhere.in_namespace("shop").namespace == "kube-system"
+    assert nodes.unbound() == Permission("patch", "nodes")  # as a rule grants it
+    needs = needs_of(["n"], "shop", {"n": (nodes, elsewhere, LIST_PODS)})
+    assert list(needs) == sorted([nodes, elsewhere, LIST_PODS.in_namespace("shop")])
+
+
+def test_a_variant_adds_its_needs_to_its_drills() -> None:
+    own = needs_for("hpa-spike")
+    assert needs_for("hpa-spike", "healthy") == own
+    no_hpa = needs_for("hpa-spike", "no-hpa")
+    assert no_hpa[: len(own)] == own
+    assert Permission("delete", "horizontalpodautoscalers", "autoscaling") in no_hpa[len(own) :]
+    assert needs_for("not-a-drill", "any") == ()

@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from drills.core.access import AccessDecision, Permission
-from drills.core.access_needs import DRILL_NEEDS, SHOP_DATABASE_SECRET
+from drills.core.access_needs import DRILL_NEEDS, SHOP_DATABASE_SECRET, VARIANT_NEEDS
 from drills.core.errors import ConfigError
 from drills.core.safety import Allowlist
 from drills.targets.adapters import kube_access
@@ -26,7 +26,10 @@ from drills.targets.adapters.kube_access import (
 from drills.targets.adapters.kube_config import KubeServiceConfig
 
 ADAPTERS = Path(kube_access.__file__).parent
-_CALL = re.compile(r"\b(?:read|list|create|patch|replace|delete)_namespaced_[a-z_]+\b")
+# namespaced calls, and the cluster-scoped ones an adapter may make (nodes, APIServices)
+_CALL = re.compile(
+    r"\b(?:read|list|create|patch|replace|delete)_(?:namespaced_[a-z_]+|node|node_status|api_service)\b"
+)
 
 
 def _called_methods() -> set[str]:
@@ -43,6 +46,7 @@ def test_every_client_method_the_adapters_call_has_its_permission_mapped() -> No
 def test_every_declared_permission_is_one_an_adapter_call_needs() -> None:
     callable_ = set(CLIENT_CALLS.values())
     declared = {p for needs in DRILL_NEEDS.values() for p in needs}
+    declared |= {p for needs in VARIANT_NEEDS.values() for p in needs}
     stale = [
         p.describe()
         for p in declared
