@@ -21,6 +21,7 @@ from typing import Any
 
 from drills.core.certification_settings import CertificationSettings
 from drills.core.dataloss import LedgerLimits
+from drills.core.ddos import DdosSettings
 from drills.core.drill import DefaultWaits
 from drills.core.dsn import read_dsn
 from drills.core.durations import parse_duration
@@ -290,6 +291,7 @@ class Profile:
     pool: PoolSettings = field(default_factory=PoolSettings)
     oom: OomSettings = field(default_factory=OomSettings)
     error_rate: ErrorRateSettings = field(default_factory=ErrorRateSettings)
+    ddos: DdosSettings = field(default_factory=DdosSettings)
     waits: DefaultWaits = field(default_factory=DefaultWaits)
     kill_switch: KillSwitch = field(default_factory=KillSwitch)
     blast_radius: BlastRadius = field(default_factory=BlastRadius)
@@ -390,6 +392,7 @@ def load_profile(path: Path) -> Profile:
         pool=_pool(root.table("pool")),
         oom=_oom(root.table("oom")),
         error_rate=_error_rate(root.table("error_rate")),
+        ddos=_ddos(root.table("ddos")),
         waits=(waits := _waits(root.table("waits"))),
         kill_switch=_kill_switch(root.table("kill_switch")),
         blast_radius=_blast_radius(safety),
@@ -536,6 +539,29 @@ def _oom(table: _Table) -> OomSettings:
             raise table.error(key, str(exc), f'write e.g. {key} = "1Gi"') from exc
     if value.raised_limit_bytes <= value.limit_bytes:
         raise table.error("raised_limit", "is not above limit", 'raise it, e.g. "1Gi" [000]')
+    table.finish()
+    return value
+
+
+def _ddos(table: _Table) -> DdosSettings:
+    defaults = DdosSettings()
+    value = DdosSettings(
+        rate_limit=table.text("rate_limit", defaults.rate_limit),
+        attacker_users=table.integer("attacker_users", defaults.attacker_users) or 0,
+        attacker_identities=table.strings("attacker_identities") or defaults.attacker_identities,
+        offender_factor=table.number("offender_factor", defaults.offender_factor),
+        throttled_share=table.ratio("throttled_share", defaults.throttled_share),
+        throttled_within_s=_required(
+            table.duration("throttled_within", defaults.throttled_within_s)
+        ),
+        load_balancer_arn=table.text("load_balancer_arn", defaults.load_balancer_arn),
+    )
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?(/[sm])?", value.rate_limit):
+        raise table.error("rate_limit", "is not N, N/s or N/m", 'write e.g. rate_limit = "100/s"')
+    if value.attacker_users < 1:
+        raise table.error("attacker_users", "must be at least 1", "write e.g. attacker_users = 30")
+    if value.offender_factor <= 1:
+        raise table.error("offender_factor", "must be above 1", "write e.g. offender_factor = 10")
     table.finish()
     return value
 
