@@ -24,6 +24,7 @@ from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
 from drills.targets.adapters.kube_memory import KubeMemory
 from drills.targets.adapters.kube_metrics_api import STOP_METRICS_KIND, restore_metrics_apis
+from drills.targets.adapters.kube_routing import register_rollbacks as register_routing
 from drills.targets.adapters.rotation_rollbacks import register_rollbacks as register_rotation
 from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
@@ -269,3 +270,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(STOP_METRICS_KIND, restore_metrics_apis)
     register_rotation(registry)  # secret-rotation: a Secret, the Deployment and login roles
     registry.register(LEAKING_RELEASE_KIND, restore_template)
+    register_routing(registry)  # ingress-unreachable: a Service's selector or port, a policy
