@@ -11,5 +11,6 @@ pytest_plugins = [
     "fixtures.rotation",
     "fixtures.autoscaling",
     "fixtures.latency",
+    "fixtures.error_rate",
     "fixtures.proctor",
 ]

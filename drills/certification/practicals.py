@@ -364,6 +364,7 @@ NO_PRACTICAL_YET: dict[str, str] = {
     "high-cpu-latency": "a hidden-variant practical (RUNBOOKS.md §4.1) still to be written",
     "secret-rotation": "its order checkpoints (new secret in use, then old deleted, §4.2)",
     "ingress-unreachable": "a P0 practical (RUNBOOKS.md §4.1) over its selector and ingress faults",
+    "error-rate-rollback": "a practical (RUNBOOKS.md §4.1) over both variants still to be written",
 }
 
 

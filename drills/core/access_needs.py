@@ -141,6 +141,9 @@ DRILL_NEEDS = MappingProxyType(
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
         "ingress-unreachable": WATCH_SHOP + ROUTING,
+        # the release (set env), rollout undo and restart, logs and ReplicaSets; the no-history
+        # defect patches revisionHistoryLimit (the same patch permission)
+        "error-rate-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
         # cpu: the release (set env), scale out, rollout undo, the HPA's CPU; both: top and logs
         "high-cpu-latency": WATCH_SHOP
         + ROLLOUT_EVIDENCE

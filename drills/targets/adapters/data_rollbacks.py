@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 
-__all__ = ["DATA_DESTROYED_KIND", "POOL_EXHAUSTION_KIND", "TABLE_LOCK_KIND", "register_rollbacks"]
+__all__ = [
+    "DATABASE_READ_ONLY_KIND",
+    "DATA_DESTROYED_KIND",
+    "POOL_EXHAUSTION_KIND",
+    "TABLE_LOCK_KIND",
+    "register_rollbacks",
+]
 
 POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUSTION
 DATA_DESTROYED_KIND = "data-destroyed"  # = drills.faults.data.DATA_DESTROYED
 TABLE_LOCK_KIND = "table-lock"  # = drills.faults.locks.TABLE_LOCK
+DATABASE_READ_ONLY_KIND = "database-read-only"  # = drills.faults.dependency.DATABASE_READ_ONLY
 
 
 def end_tagged_sessions(entry: RollbackEntry) -> Replayed:
@@ -47,6 +54,24 @@ def end_lock_holder(entry: RollbackEntry) -> Replayed:
     return Replayed.RESTORED if terminate_identity(admin, identity) else Replayed.ALREADY
 
 
+def reset_read_only(entry: RollbackEntry) -> Replayed:
+    """Reset the database's read-only default and end the shop's read-only sessions.
+
+    Nothing to do (`Replayed.ALREADY`) when the default is no longer set: the runbook's fix,
+    or an earlier replay, reset it.
+    """
+    from drills.core.read_only import reset_read_only_sql, still_read_only_sql
+    from drills.targets.adapters.postgres import PostgresDatabase
+
+    database = str(entry.args["database"])
+    admin = PostgresDatabase(entry.target, str(entry.args["dsn"]))
+    if not admin.execute(still_read_only_sql(database)):
+        return Replayed.ALREADY
+    admin.execute(reset_read_only_sql(database))
+    admin.terminate_application(str(entry.args["application_name"]))
+    return Replayed.RESTORED
+
+
 def nothing_to_undo(entry: RollbackEntry) -> Replayed:
     """Destroyed data is recovered by a restore, not by a rollback."""
     del entry
@@ -58,3 +83,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(POOL_EXHAUSTION_KIND, end_tagged_sessions)
     registry.register(DATA_DESTROYED_KIND, nothing_to_undo)
     registry.register(TABLE_LOCK_KIND, end_lock_holder)
+    registry.register(DATABASE_READ_ONLY_KIND, reset_read_only)
