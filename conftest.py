@@ -12,5 +12,6 @@ pytest_plugins = [
     "fixtures.autoscaling",
     "fixtures.latency",
     "fixtures.error_rate",
+    "fixtures.nodes",
     "fixtures.proctor",
 ]

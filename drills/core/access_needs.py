@@ -126,6 +126,20 @@ ROUTING = (
     Permission("delete", "networkpolicies", "networking.k8s.io"),
 )
 
+# node-drain-reboot (RUNBOOKS.md §3.13): KubeNodes reads, cordons and uncordons the nodes
+# (cluster-wide), lists the pods bound to one in the shop's namespace and evicts them (the
+# eviction subresource: the budget decides); KubeDisruptionBudgets creates, reads and deletes the
+# drain's PodDisruptionBudget. `no-room` also loses one shop pod (KillPods: delete, scale back).
+NODE_MAINTENANCE = (
+    Permission("list", "nodes", cluster=True),
+    Permission("get", "nodes", cluster=True),
+    Permission("patch", "nodes", cluster=True),
+    Permission("create", "pods", subresource="eviction"),
+    Permission("create", "poddisruptionbudgets", "policy"),
+    Permission("get", "poddisruptionbudgets", "policy"),
+    Permission("delete", "poddisruptionbudgets", "policy"),
+)
+
 DRILL_NEEDS = MappingProxyType(
     {
         "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
@@ -141,6 +155,7 @@ DRILL_NEEDS = MappingProxyType(
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
         "ingress-unreachable": WATCH_SHOP + ROUTING,
+        "node-drain-reboot": WATCH_SHOP + NODE_MAINTENANCE,
         # the release (set env), rollout undo and restart, logs and ReplicaSets; the no-history
         # defect patches revisionHistoryLimit (the same patch permission)
         "error-rate-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
@@ -159,6 +174,7 @@ VARIANT_NEEDS = MappingProxyType(
     {
         ("hpa-spike", "no-hpa"): MANAGE_HPA,
         ("hpa-spike", "no-metrics"): STOP_METRICS,
+        ("node-drain-reboot", "no-room"): KILL_PODS + SCALE,
     }
 )
 """(drill id, variant) -> what that variant needs beyond the drill's own declaration."""

@@ -65,6 +65,21 @@ CLIENT_CALLS = MappingProxyType(
         "patch_namespaced_secret": Permission("patch", "secrets"),
         "create_namespaced_secret": Permission("create", "secrets"),
         "delete_namespaced_secret": Permission("delete", "secrets"),
+        # node-drain-reboot: the drain's evictions and its PodDisruptionBudget (kube_nodes)
+        "create_namespaced_pod_eviction": Permission("create", "pods", subresource="eviction"),
+        "create_namespaced_pod_disruption_budget": Permission(
+            "create", "poddisruptionbudgets", "policy"
+        ),
+        "read_namespaced_pod_disruption_budget": Permission(
+            "get", "poddisruptionbudgets", "policy"
+        ),
+        "delete_namespaced_pod_disruption_budget": Permission(
+            "delete", "poddisruptionbudgets", "policy"
+        ),
+        # node-drain-reboot: `kubectl get nodes`, `describe node`, cordon and uncordon
+        "list_node": Permission("list", "nodes"),
+        "read_node": Permission("get", "nodes"),
+        "patch_node": Permission("patch", "nodes"),
         # hpa-spike `no-metrics`: the APIServices of the metrics APIs (cluster-scoped)
         "list_api_service": Permission("list", "apiservices", "apiregistration.k8s.io"),
         "read_namespaced_horizontal_pod_autoscaler": Permission(

@@ -25,6 +25,7 @@ from drills.targets.adapters.kube_hpa import KubeAutoscaler
 from drills.targets.adapters.kube_memory import KubeMemory
 from drills.targets.adapters.kube_metrics_api import STOP_METRICS_KIND, restore_metrics_apis
 from drills.targets.adapters.kube_routing import register_rollbacks as register_routing
+from drills.targets.adapters.node_rollbacks import register_rollbacks as register_nodes
 from drills.targets.adapters.rotation_rollbacks import register_rollbacks as register_rotation
 from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
@@ -270,4 +271,5 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(STOP_METRICS_KIND, restore_metrics_apis)
     register_rotation(registry)  # secret-rotation: a Secret, the Deployment and login roles
     registry.register(LEAKING_RELEASE_KIND, restore_template)
+    register_nodes(registry)  # node-drain-reboot: cordons, a silent node, its PDB, stand-ins
     register_routing(registry)  # ingress-unreachable: a Service's selector or port, a policy
