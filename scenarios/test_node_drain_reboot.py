@@ -208,6 +208,16 @@ def _node_down(drill: Drill, ports: NodePorts, heartbeats: NodeHeartbeats) -> No
             drill.record_not_detected(f"node {node} stayed Ready for {NODE_WAIT_S:.0f} s")
             raise AssertionError(f"node {node} never turned NotReady after its heartbeats stopped")
         drill.record_detected(f"node {ports.nodes.node(node).describe()}")
+    with drill.step(f"Pods on {node} evicted and rescheduled elsewhere"):
+        moved = drill.wait_until(
+            _moved_off(ports.shop, node), timeout_s=NODE_WAIT_S, raise_on_timeout=False
+        )
+        drill.record_since_fault(
+            "pods rescheduled off the lost node",
+            detail=moved.last.detail,
+            no_target="the eviction path's milestone: TTR is judged against the RTO",
+        )
+        assert moved.met, f"the shop's pods were not moved off {node}: {moved.last.detail}"
     get_nodes(drill, ports.nodes, node)
     instance = describe_instances(drill, ports.instances, node, ports.profile)
     reboot_instance(drill, instance, ports.instances, ports.profile, unplanned=True)
@@ -236,6 +246,20 @@ def _no_room(drill: Drill, ports: NodePorts) -> None:
     describe_instances(drill, ports.instances, names[0], ports.profile)
     allocated_resources(drill, ports.nodes, names, ports.shop)
     _uncordon_step(drill, ports, names)
+
+
+def _moved_off(shop: Workload, node: str) -> Condition:
+    """No live shop pod on `node`, and every replica Ready on the other nodes."""
+
+    def check() -> Observation:
+        pods = shop.pods()
+        stuck = [p.name for p in pods if p.node == node and not p.deleting]
+        ready = sum(1 for p in pods if p.ready and p.node != node)
+        want = shop.desired_replicas()
+        seen = f"{ready}/{want} Ready elsewhere; on {node}: {', '.join(stuck) or 'none'}"
+        return Observation(not stuck and ready >= want, seen)
+
+    return Condition(f"moved_off({shop.name}, {node})", check)
 
 
 def _pending(shop: Workload) -> Condition:

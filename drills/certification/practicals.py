@@ -365,6 +365,7 @@ NO_PRACTICAL_YET: dict[str, str] = {
     "secret-rotation": "its order checkpoints (new secret in use, then old deleted, §4.2)",
     "ingress-unreachable": "a P0 practical (RUNBOOKS.md §4.1) over its selector and ingress faults",
     "error-rate-rollback": "a practical (RUNBOOKS.md §4.1) over both variants still to be written",
+    "node-drain-reboot": "not in the §4.1 required set; a drain practical is still to be written",
 }
 
 
