@@ -13,5 +13,6 @@ pytest_plugins = [
     "fixtures.latency",
     "fixtures.error_rate",
     "fixtures.nodes",
+    "fixtures.ddos",
     "fixtures.proctor",
 ]

@@ -366,6 +366,7 @@ NO_PRACTICAL_YET: dict[str, str] = {
     "ingress-unreachable": "a P0 practical (RUNBOOKS.md §4.1) over its selector and ingress faults",
     "error-rate-rollback": "a practical (RUNBOOKS.md §4.1) over both variants still to be written",
     "node-drain-reboot": "not in the §4.1 required set; a drain practical is still to be written",
+    "ddos-rate-limit": "not in the §4.1 required set; a flood practical is still to be written",
 }
 
 

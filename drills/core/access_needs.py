@@ -156,6 +156,9 @@ DRILL_NEEDS = MappingProxyType(
         "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
         "ingress-unreachable": WATCH_SHOP + ROUTING,
         "node-drain-reboot": WATCH_SHOP + NODE_MAINTENANCE,
+        # RATE_LIMIT JSON-patched into the shop container and back, rollout status, the pods'
+        # logs for the client ranking (KubeContainerEnv, KubeRollout, KubePodDiagnostics)
+        "ddos-rate-limit": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
         # the release (set env), rollout undo and restart, logs and ReplicaSets; the no-history
         # defect patches revisionHistoryLimit (the same patch permission)
         "error-rate-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,

@@ -11,12 +11,15 @@ client on it is named. `refused_share` is the attacker's share answered 429.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AttackCounts",
     "BlocklistJudgement",
     "ClientCount",
     "ClientRate",
@@ -40,14 +43,16 @@ class DdosSettings:
     `rate_limit` is the RATE_LIMIT step 2 sets (`N`, `N/s` or `N/m` per client identity per
     pod): the runbook's `100` [004] by default, which names no unit; per second, as ingress
     limits count. `attacker_users` Locust users flood the shop from the `attacker_identities`
-    in turn. `offender_factor`: step 3 calls an identity an offender at that many times the
-    median client's request rate. `throttled_share`: once the limit is live, at least this
+    in turn, each at most `attacker_rate` requests a second (0: as fast as answered).
+    `offender_factor`: step 3 calls an identity an offender at that many times the median
+    client's request rate. `throttled_share`: once the limit is live, at least this
     share of the attacker's requests must be refused (429), within `throttled_within_s`.
     `load_balancer_arn` is the resource step 1 associates the web ACL with (`$ALB_ARN`).
     """
 
     rate_limit: str = "100"
     attacker_users: int = 30
+    attacker_rate: float = 0.0
     attacker_identities: tuple[str, ...] = ("203.0.113.10", "203.0.113.11", "203.0.113.12")
     offender_factor: float = 10.0
     throttled_share: float = 0.5
@@ -163,3 +168,42 @@ def refused_share(statuses: Iterable[int]) -> tuple[float | None, int, int]:
     seen = list(statuses)
     refused = sum(1 for status in seen if status == REFUSED_STATUS)
     return (refused / len(seen) if seen else None), refused, len(seen)
+
+
+class AttackCounts:
+    """The attacker's requests per identity in 100 ms buckets: total and refused (429).
+
+    Fed from the attacker's request stream (any thread); answers the refused share over a
+    window without keeping every request.
+    """
+
+    BUCKET_S = 0.1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[int, str], list[int]] = {}
+
+    def add(self, at_s: float, identity: str, status: int) -> None:
+        """Count one request of `identity` completed at `at_s` with `status`."""
+        key = (math.floor(at_s / self.BUCKET_S), identity)
+        with self._lock:
+            counts = self._buckets.setdefault(key, [0, 0])
+            counts[0] += 1
+            counts[1] += status == REFUSED_STATUS
+
+    def window(self, start_s: float, end_s: float) -> dict[str, tuple[int, int]]:
+        """(total, refused) per identity over the buckets inside [start_s, end_s]."""
+        low, high = math.floor(start_s / self.BUCKET_S), math.floor(end_s / self.BUCKET_S)
+        found: dict[str, tuple[int, int]] = {}
+        with self._lock:
+            items = [(k, v) for k, v in self._buckets.items() if low <= k[0] <= high]
+        for (_, identity), (total, refused) in items:
+            seen = found.get(identity, (0, 0))
+            found[identity] = (seen[0] + total, seen[1] + refused)
+        return found
+
+    def refused(self, start_s: float, end_s: float) -> tuple[float | None, int, int]:
+        """(share refused, refused, total) over every identity in the window."""
+        counts = self.window(start_s, end_s).values()
+        total, refused = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        return (refused / total if total else None), refused, total

@@ -548,6 +548,7 @@ def _ddos(table: _Table) -> DdosSettings:
     value = DdosSettings(
         rate_limit=table.text("rate_limit", defaults.rate_limit),
         attacker_users=table.integer("attacker_users", defaults.attacker_users) or 0,
+        attacker_rate=table.number("attacker_rate", defaults.attacker_rate),
         attacker_identities=table.strings("attacker_identities") or defaults.attacker_identities,
         offender_factor=table.number("offender_factor", defaults.offender_factor),
         throttled_share=table.ratio("throttled_share", defaults.throttled_share),

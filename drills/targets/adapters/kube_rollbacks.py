@@ -19,6 +19,7 @@ from pathlib import Path
 from drills.core.drill import Fault
 from drills.core.errors import ConfigError
 from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
+from drills.targets.adapters.ddos_rollbacks import register_rollbacks as register_ddos
 from drills.targets.adapters.kube import KubeApi, KubeWorkload, connect
 from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
@@ -273,3 +274,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     registry.register(LEAKING_RELEASE_KIND, restore_template)
     register_nodes(registry)  # node-drain-reboot: cordons, a silent node, its PDB, stand-ins
     register_routing(registry)  # ingress-unreachable: a Service's selector or port, a policy
+    register_ddos(registry)  # ddos-rate-limit: the web ACL, its block rule, RATE_LIMIT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drills.core.ddos import (
+    AttackCounts,
     ClientCount,
     ClientRate,
     client_rates,
@@ -70,3 +71,15 @@ def test_the_blocklist_names_legitimate_clients_and_missed_attackers() -> None:
 def test_the_refused_share_counts_429_only() -> None:
     assert refused_share([429, 429, 404, 0]) == (0.5, 2, 4)
     assert refused_share([]) == (None, 0, 0)
+
+
+def test_attack_counts_give_the_refused_share_over_a_window() -> None:
+    counts = AttackCounts()
+    for i in range(10):
+        counts.add(1.0 + i * 0.01, "203.0.113.10", 404)
+    for i in range(30):
+        counts.add(2.0 + i * 0.01, "203.0.113.11", 429 if i % 3 else 404)
+    assert counts.refused(0.0, 1.5) == (0.0, 0, 10)
+    assert counts.refused(1.9, 2.5) == (20 / 30, 20, 30)
+    assert counts.window(0.0, 3.0) == {"203.0.113.10": (10, 0), "203.0.113.11": (30, 20)}
+    assert counts.refused(5.0, 6.0) == (None, 0, 0)
