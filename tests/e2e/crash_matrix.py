@@ -320,6 +320,16 @@ def kill_points(
     return points
 
 
+def _verdict(root: Path, output: str) -> str:
+    """Why the run ended: the journal's verdict and reason, else the output's last lines."""
+    try:
+        journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
+        [scenario] = journal["scenarios"]
+    except (OSError, ValueError, KeyError):
+        return output[-600:]
+    return f"{scenario['verdict']}: {scenario['reason']}"
+
+
 def kill_once(root: Path, point: KillPoint, tmp: Path) -> KillResult:
     """Run the drill with the failpoint, restore as the signal requires, compare fingerprints."""
     result = KillResult(point)
@@ -331,7 +341,9 @@ def kill_once(root: Path, point: KillPoint, tmp: Path) -> KillResult:
     result.exit_code, output = _cli(root, "run", point.drill, extra=extra)
     result.reached = mark.read_text().strip() if mark.exists() else ""
     if not result.reached:
-        result.left_behind.append(f"the failpoint was never reached (exit {result.exit_code})")
+        result.left_behind.append(
+            f"the failpoint was never reached (exit {result.exit_code}): {_verdict(root, output)}"
+        )
         return result
     if point.signal == "SIGKILL" and result.exit_code != -signal.SIGKILL:
         result.left_behind.append(f"SIGKILL did not end the harness (exit {result.exit_code})")
