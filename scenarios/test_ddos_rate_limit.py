@@ -50,6 +50,8 @@ from drills.core.conditions import Condition
 from drills.core.ddos import ClientRate, client_rates, judge_blocklist, offenders
 from drills.core.errors import DrillError
 from drills.core.profile import Endpoints
+from drills.faults.pods import BadSetting
+from drills.load.shapes import Steady
 from drills.recovery.ddos import SAFE_BLOCK_FORM, AssociateWebAcl, BlockOffenders, RateLimitRelease
 from drills.targets.ports.container_env import ContainerEnv
 from drills.targets.ports.diagnostics import PodDiagnostics
@@ -59,6 +61,7 @@ from fixtures.ddos import Attack, Flood, rate_limit_setting
 from fixtures.kube import cluster_bound
 from fixtures.load import Traffic
 
+CPU_SETTING = "CPU_WORK_MS"
 CONTAINER = "shop"  # the shop's container, by name (fixtures/shop/k8s/deployment.yaml)
 DETECT_TIMEOUT_S = 45.0
 ALERT_FOR_S = 2.0  # users over the thresholds this long before it counts as the alert
@@ -86,7 +89,8 @@ def test_ddos_rate_limit(  # noqa: PLR0913 - one fixture per port the drill touc
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, drill_profile.thresholds)
     existing = set(database.orders_present())
-    traffic.start()
+    _prepare_costs(drill, drill_profile, drill_endpoints, shop, shop_rollout)
+    traffic.start(_users_shape(drill_profile))
     drill.expect_steady_state(serving & users_ok)
     _record_users(drill, traffic, drill_profile, "before the flood", since_s=None)
     try:
@@ -108,6 +112,28 @@ def test_ddos_rate_limit(  # noqa: PLR0913 - one fixture per port the drill touc
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
     verified = traffic.verify_writes(drill, database, existing=existing)
     drill.assert_rpo(verified.report, lossless=True)  # the flood only reads
+
+
+def _prepare_costs(
+    drill: Drill, profile: Profile, endpoints: Endpoints, shop: Workload, rollout: Rollout
+) -> None:
+    """`[ddos] cpu_work_ms`: the shop's CPU per request for this drill, put back afterwards.
+
+    Set before the steady state (not a fault: no RTO clock), so that a request the shop serves
+    costs it clearly more than one it refuses, as a real page costs more than a 429.
+    """
+    work = profile.ddos.cpu_work_ms
+    if work is None or shop.container_env(CPU_SETTING) == f"{work:g}":
+        return
+    with drill.step(f"Prepare: the shop spends {work:g} ms of CPU per request ({CPU_SETTING})"):
+        drill.prepare(cluster_bound(BadSetting(shop, CPU_SETTING, f"{work:g}"), shop, endpoints))
+        drill.wait_until(rollout_complete(rollout), timeout_s=ROLLOUT_TIMEOUT_S, poll_s=0.5)
+
+
+def _users_shape(profile: Profile) -> Steady | None:
+    """`[ddos] users` legitimate users, or None for the profile's `[load]` shape."""
+    users = profile.ddos.users
+    return None if users is None else Steady(users, float(max(users, profile.load.spawn_rate)))
 
 
 def _budget_left_s(drill: Drill) -> float:
@@ -149,7 +175,8 @@ def _flood_and_detect(drill: Drill, traffic: Traffic, attack: Attack, profile: P
     """Inject the flood; TTD once legitimate users are over the thresholds for ALERT_FOR_S."""
     if not drill.spec.dry_run:  # a dry run prints the plan and starts no attacker
         attack.start()
-    with drill.step(f"Flood the shop: {attack.describe()}"):
+    flood = f"{attack.users} attacker users from {', '.join(attack.identities)}"
+    with drill.step(f"Flood the shop: {flood}"):
         drill.inject(Flood(attack))
     hurt = traffic.users_ok(drill, profile.thresholds).negated(
         "legitimate users over the thresholds"

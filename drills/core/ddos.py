@@ -48,6 +48,9 @@ class DdosSettings:
     client's request rate. `throttled_share`: once the limit is live, at least this
     share of the attacker's requests must be refused (429), within `throttled_within_s`.
     `load_balancer_arn` is the resource step 1 associates the web ACL with (`$ALB_ARN`).
+    `users`: legitimate users during this drill (None: the `[load]` users). `cpu_work_ms`: the
+    shop's CPU per request during this drill, set before the steady state and put back after
+    (None: leave the shop as deployed), so that requests cost the shop more than a refusal.
     """
 
     rate_limit: str = "100"
@@ -60,6 +63,8 @@ class DdosSettings:
     load_balancer_arn: str = (
         "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:loadbalancer/app/shop/0"
     )
+    users: int | None = None
+    cpu_work_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -543,6 +543,11 @@ def _oom(table: _Table) -> OomSettings:
     return value
 
 
+def _optional_number(table: _Table, key: str) -> float | None:
+    """A number >= 0 when the key is there, else None."""
+    return table.number(key, -1.0) if key in table.data else None
+
+
 def _ddos(table: _Table) -> DdosSettings:
     defaults = DdosSettings()
     value = DdosSettings(
@@ -556,6 +561,8 @@ def _ddos(table: _Table) -> DdosSettings:
             table.duration("throttled_within", defaults.throttled_within_s)
         ),
         load_balancer_arn=table.text("load_balancer_arn", defaults.load_balancer_arn),
+        users=table.integer("users", defaults.users),
+        cpu_work_ms=_optional_number(table, "cpu_work_ms"),
     )
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)?(/[sm])?", value.rate_limit):
         raise table.error("rate_limit", "is not N, N/s or N/m", 'write e.g. rate_limit = "100/s"')
