@@ -60,6 +60,11 @@ from fixtures.nodes import (
     node_of_most,
 )
 
+_NOT_POWERED_OFF = (
+    "sandbox: the node's heartbeats stop; its pod processes are not powered off (the node "
+    "agent has no power switch), so users lose them once the node lifecycle controller marks "
+    "them NotReady"
+)
 NODE_WAIT_S = 120.0  # a node NotReady, Ready or schedulable: seconds on the sandbox, bounded here
 
 
@@ -193,11 +198,7 @@ def _node_down(drill: Drill, ports: NodePorts, heartbeats: NodeHeartbeats) -> No
     with drill.step(f"Node {node} stops reporting (its heartbeats stop)"):
         silent = SilenceNode(heartbeats, node, ports.profile.blast_radius)
         drill.inject(ports.bound(silent, control_socket=socket))
-        drill.say(
-            "sandbox: the node's heartbeats stop; its pod processes are not powered off (the "
-            "node agent has no power switch), so users lose them once the node lifecycle "
-            "controller marks them NotReady"
-        )
+        drill.say(_NOT_POWERED_OFF)
     with drill.step("Detect: node NotReady"):
         seen = drill.wait_until(
             lambda: ports.nodes.node(node).ready != "True",
@@ -214,7 +215,7 @@ def _node_down(drill: Drill, ports: NodePorts, heartbeats: NodeHeartbeats) -> No
         )
         drill.record_since_fault(
             "pods rescheduled off the lost node",
-            detail=moved.last.detail,
+            detail=f"{moved.last.detail}; {_NOT_POWERED_OFF}",
             no_target="the eviction path's milestone: TTR is judged against the RTO",
         )
         assert moved.met, f"the shop's pods were not moved off {node}: {moved.last.detail}"
