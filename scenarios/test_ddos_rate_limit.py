@@ -90,6 +90,9 @@ def test_ddos_rate_limit(  # noqa: PLR0913 - one fixture per port the drill touc
     users_ok = traffic.users_ok(drill, drill_profile.thresholds)
     existing = set(database.orders_present())
     _prepare_costs(drill, drill_profile, drill_endpoints, shop, shop_rollout)
+    think = drill_profile.ddos.users_think
+    if think is not None:  # people think between clicks; the limit counts per client
+        traffic.load.wait_s = (0.5 * think, 1.5 * think)
     traffic.start(_users_shape(drill_profile))
     drill.expect_steady_state(serving & users_ok)
     _record_users(drill, traffic, drill_profile, "before the flood", since_s=None)
@@ -198,6 +201,24 @@ def _flood_and_detect(drill: Drill, traffic: Traffic, attack: Attack, profile: P
             )
         drill.record_detected(seen.last.detail)
         _record_users(drill, traffic, profile, "during the flood", since_s=drill.fault_at_s)
+        _record_rates(drill, traffic, attack)
+
+
+def _record_rates(drill: Drill, traffic: Traffic, attack: Attack) -> None:
+    """Requests per second of each attacker address beside one legitimate client's."""
+    start, now = drill.fault_at_s or drill.clock.now(), drill.clock.now()
+    span = max(now - start, 1e-3)
+    per_address = {a: t / span for a, (t, _) in sorted(attack.counts.window(start, now).items())}
+    users = max(traffic.load.users(), 1)
+    legit = traffic.recorder.window(start, now).count / span / users
+    drill.record_figure(
+        "attacker requests per address during the flood",
+        min(per_address.values()) if per_address else None,
+        "requests/s",
+        detail="; ".join(f"{a} {r:.1f}/s" for a, r in per_address.items())
+        + f"; one legitimate client {legit:.2f}/s ({users} users)",
+        no_target="the flood's size (the least busy attacker address); the harm is judged",
+    )
 
 
 def _associate_web_acl(drill: Drill, waf: WebFirewall, profile: Profile) -> str:

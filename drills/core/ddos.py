@@ -48,7 +48,8 @@ class DdosSettings:
     client's request rate. `throttled_share`: once the limit is live, at least this
     share of the attacker's requests must be refused (429), within `throttled_within_s`.
     `load_balancer_arn` is the resource step 1 associates the web ACL with (`$ALB_ARN`).
-    `users`: legitimate users during this drill (None: the `[load]` users). `cpu_work_ms`: the
+    `users`: legitimate users during this drill (None: the `[load]` users); `users_think`: their
+    mean think time between requests, s (None: the locustfile's). `cpu_work_ms`: the
     shop's CPU per request during this drill, set before the steady state and put back after
     (None: leave the shop as deployed), so that requests cost the shop more than a refusal.
     """
@@ -64,6 +65,7 @@ class DdosSettings:
         "arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:loadbalancer/app/shop/0"
     )
     users: int | None = None
+    users_think: float | None = None
     cpu_work_ms: float | None = None
 
 

@@ -562,6 +562,7 @@ def _ddos(table: _Table) -> DdosSettings:
         ),
         load_balancer_arn=table.text("load_balancer_arn", defaults.load_balancer_arn),
         users=table.integer("users", defaults.users),
+        users_think=_optional_number(table, "users_think"),
         cpu_work_ms=_optional_number(table, "cpu_work_ms"),
     )
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)?(/[sm])?", value.rate_limit):

@@ -40,10 +40,12 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         'rate_limit = "6000/m"\nattacker_users = 12\nattacker_rate = 2.5\n'
         'attacker_identities = ["192.0.2.1"]\n'
         'offender_factor = 4\nthrottled_share = 0.9\nthrottled_within = "10s"\n'
-        'load_balancer_arn = "arn:x"\nusers = 8\ncpu_work_ms = 12\n'
+        'load_balancer_arn = "arn:x"\nusers = 8\nusers_think = 1\ncpu_work_ms = 12\n'
     )
     ddos = load_profile(_profile(tmp_path, text)).ddos
-    assert ddos == DdosSettings("6000/m", 12, 2.5, ("192.0.2.1",), 4.0, 0.9, 10.0, "arn:x", 8, 12.0)
+    assert ddos == DdosSettings(
+        "6000/m", 12, 2.5, ("192.0.2.1",), 4.0, 0.9, 10.0, "arn:x", 8, 1.0, 12.0
+    )
 
 
 @pytest.mark.parametrize(
