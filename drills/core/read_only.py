@@ -13,6 +13,7 @@ import re
 from drills.core.errors import InjectionFailed
 
 __all__ = [
+    "READ_WRITE_OPTION",
     "plain_database_name",
     "read_only_set_sql",
     "reset_read_only_sql",
@@ -20,6 +21,9 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+READ_WRITE_OPTION = "-c default_transaction_read_only=off"
+"""libpq `options` for the admin's own sessions: a startup option outranks the database's
+default, so the superuser that set it can still reset it (its sessions would be read-only too)."""
 
 
 def plain_database_name(database: str) -> str:

@@ -60,11 +60,14 @@ def reset_read_only(entry: RollbackEntry) -> Replayed:
     Nothing to do (`Replayed.ALREADY`) when the default is no longer set: the runbook's fix,
     or an earlier replay, reset it.
     """
-    from drills.core.read_only import reset_read_only_sql, still_read_only_sql
+    from psycopg.conninfo import make_conninfo
+
+    from drills.core.read_only import READ_WRITE_OPTION, reset_read_only_sql, still_read_only_sql
     from drills.targets.adapters.postgres import PostgresDatabase
 
     database = str(entry.args["database"])
-    admin = PostgresDatabase(entry.target, str(entry.args["dsn"]))
+    dsn = make_conninfo(str(entry.args["dsn"]), options=READ_WRITE_OPTION)  # outranks the fault
+    admin = PostgresDatabase(entry.target, dsn)
     if not admin.execute(still_read_only_sql(database)):
         return Replayed.ALREADY
     admin.execute(reset_read_only_sql(database))
