@@ -215,7 +215,8 @@ def _fix_selector(drill: Drill, routing: Routing, shop: Workload, service: str, 
         drill.record_since_fault(
             "broken layer named", detail=f"select no pod: {named}", no_target=_NAMED
         )
-        assert mismatched, f"every Service selects a pod; the shop's pods carry {labels}"
+        if not mismatched:
+            raise AssertionError(f"every Service selects a pod; the shop's pods carry {labels}")
     patched = selector_fix(mismatched, service, defect)
     wanted = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     with drill.step(f"kubectl patch svc {patched}: selector {wanted}"):
@@ -234,7 +235,8 @@ def _fix_port(drill: Drill, routing: Routing, shop: Workload, service: str) -> s
             detail=f"{found.describe()}; the pods serve {ports}",
             no_target=_NAMED,
         )
-        assert fix is not None, f"{found.describe()} already targets a port the pods serve"
+        if fix is None:
+            raise AssertionError(f"{found.describe()} already targets a port the pods serve")
     port_name = found.ports[0].name
     with drill.step(f"kubectl patch svc {service}: port {port_name} targetPort {fix}"):
         routing.set_target_port(service, port_name, fix)
@@ -250,7 +252,8 @@ def _fix_policy(drill: Drill, routing: Routing) -> str:
             detail=", ".join(p.name for p in offending) or "no deny-all policy",
             no_target=_NAMED,
         )
-        assert offending, "no NetworkPolicy denies all ingress, yet users cannot reach the pods"
+        if not offending:
+            raise AssertionError("no NetworkPolicy denies all ingress, yet users cannot reach pods")
     names = " ".join(p.name for p in offending)
     with drill.step(f"kubectl delete networkpolicy {names} (not --all)"):
         drill.say(
@@ -271,11 +274,12 @@ def _confirm(drill: Drill, listed: Condition, routing: Routing, service: str, fi
     with drill.step(f"kubectl get endpoints {service}: pod IPs listed again"):
         back = drill.wait_until(listed, timeout_s=FIX_TAKES_S, raise_on_timeout=False)
         now = routing.service(service)
-        assert back.met, (
-            f"service/{service} in {routing.namespace} still lists no endpoint serving the shop's "
-            f"pods {FIX_TAKES_S:.0f} s after the fix was applied to {fixed}: {back.last.detail}; "
-            f"now {now.describe() if now else 'gone'}"
-        )
+        if not back.met:  # raised, not asserted: the reason is the message alone
+            raise AssertionError(
+                f"service/{service} in {routing.namespace} still lists no endpoint serving the "
+                f"shop's pods {FIX_TAKES_S:.0f} s after the fix was applied to {fixed}: "
+                f"{back.last.detail}; now {now.describe() if now else 'gone'}"
+            )
         drill.record_since_fault(
             "endpoints listed again",
             detail=back.last.detail,
