@@ -181,7 +181,7 @@ def _scope(drill: Drill, traffic: Traffic) -> None:
     """Step 1: `topk(rate(5xx)) by (endpoint)` and by status, on the requests since the fault."""
     with drill.step("Runbook step 1: scope, failed requests by endpoint and by status"):
         since = drill.fault_at_s or drill.clock.now()
-        rows = [(r.at_s, r.name, r.status, r.ok) for r in traffic.recorder.records()]
+        rows = [(r.at_s, _endpoint(r.name), r.status, r.ok) for r in traffic.recorder.records()]
         found = errors_by_endpoint(rows, since_s=since)
         failing = [e for e in found if e.failures]
         drill.record_figure(
@@ -191,6 +191,12 @@ def _scope(drill: Drill, traffic: Traffic) -> None:
             detail="; ".join(e.describe() for e in found) or "no request since the fault",
             no_target=_EVIDENCE,
         )
+
+
+def _endpoint(name: str) -> str:
+    """`GET /orders/{key}` for the stream's `GET GET /orders/{key}` (method and a named request)."""
+    method, _, rest = name.partition(" ")
+    return rest if rest.startswith(f"{method} ") else name
 
 
 def _logs(drill: Drill, shop: Workload, diagnostics: PodDiagnostics) -> None:
