@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.e2e.crash_matrix import KillPoint, kill_once
 from tests.e2e.drill_cli import REPO, figures, kubectl, objective, run_drill
 
 DRILL = "node-drain-reboot"
@@ -221,4 +222,18 @@ def test_drills_rollback_after_a_kill_gives_the_silent_node_back(
         project, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=90s", timeout_s=100
     )
     kubectl(project, "rollout", "status", "deployment/shop", "--timeout=120s", timeout_s=130)
+    _as_found(project)
+
+
+@pytest.mark.extended
+def test_drills_rollback_after_a_kill_uncordons_and_removes_the_budget(
+    project: Path, tmp_path: Path
+) -> None:
+    """SIGKILL as the reboot starts (step 4): the drained node cordoned, the budget and the
+    stand-in instances in place; `drills rollback` alone must undo all three."""
+    point = KillPoint(DRILL, "step:4=SIGKILL", "reboot-instances after the drain")
+    result = kill_once(project, point, tmp_path)
+    assert result.restored, result.describe()
+    assert result.pending_after_exit == 3  # the stand-ins, the budget, the cordon
+    assert result.rollback_code == 0
     _as_found(project)
