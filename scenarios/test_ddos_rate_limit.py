@@ -65,7 +65,7 @@ CPU_SETTING = "CPU_WORK_MS"
 CONTAINER = "shop"  # the shop's container, by name (fixtures/shop/k8s/deployment.yaml)
 DETECT_TIMEOUT_S = 45.0
 ALERT_FOR_S = 2.0  # users over the thresholds this long before it counts as the alert
-ROLLOUT_TIMEOUT_S = 120.0
+ROLLOUT_TIMEOUT_S = 300.0  # a rollout under the flood is slow: old pods still serve it
 RANK_TIMEOUT_S = 15.0
 VERIFY_WITHIN_S = 60.0  # users back within the thresholds this long after the throttle, or FAIL
 _STATE_ONLY = "state only on moto: it stores the web ACL and filters no request"
@@ -200,7 +200,8 @@ def _flood_and_detect(drill: Drill, traffic: Traffic, attack: Attack, profile: P
                 "mitigation cannot be judged; raise [ddos] attacker_users"
             )
         drill.record_detected(seen.last.detail)
-        _record_users(drill, traffic, profile, "during the flood", since_s=drill.fault_at_s)
+        alert_s = drill.clock.now() - ALERT_FOR_S - 2.0  # the windows the alert held over
+        _record_users(drill, traffic, profile, "during the flood", since_s=alert_s)
         _record_rates(drill, traffic, attack)
 
 
@@ -272,7 +273,8 @@ def _rate_limit(
         drill.record_since_fault(
             "RATE_LIMIT live on every pod",
             no_target="an intermediate milestone: TTR is the recovery judged against the RTO",
-            detail=f"RATE_LIMIT={value} in container {CONTAINER}; patch {release.patch}",
+            detail=f"RATE_LIMIT={value} in container {CONTAINER} on {shop.desired_replicas()} "
+            f"replicas; patch {release.patch}",
         )
         _judge_throttled(drill, profile, attack, traffic, value)
 
@@ -292,7 +294,7 @@ def _judge_throttled(
     )
     drill.record_figure(
         "attacker requests refused once the limit is live",
-        _share(attack, drill),
+        attack.last_share,
         "ratio",
         target=settings.throttled_share,
         detail=waited.last.detail,
@@ -310,11 +312,6 @@ def _judge_throttled(
 
 def _detail(observed: object) -> str:
     return str(getattr(observed, "detail", observed))
-
-
-def _share(attack: Attack, drill: Drill, window_s: float = 3.0) -> float | None:
-    now = drill.clock.now()
-    return attack.counts.refused(now - window_s, now)[0]
 
 
 def _rank_clients(

@@ -30,7 +30,7 @@ def test_without_the_section_the_runbooks_limit_applies(tmp_path: Path) -> None:
 
 def test_the_sandbox_limits_below_the_attacker_and_above_a_user() -> None:
     ddos = load_profile(ENVIRONMENTS / "sandbox.toml").ddos
-    assert ddos.rate_limit == "10/s"
+    assert ddos.rate_limit == "2/s"
     assert len(ddos.attacker_identities) == 3
     assert all(a.startswith("203.0.113.") for a in ddos.attacker_identities)
 
