@@ -24,8 +24,8 @@ import pytest
 from drills.core.clock import SystemClock
 from drills.core.safety import Allowlist, RollbackLedger
 from drills.faults.pods import BadRelease
+from drills.targets.adapters.entry_cluster import ClusterBound
 from drills.targets.adapters.kube import KubeWorkload, connect
-from drills.targets.adapters.kube_rollbacks import ClusterBound
 from tests.e2e.drill_cli import (
     REPO,
     figures,

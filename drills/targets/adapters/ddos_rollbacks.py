@@ -10,11 +10,9 @@ them against what was recorded. Each replayer reads first and acts at most once.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from drills.core.errors import ConfigError
-from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
-from drills.targets.adapters.kube import connect
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
+from drills.targets.adapters.entry_cluster import entry_api
 from drills.targets.adapters.kube_env import KubeContainerEnv
 from drills.targets.adapters.waf import Wafv2Firewall
 from drills.targets.ports.container_env import ContainerEnv
@@ -59,19 +57,13 @@ def undo_waf_block(entry: RollbackEntry, *, waf: WebFirewall | None = None) -> R
 
 def _container_env(entry: RollbackEntry) -> ContainerEnv:
     namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
-    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
     if kind != "deployment" or not name:
         raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/deployment/<name>")
-    if not kubeconfig or not context:
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: kubectl -n {namespace} set env deployment/{name} "
-            f"-c {entry.args.get('container')} {entry.args.get('name')}-"
-        )
-    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
-    allowlist.check_namespace(namespace)
-    api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
-    return KubeContainerEnv(api, namespace, name)
+    by_hand = (
+        f"kubectl -n {namespace} set env deployment/{name} "
+        f"-c {entry.args.get('container')} {entry.args.get('name')}-"
+    )
+    return KubeContainerEnv(entry_api(entry, namespace, by_hand), namespace, name)
 
 
 def restore_container_env(entry: RollbackEntry, *, env: ContainerEnv | None = None) -> Replayed:

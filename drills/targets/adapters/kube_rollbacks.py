@@ -3,7 +3,8 @@
 When a drill process is killed outright (SIGKILL, a lost machine) its in-process rollbacks never
 run; `drills rollback` replays the ledger instead. A `bad-release` entry holds the good image,
 but to reach the cluster the replay also needs the kubeconfig and context the drill used:
-`ClusterBound` wraps a fault so that its ledger entry carries them. Replaying checks the
+`ClusterBound` (drills.targets.adapters.entry_cluster) wraps a fault so that its ledger entry
+carries them. Replaying checks the
 context and namespace against exactly what was recorded, then puts the image back unless the
 Deployment already runs it (idempotent, like the in-process rollback). Every replayer here reads
 first and returns `Replayed.ALREADY` when the state is already as recorded (replayed twice,
@@ -13,14 +14,12 @@ after a partial rollback, or repaired by hand), so it acts at most once.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 
-from drills.core.drill import Fault
 from drills.core.errors import ConfigError
-from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 from drills.targets.adapters.ddos_rollbacks import register_rollbacks as register_ddos
-from drills.targets.adapters.kube import KubeApi, KubeWorkload, connect
+from drills.targets.adapters.entry_cluster import entry_api
+from drills.targets.adapters.kube import KubeWorkload
 from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
 from drills.targets.adapters.kube_memory import KubeMemory
@@ -32,7 +31,7 @@ from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
 from drills.targets.ports.workload import DeploymentObject, Workload
 
-__all__ = ["BAD_RELEASE_KIND", "ClusterBound", "register_rollbacks", "restore_image"]
+__all__ = ["BAD_RELEASE_KIND", "register_rollbacks", "restore_image"]
 
 BAD_RELEASE_KIND = "bad-release"  # = drills.faults.pods.BadRelease.kind
 BAD_SETTING_KIND = "bad-setting"  # = drills.faults.pods.BadSetting.kind
@@ -45,58 +44,15 @@ DELETE_HPA_KIND = "delete-hpa"  # = drills.faults.autoscaling.DeleteHpa.kind
 LEAKING_RELEASE_KIND = "leaking-release"  # = drills.faults.memory.LeakingRelease.kind
 
 
-@dataclass
-class ClusterBound:
-    """A fault whose rollback entry also names the cluster: kubeconfig path and context."""
-
-    fault: Fault
-    kubeconfig: Path
-    context: str
-
-    @property
-    def kind(self) -> str:
-        """The wrapped fault's kind."""
-        return self.fault.kind
-
-    @property
-    def target(self) -> str:
-        """The wrapped fault's target."""
-        return self.fault.target
-
-    def describe(self) -> str:
-        """The wrapped fault's plan line."""
-        return self.fault.describe()
-
-    def rollback_entry(self) -> RollbackEntry:
-        """The wrapped fault's entry plus `kubeconfig` and `context`."""
-        entry = self.fault.rollback_entry()
-        args = {**entry.args, "kubeconfig": str(self.kubeconfig.resolve()), "context": self.context}
-        return RollbackEntry(entry.kind, entry.target, args, entry.entry_id)
-
-    def apply(self) -> None:
-        """Apply the wrapped fault."""
-        self.fault.apply()
-
-    def rollback(self) -> None:
-        """Roll the wrapped fault back in process."""
-        self.fault.rollback()
-
-
-def _workload(entry: RollbackEntry) -> KubeWorkload:
+def _workload(entry: RollbackEntry, by_hand: str = "") -> KubeWorkload:
+    """The Deployment the entry names; `by_hand`: the command its error suggests instead."""
     namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
-    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
     if kind != "deployment" or not name:
         raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/deployment/<name>")
-    if not kubeconfig or not context:
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: kubectl -n {namespace} set image deployment/{name} "
-            f"<container>={entry.args.get('image')}"
-        )
-    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
-    allowlist.check_namespace(namespace)
-    api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
-    return KubeWorkload(api, namespace, name)
+    by_hand = by_hand or (
+        f"kubectl -n {namespace} set image deployment/{name} <container>={entry.args.get('image')}"
+    )
+    return KubeWorkload(entry_api(entry, namespace, by_hand), namespace, name)
 
 
 def _changed(*, same: bool) -> Replayed:
@@ -163,26 +119,15 @@ def restore_deployment(
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no manifest")
     if deployment is None:
         deployment = KubeDeployment(
-            _api(entry, namespace, "apply -f <the shop's manifest>"), namespace, name
+            entry_api(entry, namespace, f"kubectl -n {namespace} apply -f <the shop's manifest>"),
+            namespace,
+            name,
         )
     now = deployment.manifest()
     same = now is not None and now.get("spec") == manifest["spec"]
     if not same:
         deployment.restore(manifest)
     return _changed(same=same)
-
-
-def _api(entry: RollbackEntry, namespace: str, by_hand: str) -> KubeApi:
-    """The cluster the entry names, checked against exactly what was recorded."""
-    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
-    if not kubeconfig or not context:
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: kubectl -n {namespace} {by_hand}"
-        )
-    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
-    allowlist.check_namespace(namespace)
-    return connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
 
 
 def restore_secret_key(entry: RollbackEntry, *, workload: Workload | None = None) -> Replayed:
@@ -202,14 +147,10 @@ def restore_replicas(entry: RollbackEntry, *, workload: Workload | None = None) 
     recorded = entry.args.get("replicas")
     if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded < 0:
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no replica count")
-    if workload is None and (not entry.args.get("kubeconfig") or not entry.args.get("context")):
+    if workload is None:
         namespace, _, name = [*entry.target.split("/"), "", "", ""][:3]
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: kubectl -n {namespace} scale deployment/{name} "
-            f"--replicas={recorded}"
-        )
-    workload = workload or _workload(entry)
+        by_hand = f"kubectl -n {namespace} scale deployment/{name} --replicas={recorded}"
+        workload = _workload(entry, by_hand)
     same = workload.desired_replicas() == recorded
     if not same:
         workload.scale(recorded)
@@ -219,7 +160,6 @@ def restore_replicas(entry: RollbackEntry, *, workload: Workload | None = None) 
 def restore_hpa(entry: RollbackEntry, *, hpa: AutoscalerObject | None = None) -> Replayed:
     """Re-create the recorded HPA (or put its spec back), unless it is there as it was."""
     namespace, kind, name = [*entry.target.split("/"), "", "", ""][:3]
-    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
     if kind != "hpa" or not name:
         raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/hpa/<name>")
     try:
@@ -228,16 +168,9 @@ def restore_hpa(entry: RollbackEntry, *, hpa: AutoscalerObject | None = None) ->
         manifest = None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
         raise ConfigError(f"the {entry.kind} entry for {entry.target} records no HPA manifest")
-    if hpa is None and (not kubeconfig or not context):
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: kubectl -n {namespace} apply -f <the HPA manifest>"
-        )
     if hpa is None:
-        allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
-        allowlist.check_namespace(namespace)
-        api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
-        hpa = KubeAutoscaler(api, namespace, name)
+        by_hand = f"kubectl -n {namespace} apply -f <the HPA manifest>"
+        hpa = KubeAutoscaler(entry_api(entry, namespace, by_hand), namespace, name)
     now = hpa.manifest()
     same = now is not None and now.get("spec") == manifest["spec"]
     if not same:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from drills.core.errors import ConfigError, DrillError
-from drills.core.safety import Allowlist, Replayed, RollbackEntry, RollbackRegistry
-from drills.targets.adapters.kube import KubeApi, _call, connect, read_deployment
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
+from drills.targets.adapters.entry_cluster import entry_api
+from drills.targets.adapters.kube import KubeApi, _call, read_deployment
 from drills.targets.ports.routing import EndpointView, PolicyView, ServicePortView, ServiceView
 
 try:
@@ -272,16 +272,7 @@ def _target(entry: RollbackEntry, kind: str) -> tuple[str, str]:
 
 def _routing(entry: RollbackEntry, namespace: str, by_hand: str) -> KubeRouting:
     """The namespace on the cluster the entry names, checked against exactly what was recorded."""
-    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
-    if not kubeconfig or not context:
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: kubectl -n {namespace} {by_hand}"
-        )
-    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace,))
-    allowlist.check_namespace(namespace)
-    api = connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
-    return KubeRouting(api, namespace)
+    return KubeRouting(entry_api(entry, namespace, f"kubectl -n {namespace} {by_hand}"), namespace)
 
 
 def restore_selector(entry: RollbackEntry, *, routing: KubeRouting | None = None) -> Replayed:

@@ -11,21 +11,17 @@ others) so their entries also say where. Each replayer reads first and returns
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from drills.core.drill import Fault
 from drills.core.errors import ConfigError
-from drills.core.safety import Allowlist, JsonScalar, Replayed, RollbackEntry, RollbackRegistry
+from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 from drills.targets.adapters.ec2_instances import Ec2Instances
-from drills.targets.adapters.kube import KubeApi, connect
+from drills.targets.adapters.entry_cluster import entry_api
 from drills.targets.adapters.kube_nodes import KubeDisruptionBudgets, KubeNodes
 from drills.targets.adapters.sandbox_heartbeats import SandboxHeartbeats
 from drills.targets.ports.nodes import DisruptionBudgets, Instances, NodeHeartbeats, Nodes
 
 __all__ = [
-    "Located",
     "delete_budget",
     "register_rollbacks",
     "resume_heartbeats",
@@ -38,54 +34,6 @@ SILENCE_KIND = "silence-node"  # = drills.faults.nodes.SilenceNode.kind
 PDB_KIND = "disruption-budget"  # = drills.faults.nodes.DisruptionBudget.kind
 STAND_IN_KIND = "stand-in-instances"  # = drills.faults.nodes.StandInInstances.kind
 _SANDBOX_AWS = {"access_key_id": "testing", "secret_access_key": "testing"}  # moto's
-
-
-@dataclass
-class Located:
-    """A fault whose rollback entry also says where to reach what it touched (`where`)."""
-
-    fault: Fault
-    where: Mapping[str, JsonScalar] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        """The wrapped fault's kind."""
-        return self.fault.kind
-
-    @property
-    def target(self) -> str:
-        """The wrapped fault's target."""
-        return self.fault.target
-
-    def describe(self) -> str:
-        """The wrapped fault's plan line."""
-        return self.fault.describe()
-
-    def rollback_entry(self) -> RollbackEntry:
-        """The wrapped fault's entry plus `where`."""
-        entry = self.fault.rollback_entry()
-        return RollbackEntry(entry.kind, entry.target, {**entry.args, **self.where}, entry.entry_id)
-
-    def apply(self) -> None:
-        """Apply the wrapped fault."""
-        self.fault.apply()
-
-    def rollback(self) -> None:
-        """Roll the wrapped fault back in process."""
-        self.fault.rollback()
-
-
-def _api(entry: RollbackEntry, namespace: str | None, by_hand: str) -> KubeApi:
-    kubeconfig, context = entry.args.get("kubeconfig"), entry.args.get("context")
-    if not kubeconfig or not context:
-        raise ConfigError(
-            f"the {entry.kind} entry for {entry.target} does not say which cluster it touched; "
-            f"restore it by hand: {by_hand}"
-        )
-    allowlist = Allowlist(kube_contexts=(str(context),), namespaces=(namespace or "",))
-    if namespace:
-        allowlist.check_namespace(namespace)
-    return connect(Path(str(kubeconfig)), allowlist=allowlist, context=str(context))
 
 
 def _names(entry: RollbackEntry, key: str) -> list[str]:
@@ -108,7 +56,7 @@ def _uncordon(nodes: Nodes, names: list[str]) -> list[str]:
 def uncordon_nodes(entry: RollbackEntry, *, nodes: Nodes | None = None) -> Replayed:
     """`kubectl uncordon` each recorded node still cordoned."""
     names = _names(entry, "nodes")
-    nodes = nodes or KubeNodes(_api(entry, None, f"kubectl uncordon {' '.join(names)}"), "")
+    nodes = nodes or KubeNodes(entry_api(entry, None, f"kubectl uncordon {' '.join(names)}"), "")
     return Replayed.RESTORED if _uncordon(nodes, names) else Replayed.ALREADY
 
 
@@ -133,7 +81,7 @@ def delete_budget(entry: RollbackEntry, *, budgets: DisruptionBudgets | None = N
     if kind != "pdb" or not name:
         raise ConfigError(f"rollback target {entry.target!r} is not <namespace>/pdb/<name>")
     if budgets is None:
-        api = _api(entry, namespace, f"kubectl -n {namespace} delete pdb {name}")
+        api = entry_api(entry, namespace, f"kubectl -n {namespace} delete pdb {name}")
         budgets = KubeDisruptionBudgets(api, namespace)
     return Replayed.RESTORED if budgets.delete(name) else Replayed.ALREADY
 

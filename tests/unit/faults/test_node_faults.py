@@ -20,8 +20,8 @@ from drills.core.safety import (
 )
 from drills.faults.nodes import CordonNodes, DisruptionBudget, SilenceNode, StandInInstances
 from drills.targets.adapters import node_rollbacks
+from drills.targets.adapters.entry_cluster import Located
 from drills.targets.adapters.node_rollbacks import (
-    Located,
     delete_budget,
     resume_heartbeats,
     terminate_stand_ins,

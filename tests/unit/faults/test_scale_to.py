@@ -88,7 +88,7 @@ def test_the_replay_scales_back_only_when_the_count_differs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shop = CountingWorkload(replicas=0, pod_list=[])
-    monkeypatch.setattr(kube_rollbacks, "_workload", lambda entry: shop)
+    monkeypatch.setattr(kube_rollbacks, "_workload", lambda entry, by_hand="": shop)
     restore_replicas(_bound(3))
     restore_replicas(_bound(3))  # replayed twice: the second finds 3 and does nothing
     assert shop.scaled == [3]

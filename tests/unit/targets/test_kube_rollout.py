@@ -10,7 +10,8 @@ from kubernetes import client
 from drills.core.errors import ConfigError
 from drills.core.safety import RollbackEntry
 from drills.faults.pods import BadRelease
-from drills.targets.adapters.kube_rollbacks import ClusterBound, restore_image
+from drills.targets.adapters.entry_cluster import ClusterBound
+from drills.targets.adapters.kube_rollbacks import restore_image
 from drills.targets.adapters.kube_rollout import pod_template_from, rollout_status_from
 from tests.fakes import FakeWorkload
 
