@@ -92,7 +92,7 @@ def left_as_found(root: Path) -> str:
     return "; ".join(p for p in problems if p)
 
 
-@pytest.mark.extended  # a passing hpa practical: the restore-and-scale trainee below passes too
+@pytest.mark.extended  # hpa's practicals: make test drills the practical machinery on the others
 def test_a_trainee_who_watches_the_hpa_act_passes(project: Path) -> None:
     config = start(project, "alice", "spike")
     fixed = now()  # the HPA is the fix: the journal times it by when users stopped failing
@@ -115,6 +115,7 @@ def test_a_trainee_who_watches_the_hpa_act_passes(project: Path) -> None:
     assert left_as_found(project) == ""
 
 
+@pytest.mark.extended  # hpa's practicals: make test drills the practical machinery on the others
 def test_a_trainee_who_restores_the_hpa_and_scales_by_hand_passes(project: Path) -> None:
     config = start(project, "dave", "no-hpa")
     assert certify(project, "ack")[0] == 0

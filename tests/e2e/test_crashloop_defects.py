@@ -89,6 +89,7 @@ def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     _assert_good_release_serves(project)
 
 
+@pytest.mark.extended  # the digest-to-tag rule: tests/unit; this is its run on the sandbox
 def test_a_digest_pinned_release_is_drilled_with_the_repositorys_bad_tag(project: Path) -> None:
     """`shop@sha256:...` must become `shop:bad`, not the invalid `shop@sha256:bad`."""
     pinned = "shop@sha256:" + "0123456789abcdef" * 4
@@ -178,6 +179,7 @@ def test_a_rollback_with_no_history_to_restore_fails_the_drill(project: Path) ->
     _assert_good_release_serves(project)  # the fault's rollback put the good image back
 
 
+@pytest.mark.extended  # the same ledger judgement: pod-kill's lost-writes test runs in make test
 def test_acknowledged_writes_lost_during_the_release_fail_and_are_named(project: Path) -> None:
     lost = delete_orders_after_step(project, DRILL, "Roll out the bad release")
     assert_lost_writes_named(lost)

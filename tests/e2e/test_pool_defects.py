@@ -83,6 +83,7 @@ def test_a_tighter_objective_turns_the_pass_into_a_fail(project: Path) -> None:
     _no_leak_left(scenario)
 
 
+@pytest.mark.extended  # the same ledger judgement: pod-kill's lost-writes test runs in make test
 def test_acknowledged_writes_lost_while_the_pool_is_drained_fail_and_are_named(
     project: Path,
 ) -> None:
