@@ -43,7 +43,7 @@ from drills.core.conditions import Observation
 from drills.core.dataloss import payload_hash
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
-from tests.e2e.drill_cli import REPO, kubectl
+from tests.e2e.drill_cli import REPO, kubectl, latest_scenario
 from tests.interrupts import default_sigint
 
 CLOCK = SystemClock()
@@ -298,8 +298,7 @@ def reference_run(root: Path, drill: str) -> tuple[dict[str, Any], list[str]]:
     up_to = max_order_id(root)
     before = fingerprint(root, up_to)
     code, output = _cli(root, "run", drill)
-    journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
-    [scenario] = journal["scenarios"]
+    scenario = latest_scenario(root)
     if code != 0:
         raise AssertionError(f"the clean run of {drill} did not pass (exit {code}):\n{output}")
     return scenario, wait_restored(root, before, up_to)
@@ -323,8 +322,7 @@ def kill_points(
 def _verdict(root: Path, output: str) -> str:
     """Why the run ended: the journal's verdict and reason, else the output's last lines."""
     try:
-        journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
-        [scenario] = journal["scenarios"]
+        scenario = latest_scenario(root)
     except (OSError, ValueError, KeyError):
         return output[-600:]
     return f"{scenario['verdict']}: {scenario['reason']}"

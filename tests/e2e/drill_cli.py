@@ -54,9 +54,14 @@ def run_drill(
     environ.update({"PYTHONPATH": str(REPO), **(env or {})})
     command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", *args]
     done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=timeout_s)
+    return DrillRun(done.returncode, latest_scenario(root), done.stdout + done.stderr)
+
+
+def latest_scenario(root: Path) -> dict[str, Any]:
+    """The one scenario of the latest run's `reports/latest/journal.json`."""
     journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
     [scenario] = journal["scenarios"]
-    return DrillRun(done.returncode, scenario, done.stdout + done.stderr)
+    return dict(scenario)
 
 
 def kubectl(root: Path, *args: str, timeout_s: float = 30) -> str:
