@@ -1,9 +1,9 @@
 """What the scripted trainees of the practical e2e tests share: the real CLI and the grades.
 
-A practical's module brings one sandbox up in a temporary project (`certify_project`, also
-named `proctored_project`), then plays trainees through `drills certify` (`certify`,
-`start_practical`), with the notice and post-mortem they file (`notice`, `postmortem`), and
-reads the grade it wrote (`grade_of`, `criteria`, `verdicts`).
+A practical's module runs on the sandbox the drill modules share (tests/e2e/conftest.py, whose
+project holds the practicals too) and must leave it as it found it. It plays trainees through
+`drills certify` (`certify`, `start_practical`), with the notice and post-mortem they file
+(`notice`, `postmortem`), and reads the grade it wrote (`grade_of`, `criteria`, `verdicts`).
 """
 
 from __future__ import annotations
@@ -13,19 +13,15 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from drills.core.clock import SystemClock
-from tests.e2e.drill_cli import PARTS, REPO
-from tests.sandbox.sandbox_root import sandbox_in_temp_root
+from tests.e2e.drill_cli import REPO
 
 __all__ = [
     "abort_left_practical",
     "certify",
-    "certify_project",
     "criteria",
     "grade_of",
     "kubectl_as",
@@ -33,29 +29,10 @@ __all__ = [
     "now",
     "postmortem",
     "printed",
-    "proctored_project",
     "start_practical",
     "verdicts",
     "write",
 ]
-
-
-@contextmanager
-def proctored_project(prefix: str) -> Iterator[Path]:
-    """A temporary project with the practicals, the profiles and the shop, its sandbox up."""
-    files = {
-        "pyproject.toml": "",
-        "conftest.py": (REPO / "conftest.py").read_text(),
-        "fixtures/practicals.py": (REPO / "fixtures" / "practicals.py").read_text(),
-    }
-    with sandbox_in_temp_root(PARTS, files=files, prefix=prefix) as root:
-        try:
-            yield root
-        finally:
-            abort_left_practical(root)  # before the sandbox goes: its proctor still needs it
-
-
-certify_project = proctored_project
 
 
 def abort_left_practical(root: Path) -> str:

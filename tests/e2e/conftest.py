@@ -1,12 +1,13 @@
-"""What every end-to-end test shares: one sandbox for the drill modules, no practical left.
+"""What every end-to-end test shares: one sandbox for the drill and practical modules, no
+practical left.
 
-Bringing a sandbox up and down costs about 40 s; the drill modules (`drill_project`) share one,
-and each proves it leaves that sandbox as it found it: at the module's end the sandbox's
-fingerprint (tests/e2e/crash_matrix.py: Kubernetes objects, sessions, servers, processes,
-mounts, interfaces, pending rollbacks; rows aside, since defect tests delete some on purpose)
-must match the one taken at its start. A module that leaves something fails with what it left,
-and the next module gets a fresh sandbox, so one leftover never fails a module that did not
-cause it.
+Bringing a sandbox up and down costs about 40 s; the drill modules and the certification
+practicals' modules (`drill_project`) share one, and each proves it leaves that sandbox as it
+found it: at the module's end the sandbox's fingerprint (tests/e2e/crash_matrix.py: Kubernetes
+objects, sessions, servers, processes, mounts, interfaces, pending rollbacks; rows aside, since
+defect tests delete some on purpose) must match the one taken at its start. A module that leaves
+something fails with what it left, and the next module gets a fresh sandbox, so one leftover
+never fails a module that did not cause it.
 """
 
 from __future__ import annotations

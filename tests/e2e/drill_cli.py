@@ -22,13 +22,21 @@ import pytest
 from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = ("scenarios", "fixtures/environments", "fixtures/shop")
+PARTS = ("scenarios", "fixtures/environments", "fixtures/shop", "fixtures/backup")
 
 
 @contextmanager
 def sandboxed_project(prefix: str) -> Iterator[Path]:
-    """A temporary project root with the scenarios, profiles and shop, and its sandbox up."""
-    files = {"pyproject.toml": "", "conftest.py": (REPO / "conftest.py").read_text()}
+    """A temporary project root with the scenarios, profiles, shop and practicals, sandbox up.
+
+    The practicals (fixtures/practicals.py) are there so the certification modules can share
+    the drill modules' sandbox (tests/e2e/conftest.py) instead of bringing up one each.
+    """
+    files = {
+        "pyproject.toml": "",
+        "conftest.py": (REPO / "conftest.py").read_text(),
+        "fixtures/practicals.py": (REPO / "fixtures" / "practicals.py").read_text(),
+    }
     with sandbox_in_temp_root(PARTS, files=files, prefix=prefix) as root:
         yield root
 

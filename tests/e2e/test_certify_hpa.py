@@ -12,7 +12,6 @@ the HPA in place.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
 from tests.e2e.certify_cli import (
     certify,
-    certify_project,
     grade_of,
     kubectl_as,
     notice,
@@ -53,9 +51,9 @@ NOTICE = notice(
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with certify_project("drills-e2e-cert-hpa-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def start(root: Path, trainee: str, variant: str) -> Path:

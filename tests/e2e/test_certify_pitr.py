@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,6 @@ from tests.e2e.certify_cli import (
     now,
     postmortem,
     printed,
-    proctored_project,
     start_practical,
     verdicts,
 )
@@ -68,9 +66,9 @@ NOTICE = notice(
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with proctored_project("drills-e2e-cert-pitr-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 class Trainee:

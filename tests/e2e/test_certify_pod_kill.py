@@ -13,7 +13,6 @@ with the shop as it was found: 3 replicas Ready, the HPA in place.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from tests.e2e.certify_cli import (
     now,
     postmortem,
     printed,
-    proctored_project,
     start_practical,
     verdicts,
     write,
@@ -54,9 +52,9 @@ SLOW_SCALE = 0.05  # ack 15 s, detect 15 s, mitigate 45 s, level 2 paged by 45 s
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with proctored_project("drills-e2e-cert-podkill-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def start(root: Path, trainee: str, variant: str, scale: str = SCALE) -> Path:

@@ -15,7 +15,6 @@ import json
 import shutil
 import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,6 @@ from tests.e2e.certify_cli import (
     now,
     postmortem,
     printed,
-    proctored_project,
     start_practical,
     verdicts,
     write,
@@ -70,9 +68,9 @@ NOTICE = notice(
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with proctored_project("drills-e2e-cert-pool-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def start(root: Path, trainee: str, variant: str) -> str:

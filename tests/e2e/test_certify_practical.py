@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,7 @@ from drills.core.clock import SystemClock
 from drills.core.conditions import Observation
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
-from tests.e2e.drill_cli import PARTS, REPO, kubectl
-from tests.sandbox.sandbox_root import sandbox_in_temp_root
+from tests.e2e.drill_cli import REPO, kubectl
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -38,14 +36,9 @@ SCALE = "0.1"  # every budget a tenth: ack 30 s, detect 30 s, mitigate 90 s
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    files = {
-        "pyproject.toml": "",
-        "conftest.py": (REPO / "conftest.py").read_text(),
-        "fixtures/practicals.py": (REPO / "fixtures" / "practicals.py").read_text(),
-    }
-    with sandbox_in_temp_root(PARTS, files=files, prefix="drills-e2e-cert-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 def certify(root: Path, *args: str, timeout_s: float = 400) -> tuple[int, str]:

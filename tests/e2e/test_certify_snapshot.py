@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,6 @@ from tests.e2e.certify_cli import (
     now,
     postmortem,
     printed,
-    proctored_project,
     start_practical,
     verdicts,
     write,
@@ -63,9 +61,9 @@ NOTICE = notice(
 
 
 @pytest.fixture(scope="module")
-def project() -> Iterator[Path]:
-    with proctored_project("drills-e2e-cert-snapshot-") as root:
-        yield root
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
 
 
 class Trainee:
