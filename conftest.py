@@ -8,6 +8,7 @@ pytest_plugins = [
     "fixtures.pool",
     "fixtures.oom",
     "fixtures.recovery",
+    "fixtures.replica",
     "fixtures.rotation",
     "fixtures.autoscaling",
     "fixtures.latency",

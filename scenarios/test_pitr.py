@@ -1,24 +1,39 @@
-"""RUNBOOKS.md §3.7 `pitr`: a destructive statement during live writes, point-in-time recovery.
+"""RUNBOOKS.md §3.7 `pitr`: point-in-time recovery, or a replica promoted when the primary dies.
 
-Variant `target-time`: a base backup at the start, users writing, then at T the `orders` table
-is dropped on the primary. The drill follows the runbook: choose the recovery point just before
-the damage (the dropping commit found in the archived WAL with pg_waldump; the restore point the
-fault made when the WAL does not show it), replay base backup + WAL into a NEW instance, check
-the data with the write ledger, confirm the promotion, repoint the shop and wait until users are
-served again. Figures: requested vs reached point, acknowledged writes lost before the point,
-between the point and T, and after T until the cut-over. Objectives from [services.database]:
-RTO 1 h, RPO 15 min [002]; a target not reached, or a reached point further from the requested
-one than the RPO, is a FAIL. The fault's rollback reinstates the primary.
+Variant `target-time` (default): a base backup at the start, users writing, then at T the
+`orders` table is dropped on the primary. The drill follows the runbook: choose the recovery
+point just before the damage (the dropping commit found in the archived WAL with pg_waldump; the
+restore point the fault made when the WAL does not show it), replay base backup + WAL into a NEW
+instance, check the data with the write ledger, confirm the promotion, repoint the shop and wait
+until users are served again. Figures: requested vs reached point, acknowledged writes lost
+before the point, between the point and T, and after T until the cut-over. A target not reached,
+or a reached point further from the requested one than the RPO, is a FAIL. The fault's rollback
+reinstates the primary.
+
+Variant `replica-promote`: a replication slot on the primary and a second server streaming
+through it, users writing, then the primary is killed (`pg_ctl stop -m immediate`) under load.
+In the runbook's order: read the lag on the replica (`now() - pg_last_xact_replay_timestamp()`)
+and the slots (`pg_replication_slots` on the primary: it is down by then, so the reading taken
+right before the kill is shown, and the report says so), `pg_promote()`, a real INSERT on the
+new primary, repoint the shop at it and restart. Judged: the lag at promotion (the replica's last
+replayed commit against the newest write the primary acknowledged, drills.recovery.replica)
+and the acknowledged writes the promoted server lacks, both against the database RPO; the RTO.
+The rollbacks restart the primary, copy back what the shop wrote on the replica, point the shop
+back, remove the replica and drop the slot.
+
+Objectives from [services.database]: RTO 1 h, RPO 15 min [002].
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import pytest
 
 from drills import (
+    CouldNotVerify,
     Database,
     Drill,
     Profile,
@@ -26,10 +41,22 @@ from drills import (
     endpoints_listed,
     replicas_ready,
 )
+from drills.core.clock import wall_at
+from drills.core.conditions import Condition
 from drills.core.dataloss import AcknowledgedWrite, DataLossReport
+from drills.core.errors import DrillError
 from drills.core.objectives import ObjectiveKind
-from drills.recovery.pitr import PitrResult, confirm_promotion, judge_pitr, pitr_summary
+from drills.recovery.pitr import (
+    PitrResult,
+    Promotion,
+    confirm_promotion,
+    judge_pitr,
+    pitr_summary,
+    promote_replica,
+)
+from drills.recovery.replica import lag_at_promotion, lag_breach, newest_before
 from drills.recovery.repoint import repoint
+from drills.targets.adapters.replication import ReplicationSlot
 from drills.targets.ports.data import DestructiveCommit, RecoveryPoint, RecoveryRequest
 from fixtures.load import Traffic
 from fixtures.recovery import (
@@ -39,25 +66,57 @@ from fixtures.recovery import (
     hold_writes,
     time_left_s,
 )
+from fixtures.replica import ReplicaPromotion
+
+TARGET_TIME, REPLICA_PROMOTE = "target-time", "replica-promote"
+VARIANTS = (TARGET_TIME, REPLICA_PROMOTE)
+
+
+class Served(NamedTuple):
+    """What "users are served" means to this drill: the shop up and the users' view."""
+
+    serving: Condition
+    users_ok: Condition
 
 
 @pytest.mark.cert  # RUNBOOKS.md §3.7: picking the recovery point is the skill tested
-@pytest.mark.drill(id="pitr", runbook="RUNBOOKS.md §3.7", service="database", severity="P1")
+@pytest.mark.drill(
+    id="pitr", runbook="RUNBOOKS.md §3.7", service="database", severity="P1", variants=VARIANTS
+)
 def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     drill: Drill,
+    drill_variant: str,
     drill_profile: Profile,
     shop: Workload,
     traffic: Traffic,
     database: Database,
     data_recovery: DataRecovery,
+    request: pytest.FixtureRequest,
 ) -> None:
     limits = drill_profile.thresholds
     users_ok = traffic.users_ok(drill, limits)
     serving = replicas_ready(shop) & endpoints_listed(shop) & users_ok
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    if drill_variant not in VARIANTS:
+        raise pytest.UsageError(f"pitr has no variant {drill_variant!r}: {VARIANTS}")
     traffic.start()
     drill.expect_steady_state(serving)
+    if drill_variant == REPLICA_PROMOTE:
+        promotion: ReplicaPromotion = request.getfixturevalue("replica_promotion")
+        _replica_promote(drill, traffic, promotion, Served(serving, users_ok), existing)
+    else:
+        _target_time(drill, traffic, data_recovery, Served(serving, users_ok), existing)
 
+
+def _target_time(
+    drill: Drill,
+    traffic: Traffic,
+    data_recovery: DataRecovery,
+    served: Served,
+    existing: set[str],
+) -> None:
+    """Variant `target-time`: DROP TABLE at T, recover to just before it into a new instance."""
+    serving, users_ok = served
     with drill.step("Base backup (and a dump to reinstate from)"):
         started = drill.clock.now()
         backup_id = data_recovery.pitr.base_backup()
@@ -116,9 +175,135 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     drill.assert_rpo(traffic.verify_writes(drill, outcome.database, existing=existing).report)
 
 
+def _replica_promote(
+    drill: Drill,
+    traffic: Traffic,
+    promotion: ReplicaPromotion,
+    served: Served,
+    existing: set[str],
+) -> None:
+    """Variant `replica-promote`: the primary killed, the streaming replica promoted."""
+    serving, users_ok = served
+    with drill.step("Standby: a replication slot on the primary, a replica streaming through it"):
+        drill.prepare(promotion.standby())
+        drill.wait_until(
+            promotion.streaming(),
+            timeout_s=60,
+            poll_s=0.2,
+            description="replica streaming through its slot",
+        )
+        ready_s = drill.clock.now()
+    with drill.step("Users keep writing"):
+        lead_s = promotion.recovery.snapshot_lead_s
+        hold_writes(drill, traffic.ledger, lead_s, after_s=ready_s, what="replica started")
+    with drill.step("Kill the primary under load (pg_ctl stop -m immediate)"):
+        slots_before = promotion.slots()  # the primary cannot answer once it is gone
+        drill.inject(promotion.kill_primary())
+    with drill.step("Detect: users fail, the database is down"):
+        detect_user_failures(drill, users_ok)
+    with drill.step("Read the replication lag on the replica and the slots on the primary"):
+        status = promotion.replica_admin().recovery_status()
+        drill.record_figure(
+            "replication lag (now() - pg_last_xact_replay_timestamp())",
+            status.replay_lag_s,
+            "s",
+            detail=f"last replayed commit {status.last_replay_iso or 'none (NULL)'}",
+            no_target=_RUNBOOK_LAG,
+        )
+        _record_slots(drill, promotion, slots_before)
+    with drill.step("Promote the replica: pg_promote()"):
+        promoted = promote_replica(promotion.replica_admin(), clock=drill.clock)
+        drill.record_figure("promotion duration", promoted.duration_s, "s", no_target=_PART_OF_TTR)
+        breach = _judge_lag(drill, traffic, promotion, promoted)
+        check = confirm_promotion(promotion.replica_app())  # a real INSERT, read back
+        drill.record_figure(
+            "timeline after promotion",
+            float(check.status.timeline),
+            "timeline",
+            detail=f"was {promoted.timeline_before}; {check.write_detail}",
+            no_target="which timeline the promoted replica writes on; the write is the check",
+        )
+    with drill.step("Repoint the shop at the promoted replica"):
+        moved = repoint(
+            promotion.recovery.config,
+            promotion.replica_app().dsn(),
+            clock=drill.clock,
+            timeout_s=RECOVERY_WAIT_CAP_S,
+        )
+        drill.record_since_fault("time to repoint", no_target=_PART_OF_TTR)
+        drill.record_figure(
+            "repoint rollout", moved.rollout_s, "s", detail=moved.summary(), no_target=_PART_OF_TTR
+        )
+    with drill.step("Service back: users served by the promoted replica"):
+        drill.await_recovery(serving, timeout_s=time_left_s(drill))
+
+    drill.assert_rto()
+    traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    verified = traffic.verify_writes(drill, promotion.replica_app(), existing=existing)
+    drill.assert_rpo(verified.report)  # acknowledged by the primary, missing after the cut-over
+    assert not breach, breach
+
+
+def _slots(slots: Sequence[ReplicationSlot]) -> str:
+    """pg_replication_slots as one line."""
+    return f"{len(slots)} slot(s): " + "; ".join(s.describe() for s in slots)
+
+
+def _record_slots(
+    drill: Drill, promotion: ReplicaPromotion, before_kill: Sequence[ReplicationSlot]
+) -> None:
+    """Runbook step 4's slot reading: now if the primary answers, else the one before the kill."""
+    try:
+        found = promotion.slots()
+        detail = f"read now on the primary: {_slots(found)}"
+    except DrillError as exc:
+        found = list(before_kill)
+        detail = f"the primary is down ({exc}); read right before the kill: {_slots(found)}"
+        drill.say(
+            "pg_replication_slots lives on the primary, which is down after the kill: the "
+            f"reading taken right before it is reported instead ({_slots(found)})"
+        )
+    drill.record_figure(
+        "replication slots on the primary",
+        float(len(found)),
+        "slots",
+        detail=detail,
+        no_target="the runbook reads them before promoting; the lag at promotion is judged",
+    )
+
+
+def _judge_lag(
+    drill: Drill, traffic: Traffic, promotion: ReplicaPromotion, promoted: Promotion
+) -> str:
+    """Record the lag at promotion against the RPO; return the FAIL reason ("" within it)."""
+    rpo = drill.spec.objective(ObjectiveKind.RPO)
+    assert rpo is not None, "no database RPO in the profile; pass --objective database.rpo=15m"
+    fault_at = drill.fault_at_s if drill.fault_at_s is not None else drill.clock.now()
+    newest = newest_before(traffic.ledger.writes(), fault_at)
+    if newest is None or promotion.since is None:
+        raise CouldNotVerify(
+            "no write was acknowledged before the primary was killed, so how far behind the "
+            "replica was cannot be measured; check that users can place orders"
+        )
+    lag = lag_at_promotion(
+        newest_ack=wall_at(drill.clock, newest),
+        last_replay_iso=promoted.last_replay_iso,
+        replica_since=promotion.since,
+        runbook_lag_s=promoted.lag_s,
+    )
+    drill.record_figure(
+        "replication lag at promotion", lag.lag_s, "s", target=rpo.target_s, detail=lag.detail
+    )
+    return lag_breach(lag, rpo)
+
+
 _BEFORE_FAULT = "preparation before the fault; not part of the outage"
 _PART_OF_TTR = "a part of the recovery: TTR is judged against the RTO"
 _POINT = "how the point was found; the reached point is judged against the RPO"
+_RUNBOOK_LAG = (
+    "the runbook's query; once the primary is dead it grows with the time since, so the lag "
+    "at promotion is judged instead"
+)
 _AFTER_T = "writes after the damage cannot be in a restore to before it: the RPO judges them"
 
 

@@ -62,5 +62,8 @@ def replay_reinstate(entry: RollbackEntry) -> Replayed:
 
 
 def register_rollbacks(registry: RollbackRegistry) -> None:
-    """Register the `data-reinstate` kind."""
+    """Register the `data-reinstate` kind and the replica-promote kinds built on it."""
+    from drills.cli.replica_rollbacks import register_replica_rollbacks  # imports this module
+
     registry.register(REINSTATE_KIND, replay_reinstate)
+    register_replica_rollbacks(registry)

@@ -170,6 +170,7 @@ class Promotion:
     timeline_before: int
     timeline_after: int
     duration_s: float
+    last_replay_iso: str | None = None  # the last commit replayed before pg_promote() (UTC)
 
 
 def promote_replica(replica: Database, *, clock: DrillClock, wait_s: int = 60) -> Promotion:
@@ -186,6 +187,7 @@ def promote_replica(replica: Database, *, clock: DrillClock, wait_s: int = 60) -
         timeline_before=before.timeline,
         timeline_after=after.timeline,
         duration_s=clock.now() - started,
+        last_replay_iso=before.last_replay_iso,
     )
 
 

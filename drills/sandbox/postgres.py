@@ -60,7 +60,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -513,8 +513,20 @@ class LocalPostgres:
         )
         return target
 
-    def create_replica(self, name: str, *, timeout_s: float = 60.0) -> LocalPostgres:
-        """A streaming replica: pg_basebackup -R into a new instance, started."""
+    def create_replica(
+        self,
+        name: str,
+        *,
+        timeout_s: float = 60.0,
+        slot: str | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> LocalPostgres:
+        """A streaming replica: pg_basebackup -R into a new instance, started.
+
+        `slot` (an existing physical slot on this server) makes the replica stream through it,
+        so the primary keeps the WAL it has not received; `settings` are extra postgresql.conf
+        lines of the replica (e.g. `recovery_min_apply_delay`, values quoted as in the file).
+        """
         replica = LocalPostgres(
             self.root,
             name=name,
@@ -523,6 +535,7 @@ class LocalPostgres:
             archive=False,
             binaries=self.binaries,
         )
+        replica.extra_settings.update(settings or {})
         replica._prepare_dirs()
         self.runner.run(
             "pg_basebackup",
@@ -537,6 +550,7 @@ class LocalPostgres:
                 "-c",
                 "fast",
                 "-R",
+                *(["-S", slot] if slot else []),
                 "--no-sync",
             ],
         )
