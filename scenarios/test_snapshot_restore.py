@@ -1,12 +1,22 @@
 """RUNBOOKS.md §3.6 `snapshot-restore`: data destroyed under load, restored from a snapshot.
 
-Variant `new-instance` [000]: after a snapshot exists and users keep writing, the `orders` table
-is dropped on the primary. The drill follows the runbook: detect, list the backups, restore the
-newest into a NEW instance, verify it (row counts and checksums against the snapshot), point the
-shop at it (Secret + rollout restart), and wait until users are served again. Objectives from
+Variant `new-instance` [000] (the default): after a snapshot exists and users keep writing, the
+`orders` table is dropped on the primary. The drill follows the runbook: detect, list the
+backups, restore the newest into a NEW instance, verify it (row counts and checksums against the
+snapshot), point the shop at it (Secret + rollout restart), and wait until users are served
+again. Objectives from
 the profile's [services.database]: RTO 1 h, RPO 15 min [002]. Acknowledged writes made after the
 snapshot are honestly lost; their span is the measured RPO, so a snapshot older than the RPO
 target is a FAIL. The fault's rollback reinstates the primary for the drills that follow.
+
+Variant `data-loss-inplace` [004]: the same snapshot and the same DROP, then the drill performs
+[004] § Data Loss Scenario itself, order enforced: stop writes (scale to 0), keep evidence
+(`pg_dump | gzip`, non-empty before any restore statement; the pods' logs), restore the newest
+dump from S3 into the primary in place, restart at 10 replicas (fixtures/inplace_restore.py).
+The steps and their order are judged by the certification practical's own rules; beside them
+no shop pod may run when the restore begins, nothing may be acknowledged while at 0, and the 10
+replicas must be Ready. RTO and RPO as for `new-instance`; the rollbacks give back the replica
+count and every acknowledged row.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from __future__ import annotations
 import pytest
 
 from drills import (
+    CouldNotVerify,
     Database,
     Drill,
     Profile,
@@ -21,10 +32,13 @@ from drills import (
     endpoints_listed,
     replicas_ready,
 )
-from drills.core.objectives import ObjectiveKind
+from drills.core.objectives import ObjectiveKind, Verdict
 from drills.recovery.repoint import repoint
 from drills.recovery.restore_snapshot import restore_snapshot
+from fixtures.autoscaling import settle_back
+from fixtures.inplace_restore import InPlaceRestore, in_place_restore
 from fixtures.load import Traffic
+from fixtures.practical_snapshot import SETTLE_S, orders_back
 from fixtures.recovery import (
     RECOVERY_WAIT_CAP_S,
     DataRecovery,
@@ -33,12 +47,44 @@ from fixtures.recovery import (
     time_left_s,
 )
 
+NEW_INSTANCE = "new-instance"
+IN_PLACE = "data-loss-inplace"
+VARIANTS = (NEW_INSTANCE, IN_PLACE)
+
 
 @pytest.mark.cert  # RUNBOOKS.md §3.6: the P0 certification exercise
 @pytest.mark.drill(
-    id="snapshot-restore", runbook="RUNBOOKS.md §3.6", service="database", severity="P0"
+    id="snapshot-restore",
+    runbook="RUNBOOKS.md §3.6",
+    service="database",
+    severity="P0",
+    variants=VARIANTS,
 )
 def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill touches
+    drill: Drill,
+    drill_profile: Profile,
+    drill_variant: str,
+    shop: Workload,
+    traffic: Traffic,
+    database: Database,
+    data_recovery: DataRecovery,
+) -> None:
+    if drill_variant == NEW_INSTANCE:
+        _new_instance(drill, drill_profile, shop, traffic, database, data_recovery)
+    elif drill_variant == IN_PLACE:
+        inplace = in_place_restore(
+            drill=drill,
+            profile=drill_profile,
+            shop=shop,
+            recovery=data_recovery,
+            ledger=traffic.ledger,
+        )
+        _in_place(drill, drill_profile, shop, traffic, database, inplace)
+    else:
+        raise pytest.UsageError(f"snapshot-restore has no variant {drill_variant!r}: {VARIANTS}")
+
+
+def _new_instance(  # noqa: PLR0913 - one argument per port the variant touches
     drill: Drill,
     drill_profile: Profile,
     shop: Workload,
@@ -117,6 +163,63 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
 
 
 _PART_OF_TTR = "a part of the recovery: TTR is judged against the RTO"
+
+
+def _in_place(  # noqa: PLR0913 - one argument per port the variant touches
+    drill: Drill,
+    drill_profile: Profile,
+    shop: Workload,
+    traffic: Traffic,
+    database: Database,
+    inplace: InPlaceRestore,
+) -> None:
+    users_ok = traffic.users_ok(drill, drill_profile.thresholds)
+    serving = replicas_ready(shop) & endpoints_listed(shop) & users_ok
+    existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    traffic.start()
+    drill.expect_steady_state(serving)
+
+    with drill.step("Take a snapshot (pg_dump, copy in S3)"):
+        snapshot = inplace.recovery.snapshots.take("dump")
+        snapshot_done_s = drill.clock.now()
+    with drill.step("Users keep writing after the snapshot"):
+        lead_s = inplace.recovery.snapshot_lead_s
+        hold_writes(drill, traffic.ledger, lead_s, after_s=snapshot_done_s, what="snapshot")
+    # a write acknowledged before the snapshot began was committed before its export
+    kept = existing | {w.key for w in traffic.ledger.writes() if w.at_s <= snapshot.taken_at_s}
+    drill.defer(  # runs after the rollbacks (newest first): the shop back at its count, Ready
+        f"the shop back at its {inplace.baseline} replicas, all Ready",
+        lambda: settle_back(
+            shop, inplace.baseline, drill, timeout_s=SETTLE_S, poll_s=drill.spec.waits.poll_s
+        ),
+    )
+    with drill.step("Destroy: DROP TABLE orders on the primary"):
+        drill.inject(inplace.drop_orders(snapshot, orders_back(database, kept)))
+    _record_snapshot_age(drill, snapshot.taken_at_s)
+    with drill.step("Detect: users fail, the orders are gone"):
+        detect_user_failures(drill, users_ok)
+    with drill.step("Confirm the damage: count the orders"):
+        inplace.assess(database)
+    for name, act in inplace.procedure():
+        with drill.step(name):
+            act()
+    with drill.step("Service back: users served from the restored data"):
+        drill.await_recovery(serving, timeout_s=time_left_s(drill))
+
+    traffic.stop()  # every acknowledged write is in the ledger before the checks below
+    inplace.count_acknowledged_at_zero()
+    judged = inplace.judge()
+    if judged.verdict is Verdict.FAIL:
+        seen = "; ".join(inplace.breaches())
+        raise AssertionError(
+            "[004] procedure out of order: " + "; ".join(judged.reasons()) + f" (seen: {seen})"
+        )
+    if judged.verdict is Verdict.COULD_NOT_VERIFY:
+        raise CouldNotVerify("; ".join(judged.reasons()))
+    breaches = inplace.breaches()
+    assert not breaches, "[004] in-place restore: " + "; ".join(breaches)
+    drill.assert_rto()
+    drill.assert_rpo(traffic.verify_writes(drill, database, existing=existing).report)
 
 
 def _record_snapshot_age(drill: Drill, taken_at_s: float) -> None:

@@ -55,6 +55,8 @@ ROLLOUT_EVIDENCE = (
     Permission("list", "events"),
     Permission("get", "pods", subresource="log"),
 )
+# KubePodDiagnostics.log_tail: `kubectl logs --tail` (snapshot-restore `data-loss-inplace`).
+POD_LOGS = (Permission("get", "pods", subresource="log"),)
 # KubeWorkload.rollout_undo finds the previous revision's ReplicaSet: db-pool-exhaustion's
 # `app-leak` rolls the leaking release back.
 UNDO = (Permission("list", "replicasets", "apps"),)
@@ -178,6 +180,9 @@ VARIANT_NEEDS = MappingProxyType(
         ("hpa-spike", "no-hpa"): MANAGE_HPA,
         ("hpa-spike", "no-metrics"): STOP_METRICS,
         ("node-drain-reboot", "no-room"): KILL_PODS + SCALE,
+        # [004] in place: scale to 0 and back to 10 (the scale subresource; the change's
+        # rollback gives the count back), `kubectl logs` of the stopping pods (evidence)
+        ("snapshot-restore", "data-loss-inplace"): SCALE + POD_LOGS,
     }
 )
 """(drill id, variant) -> what that variant needs beyond the drill's own declaration."""
