@@ -16,4 +16,5 @@ pytest_plugins = [
     "fixtures.nodes",
     "fixtures.ddos",
     "fixtures.proctor",
+    "fixtures.backups",
 ]

@@ -367,6 +367,10 @@ NO_PRACTICAL_YET: dict[str, str] = {
     "error-rate-rollback": "a practical (RUNBOOKS.md §4.1) over both variants still to be written",
     "node-drain-reboot": "not in the §4.1 required set; a drain practical is still to be written",
     "ddos-rate-limit": "not in the §4.1 required set; a flood practical is still to be written",
+    "db-connection-failure": "a practical (RUNBOOKS.md §4.1) over db-down and bad-secret, with "
+    "the cause to name as its checkpoint, still to be written",
+    "backup-verification": "a routine check with nothing to recover (§3.8); a practical would "
+    "grade a trainee's own test restore, still to be written",
 }
 
 

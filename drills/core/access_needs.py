@@ -142,6 +142,20 @@ NODE_MAINTENANCE = (
     Permission("delete", "poddisruptionbudgets", "policy"),
 )
 
+# backup-verification (RUNBOOKS.md §3.8): KubeBackupJobs creates the backup CronJob (and deletes
+# it, its Jobs with it), lists its Jobs, creates the manual one (`kubectl create job --from`),
+# deletes the Jobs left, and reads the last Job's pod log (`kubectl logs -l job-name=...`).
+BACKUP_JOBS = (
+    Permission("create", "cronjobs", "batch"),
+    Permission("get", "cronjobs", "batch"),
+    Permission("delete", "cronjobs", "batch"),
+    Permission("list", "jobs", "batch"),
+    Permission("create", "jobs", "batch"),
+    Permission("delete", "jobs", "batch"),
+    Permission("list", "pods"),
+    Permission("get", "pods", subresource="log"),
+)
+
 DRILL_NEEDS = MappingProxyType(
     {
         "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
@@ -165,6 +179,7 @@ DRILL_NEEDS = MappingProxyType(
         # defect patches revisionHistoryLimit (the same patch permission)
         "error-rate-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
         # cpu: the release (set env), scale out, rollout undo, the HPA's CPU; both: top and logs
+        "backup-verification": WATCH_SHOP + BACKUP_JOBS,
         "high-cpu-latency": WATCH_SHOP
         + ROLLOUT_EVIDENCE
         + READ_POD_METRICS

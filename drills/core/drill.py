@@ -544,6 +544,22 @@ class Drill:
             raise RtoBreached(result.summary())
         return result
 
+    def judge_evidence(
+        self,
+        kind: ObjectiveKind,
+        measured_s: float | None,
+        detail: str = "",
+        service: str | None = None,
+    ) -> ObjectiveResult:
+        """Judge an objective on evidence, for a drill that injects no fault; never raises.
+
+        A routine check (RUNBOOKS.md §3.8, the backups) has no outage to time: what it measures
+        stands for the objective instead, e.g. a test restore's duration for the RTO and the
+        newest backup's age for the RPO. `measured_s` None: not measured (COULD_NOT_VERIFY).
+        The result counts in the verdict like `assert_rto`'s; the caller decides when to stop.
+        """
+        return self._judge(self._objective(kind, service), measured_s, detail)
+
     def assert_rpo(
         self,
         report: DataLossReport | None,

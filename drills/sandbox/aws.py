@@ -12,12 +12,16 @@ How the sandbox helper uses it::
     endpoint = moto.start()     # "http://127.0.0.1:<port>", answers when this returns
     ...
     moto.stop()
+
+The sandbox daemon passes ``host=<pod-network gateway>``: pods reach the host only there (their
+backup Jobs upload to S3), and the host reaches the same address, so one endpoint serves both.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -28,7 +32,6 @@ from drills.core.clock import DrillClock, SystemClock
 from drills.core.conditions import Observation
 from drills.core.errors import ConfigError, DrillError
 from drills.core.waiting import wait_until
-from drills.sandbox.postgres import free_port
 
 __all__ = ["DUMMY_CREDENTIALS", "RECORDING_NAME", "MotoServer", "set_recording"]
 
@@ -54,6 +57,13 @@ def _moto_executable() -> str:
     return found
 
 
+def _free_port(host: str) -> int:
+    """A TCP port on `host` that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 class MotoServer:
     """Start, probe and stop one `moto_server` process."""
 
@@ -63,7 +73,9 @@ class MotoServer:
         log_path: Path | None = None,
         recording_path: Path | None = None,
         clock: DrillClock | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self.log_path = log_path
         self.recording_path = recording_path
         self.clock = clock or SystemClock()
@@ -75,7 +87,7 @@ class MotoServer:
         """The endpoint URL boto3 clients use."""
         if self.port is None:
             raise DrillError("moto server not started; call start() first")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def answers(self) -> Observation:
         """One probe of moto's own API."""
@@ -89,11 +101,11 @@ class MotoServer:
         """Start the server and wait until it answers; return the endpoint URL."""
         if self.running():
             return self.endpoint
-        self.port = free_port()
+        self.port = _free_port(self.host)
         log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
             self._proc = subprocess.Popen(
-                [_moto_executable(), "-H", "127.0.0.1", "-p", str(self.port)],
+                [_moto_executable(), "-H", self.host, "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

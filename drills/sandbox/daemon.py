@@ -173,6 +173,7 @@ class SandboxDaemon:
         self.moto = MotoServer(
             log_path=self.paths.state / "moto.log",
             recording_path=self.paths.state / RECORDING_NAME,
+            host=gateway,  # pods' backup Jobs upload to it; the host reaches it there too
         )
         # Both must finish (or fail) before going on, so stop() never misses a late child.
         started = await asyncio.gather(

@@ -37,7 +37,11 @@ MARKER_ENV = "DRILLS_SANDBOX_POD"
 SANDBOX_BACKOFF = BackOff(base_s=0.5, cap_s=8.0, reset_after_s=30.0)
 """Restart back-off of the sandbox: the kubelet's shape (doubling, cap, reset), short figures."""
 
-IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {"shop": ("fixtures/shop/app.py",)}
+IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
+    "shop": ("fixtures/shop/app.py",),
+    # backup-verification (RUNBOOKS §3.8): the backup CronJob's `pg_dump | gzip` to S3
+    "pg-backup": ("fixtures/backup/pg_backup.py",),
+}
 """Image repository (its last path part) -> script under the repository root, run by Python."""
 
 

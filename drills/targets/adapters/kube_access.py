@@ -34,6 +34,7 @@ __all__ = ["CLIENT_CALLS", "connect_for_review", "review_access", "who_am_i"]
 
 _APPS, _HPA, _SLICES = "apps", "autoscaling", "discovery.k8s.io"
 _NET = "networking.k8s.io"
+_BATCH = "batch"
 CLIENT_CALLS = MappingProxyType(
     {
         "read_namespaced_deployment": Permission("get", "deployments", _APPS),
@@ -65,6 +66,13 @@ CLIENT_CALLS = MappingProxyType(
         "patch_namespaced_secret": Permission("patch", "secrets"),
         "create_namespaced_secret": Permission("create", "secrets"),
         "delete_namespaced_secret": Permission("delete", "secrets"),
+        # backup-verification: the backup CronJob, its Jobs (scheduled and `create job --from`)
+        "create_namespaced_cron_job": Permission("create", "cronjobs", _BATCH),
+        "read_namespaced_cron_job": Permission("get", "cronjobs", _BATCH),
+        "delete_namespaced_cron_job": Permission("delete", "cronjobs", _BATCH),
+        "list_namespaced_job": Permission("list", "jobs", _BATCH),
+        "create_namespaced_job": Permission("create", "jobs", _BATCH),
+        "delete_namespaced_job": Permission("delete", "jobs", _BATCH),
         # node-drain-reboot: the drain's evictions and its PodDisruptionBudget (kube_nodes)
         "create_namespaced_pod_eviction": Permission("create", "pods", subresource="eviction"),
         "create_namespaced_pod_disruption_budget": Permission(
