@@ -10,6 +10,7 @@ pytest_plugins = [
     "fixtures.recovery",
     "fixtures.replica",
     "fixtures.rotation",
+    "fixtures.db_connection",
     "fixtures.autoscaling",
     "fixtures.latency",
     "fixtures.error_rate",

@@ -156,6 +156,17 @@ BACKUP_JOBS = (
     Permission("get", "pods", subresource="log"),
 )
 
+# db-connection-failure (RUNBOOKS.md §3.4): reads the shop's Secret (step 3) and, in `bad-secret`,
+# writes its URL and restarts the Deployment (DATABASE_URL, CHANGE_TEMPLATE); a new pod's
+# Unhealthy events are the detection (KubeWorkload.events lists the ReplicaSets and events).
+# `netpol` lists, creates and deletes one NetworkPolicy by name (never `--all`).
+DB_CONNECTION_EVENTS = (Permission("list", "replicasets", "apps"), Permission("list", "events"))
+DB_CONNECTION_POLICY = (
+    Permission("list", "networkpolicies", "networking.k8s.io"),
+    Permission("create", "networkpolicies", "networking.k8s.io"),
+    Permission("delete", "networkpolicies", "networking.k8s.io"),
+)
+
 DRILL_NEEDS = MappingProxyType(
     {
         "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
@@ -171,6 +182,7 @@ DRILL_NEEDS = MappingProxyType(
         "pitr": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL,
         "secret-rotation": WATCH_SHOP + CHANGE_TEMPLATE + ROTATION_SECRETS,
         "ingress-unreachable": WATCH_SHOP + ROUTING,
+        "db-connection-failure": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL + DB_CONNECTION_EVENTS,
         "node-drain-reboot": WATCH_SHOP + NODE_MAINTENANCE,
         # RATE_LIMIT JSON-patched into the shop container and back, rollout status, the pods'
         # logs for the client ranking (KubeContainerEnv, KubeRollout, KubePodDiagnostics)
@@ -195,6 +207,7 @@ VARIANT_NEEDS = MappingProxyType(
         ("hpa-spike", "no-hpa"): MANAGE_HPA,
         ("hpa-spike", "no-metrics"): STOP_METRICS,
         ("node-drain-reboot", "no-room"): KILL_PODS + SCALE,
+        ("db-connection-failure", "netpol"): DB_CONNECTION_POLICY,
         # [004] in place: scale to 0 and back to 10 (the scale subresource; the change's
         # rollback gives the count back), `kubectl logs` of the stopping pods (evidence)
         ("snapshot-restore", "data-loss-inplace"): SCALE + POD_LOGS,
