@@ -80,6 +80,9 @@ def _left(root: Path) -> list[str]:
 
 def _run(root: Path, variant: str) -> tuple[int, dict[str, Any]]:
     run = run_drill(root, DRILL, "--variant", variant)
+    print(run.output[-4000:])  # noqa: T201 - shown with a failing test's captured output
+    for name, seen in figures(run.scenario).items():
+        print(f"{name}: {seen['value']} {seen['unit']} ({seen.get('detail', '')[:300]})")  # noqa: T201
     assert _left(root) == []
     return run.code, run.scenario
 
