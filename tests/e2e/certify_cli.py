@@ -24,6 +24,7 @@ __all__ = [
     "certify",
     "criteria",
     "grade_of",
+    "grades_of",
     "kubectl_as",
     "notice",
     "now",
@@ -119,9 +120,19 @@ def postmortem(detected: str, investigated: str, fixed: str, restored: str) -> s
     )
 
 
+def grades_of(root: Path, trainee: str) -> list[Path]:
+    """Every grade.json the trainee has in the project, oldest first."""
+    found = (root / "reports" / "certification" / trainee).glob("*/grade.json")
+    return sorted(found, key=lambda path: path.stat().st_mtime)
+
+
 def grade_of(root: Path, trainee: str) -> dict[str, Any]:
-    """The trainee's one grade.json."""
-    [path] = (root / "reports" / "certification" / trainee).glob("*/grade.json")
+    """The trainee's newest grade.json: the practical the test just finished.
+
+    The practical modules share one sandbox and project, and a trainee's name may come back in
+    another module, so older grades of the same name can be there.
+    """
+    *_, path = grades_of(root, trainee)
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 
