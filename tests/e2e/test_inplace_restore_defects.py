@@ -37,6 +37,7 @@ def _drill(root: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str
     scenario = run.scenario
     if scenario["verdict"] == "ERROR":
         print(run.output[-8000:])  # noqa: T201 - why the harness broke
+    print(f"  {scenario['id']} {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
     for item in (*scenario["objectives"], *scenario["figures"]):
         print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201 - the figures, for the report
     return run.code, scenario
