@@ -63,7 +63,7 @@ def test_a_replica_lagging_beyond_the_rpo_fails_naming_the_lag(project: Path) ->
         project,
         "--objective",
         "database.rpo=4s",
-        env={"DRILLS_REPLICA_LAG_DEFECT": "10min", "DRILLS_SNAPSHOT_LEAD": "7s"},
+        env={"DRILLS_REPLICA_LAG_DEFECT": "10m", "DRILLS_SNAPSHOT_LEAD": "7s"},
     )
     assert (code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
     assert "replication lag at promotion" in scenario["reason"]

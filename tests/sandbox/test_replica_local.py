@@ -14,6 +14,7 @@ from drills.recovery.pitr import promote_replica
 from drills.targets.adapters.postgres import PostgresDatabase
 from drills.targets.adapters.replication import (
     create_physical_slot,
+    delay_replay,
     replication_slots,
     slot_is_active,
 )
@@ -42,11 +43,8 @@ def test_a_delayed_replica_lags_really_and_the_clean_up_leaves_nothing(kit: PgKi
         "slot": "drills_replica_t1",
     }
     create_physical_slot(kit.primary.admin_dsn(), "drills_replica_t1")
-    replica = kit.primary.create_replica(
-        "replica-delayed",
-        slot="drills_replica_t1",
-        settings={"recovery_min_apply_delay": "'600s'"},
-    )
+    kit.app.execute(INSERT.format(key="early-1"))  # a commit in the base backup's WAL
+    replica = kit.primary.create_replica("replica-delayed", slot="drills_replica_t1")
     kit.extra.append(replica)
     wait_until(
         lambda: slot_is_active(kit.primary.admin_dsn(), "drills_replica_t1"),
@@ -54,6 +52,8 @@ def test_a_delayed_replica_lags_really_and_the_clean_up_leaves_nothing(kit: PgKi
         timeout_s=30,
         poll_s=0.1,
     )
+    delay_replay(replica.admin_dsn(), 600_000)  # set once streaming (module doc of fixtures)
+    kit.app.execute(INSERT.format(key="late-0"))  # the first commit after: it waits 10 min
     kit.app.execute(INSERT.format(key="late-1"))
     standby = PostgresDatabase("replica", replica.admin_dsn())
     wait_until(  # streamed, and the slot moved past it: received but not replayed

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from drills.core.errors import DrillError
 from drills.targets.adapters.postgres import translate
@@ -19,6 +20,7 @@ from drills.targets.adapters.postgres import translate
 __all__ = [
     "ReplicationSlot",
     "create_physical_slot",
+    "delay_replay",
     "drop_slot",
     "replication_slots",
     "slot_is_active",
@@ -44,12 +46,15 @@ class ReplicationSlot:
         return f"{self.name} ({self.slot_type}, {state}, restart_lsn {self.restart_lsn}, {held})"
 
 
-def _rows(dsn: str, query: str, params: list[Any], doing: str) -> list[tuple[Any, ...]]:
+def _rows(
+    dsn: str, query: str | sql.Composed, params: list[Any], doing: str
+) -> list[tuple[Any, ...]]:
     try:
         with psycopg.connect(
             dsn, autocommit=True, connect_timeout=3, application_name=_APP
         ) as conn:
-            return list(conn.execute(query, params).fetchall())
+            cursor = conn.execute(query, params)
+            return list(cursor.fetchall()) if cursor.description else []
     except psycopg.Error as exc:
         raise translate(exc, doing) from exc
 
@@ -99,3 +104,18 @@ def slot_is_active(admin_dsn: str, name: str) -> bool:
     if not found:
         raise DrillError(f"replication slot {name} is not on the primary")
     return found[0].active
+
+
+def delay_replay(replica_admin_dsn: str, delay_ms: int) -> None:
+    """`recovery_min_apply_delay` on a streaming replica, live (ALTER SYSTEM + reload).
+
+    Set once the replica streams: its walreceiver keeps receiving every commit, the startup
+    process applies each one `delay_ms` after the primary made it. Set before the first start
+    instead, a replica whose base backup ends in commits waits on the first of them before it
+    ever asks the primary for more, and never streams at all.
+    """
+    statement = sql.SQL("ALTER SYSTEM SET recovery_min_apply_delay = {}").format(
+        sql.Literal(f"{int(delay_ms)}ms")
+    )
+    _rows(replica_admin_dsn, statement, [], "set recovery_min_apply_delay")
+    _rows(replica_admin_dsn, "SELECT pg_reload_conf()", [], "reload the replica's settings")
