@@ -48,6 +48,10 @@ def project(drill_project: Path) -> Path:
 def _drill(root: Path, *args: str, defect: str = "") -> tuple[int, dict[str, Any], str]:
     env = {DEFECT_ENV: defect} if defect else None
     run = run_drill(root, DRILL, *args, env=env, unset=[DEFECT_ENV])
+    print(f"{run.scenario['verdict']}: {run.scenario['reason']}")  # noqa: T201 - the -rP record
+    for figure in run.scenario["figures"]:
+        said = f"{figure['value']} (target {figure['target']}) {figure['detail']}"
+        print(f"  {figure['name']}: {said}")  # noqa: T201
     return run.code, run.scenario, run.output
 
 
