@@ -127,6 +127,7 @@ def _await_schedule(drill: Drill, backups: Backups) -> None:
         done = [r for r in runs if r.finished]
         return Observation(bool(done), f"{len(runs)} scheduled Job(s), {len(done)} finished")
 
+    started = drill.clock.now()
     waited = drill.wait_until(
         scheduled_done,
         timeout_s=timeout,
@@ -136,7 +137,7 @@ def _await_schedule(drill: Drill, backups: Backups) -> None:
     )
     drill.record_figure(
         "wait for the scheduled backup",
-        float(waited.elapsed_s or 0.0),
+        drill.clock.now() - started,
         "s",
         detail=waited.last.detail if waited.met else f"no Job ended within {timeout:.0f} s",
         no_target="set-up: the drill made the chain, so it waits for the schedule's first run",

@@ -74,6 +74,8 @@ def _age(seconds: float) -> str:
         return f"{seconds / DAY_S:.1f} d"
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
     return f"{seconds:.1f} s"
 
 

@@ -252,7 +252,10 @@ class KubeBackupJobs:
                 f"read the log of pod/{name}",
                 functools.partial(self.api.core.read_namespaced_pod_log, name, self.namespace),
             )
-            parts.append(str(text or ""))
+            # the client hands the body back as bytes when it cannot tell it is text
+            parts.append(
+                text.decode(errors="replace") if isinstance(text, bytes) else str(text or "")
+            )
         return "".join(parts)
 
     def remove(self, *, timeout_s: float = 60.0) -> bool:
