@@ -56,10 +56,13 @@ def lag_at_promotion(
     """
     if last_replay_iso is None:
         point = replica_since
-        how = f"no transaction replayed since it started: its data is as of {point.isoformat()}"
+        how = (
+            "the replica has no transaction replayed since it started: its data is as of "
+            f"{point.isoformat()}"
+        )
     else:
         point = _utc(last_replay_iso)
-        how = f"its last replayed commit at {last_replay_iso}"
+        how = f"the replica's last replayed commit at {last_replay_iso}"
     lag = max(0.0, (newest_ack - point).total_seconds())
     reading = (
         "NULL"
@@ -67,7 +70,7 @@ def lag_at_promotion(
         else f"{runbook_lag_s:.1f} s (grows with the time since the primary died)"
     )
     detail = (
-        f"newest write the primary acknowledged at {newest_ack.isoformat()}, replica {how}; "
+        f"newest write the primary acknowledged at {newest_ack.isoformat()}; {how}; "
         f"the runbook's now() - pg_last_xact_replay_timestamp() read {reading}"
     )
     return LagAtPromotion(lag, runbook_lag_s, detail)

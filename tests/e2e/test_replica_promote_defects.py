@@ -40,6 +40,7 @@ def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[i
         print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
     for item in (*scenario["objectives"], *scenario["figures"]):
         print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201
+    print(f"  {scenario['id']}: {scenario['verdict']} {scenario['reason']}")  # noqa: T201
     return run.code, scenario
 
 
