@@ -15,9 +15,10 @@ Variants (fixtures/db_connection.py):
   ledger: crash recovery must keep every acknowledged order (RPO 15 min [002], and lossless,
   since PostgreSQL with synchronous commit acknowledges only what its WAL holds).
 - `bad-secret`: the Secret's URL names a host that never resolves, then `rollout restart`. The
-  new pods fail their readiness (the old ones keep serving: maxUnavailable 0), which is the
-  detection; the same steps name the cause (the Secret's host is not the server's); the fix
-  writes the right host into the Secret and restarts. Users must stay inside the error budget.
+  new pods fail (the shop waits for its database before it listens, so they fail their probes
+  and crash-loop) while the old ones keep serving (maxUnavailable 0): that is the detection.
+  The same steps name the cause (the Secret's host is not the server's); the fix writes the
+  right host into the Secret and restarts. Users must stay inside the error budget.
 - `netpol`: a NetworkPolicy denying the shop's pods egress to 5432. Nothing enforces
   NetworkPolicy in the sandbox (its pod network is a bridge with no packet filter), so when
   users stay served it ends COULD_NOT_VERIFY saying so, as `ingress-unreachable --variant
@@ -321,7 +322,7 @@ def _bad_secret(  # noqa: PLR0913 - the ports this variant touches
     drill.expect_steady_state(serving & users_ok)
     with drill.step(f"Break the Secret: host {WRONG_HOST}, then kubectl rollout restart"):
         drill.inject(cluster_bound(tier.wrong_host(), shop, endpoints))
-    with drill.step("Detect: the new pods fail their readiness"):
+    with drill.step("Detect: the new pods fail their probes"):
         _detect_unready(drill, shop, before)
     with drill.step("Database up? pg_ctl status (aws rds describe-db-instances on RDS)"):
         _database_up(drill, tier)
@@ -348,24 +349,19 @@ _NAMED = "a milestone: the cause named; TTR (users served, rollout complete) is 
 
 
 def _unready_new_pod(shop: Workload, before: set[str]) -> Observation:
-    """A pod the restart created fails its readiness probe (its Unhealthy event says how)."""
+    """A pod the restart created fails: a probe fails (its Unhealthy event) or it crash-loops.
+
+    Both are the bad host's doing: the shop waits up to POOL_TIMEOUT_S for its database before
+    it listens, so a pod that cannot reach it fails liveness too and is restarted.
+    """
     fresh: list[PodState] = [p for p in shop.pods() if p.name not in before and not p.deleting]
-    unready = {p.name for p in fresh if not p.ready}
-    events = [  # a liveness failure while the process starts is not the symptom
-        e
-        for e in shop.events()
-        if e.reason == "Unhealthy"
-        and e.message.startswith("Readiness probe failed")
-        and e.object_name in unready
-    ]
-    if events:
-        return Observation(ok=True, detail=f"pod/{events[-1].object_name}: {events[-1].message}")
-    crashing = [p for p in fresh if p.waiting_reason or p.restarts]
-    if crashing:
-        pod = crashing[0]
-        said = f"pod/{pod.name}: {pod.waiting_reason}, {pod.restarts} restarts"
-        return Observation(ok=True, detail=said)
-    said = f"new pods {sorted(p.name for p in fresh)}, not ready {sorted(unready)}"
+    failing = {p.name for p in fresh if not p.ready}
+    events = [e for e in shop.events() if e.reason == "Unhealthy" and e.object_name in failing]
+    waiting = [f"{p.waiting_reason}, {p.restarts} restarts" for p in fresh if p.waiting_reason]
+    if events or waiting:
+        said = f"pod/{events[-1].object_name}: {events[-1].message}" if events else ""
+        return Observation(ok=True, detail="; ".join(x for x in (said, *waiting[:1]) if x))
+    said = f"new pods {sorted(p.name for p in fresh)}, not ready {sorted(failing)}"
     return Observation(ok=False, detail=said)
 
 
@@ -383,7 +379,7 @@ def _detect_unready(drill: Drill, shop: Workload, before: set[str]) -> None:
             f"the pods started with host {WRONG_HOST} did not fail within "
             f"{DETECT_WITHIN_S:.0f} s: {seen.last.detail}"
         )
-    drill.record_detected(f"a new pod fails readiness: {seen.last.detail}")
+    drill.record_detected(f"a new pod fails: {seen.last.detail}")
 
 
 def _fix_secret(drill: Drill, tier: DatabaseTier) -> None:

@@ -139,7 +139,7 @@ def test_a_wrong_host_in_the_secret_is_found_and_fixed(project: Path) -> None:
     seen = figures(scenario)
     ttd = seen["TTD (time to detect)"]
     assert ttd["value"] is not None, ttd
-    assert "Readiness probe failed" in ttd["detail"], ttd
+    assert "probe failed" in ttd["detail"] or "CrashLoopBackOff" in ttd["detail"], ttd
     assert seen["database server running"]["value"] == 1.0
     assert seen["SELECT 1 with the pods' URL"]["value"] == 0.0
     assert WRONG_HOST in seen["Secret fields differing from the server"]["detail"]
