@@ -248,14 +248,17 @@ class KubeBackupJobs:
         parts = []
         for pod in pods.items:
             name = str(pod.metadata.name)
-            text = _call(
+            # unparsed: the client would hand the body back as the repr of its bytes
+            response = _call(
                 f"read the log of pod/{name}",
-                functools.partial(self.api.core.read_namespaced_pod_log, name, self.namespace),
+                functools.partial(
+                    self.api.core.read_namespaced_pod_log,
+                    name,
+                    self.namespace,
+                    _preload_content=False,
+                ),
             )
-            # the client hands the body back as bytes when it cannot tell it is text
-            parts.append(
-                text.decode(errors="replace") if isinstance(text, bytes) else str(text or "")
-            )
+            parts.append(response.data.decode("utf-8", errors="replace"))
         return "".join(parts)
 
     def remove(self, *, timeout_s: float = 60.0) -> bool:
