@@ -17,8 +17,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from drills.core.clock import SystemClock
+from drills.core.conditions import Observation
 from drills.core.dataloss import ORDERS_TABLE_DDL, payload_hash
 from drills.core.errors import DrillError, TransientError
+from drills.core.waiting import wait_until
 from drills.targets.ports.data import (
     ConnectionLimits,
     RecoveryPoint,
@@ -305,8 +308,31 @@ class PostgresDatabase:
         return None if rows[0][0] is None else str(rows[0][0])
 
     def promote(self, *, wait_s: int = 60) -> bool:
-        """pg_promote(): end recovery on a standby; True when it finished in time."""
-        return bool(self._rows("SELECT pg_promote(true, %s)", [wait_s])[0][0])
+        """pg_promote(): end recovery on a standby; True when it finished in time.
+
+        Asked without waiting (`pg_promote(false)`), then polled with short queries: a session
+        waiting inside `pg_promote(true, ...)` holds a snapshot, and a standby that still has
+        received WAL to apply (a delayed or lagging one) cancels it as a recovery conflict
+        after `max_standby_streaming_delay` (30 s), failing a promotion that was going well.
+        """
+        self._rows("SELECT pg_promote(false)")
+
+        def left_recovery() -> Observation:
+            try:
+                in_recovery = bool(self._rows("SELECT pg_is_in_recovery()")[0][0])
+            except DrillError as exc:
+                return Observation(ok=False, detail=str(exc))
+            return Observation(ok=not in_recovery, detail=f"in recovery: {in_recovery}")
+
+        waited = wait_until(
+            left_recovery,
+            clock=SystemClock(),
+            timeout_s=wait_s,
+            poll_s=0.05,
+            raise_on_timeout=False,
+            description=f"{self.name} promoted (out of recovery)",
+        )
+        return waited.met
 
     def accepts_writes(self) -> tuple[bool, str]:
         """Insert a check order and commit, read it back on a new connection, then delete it."""
