@@ -43,7 +43,7 @@ from drills.core.conditions import Observation
 from drills.core.dataloss import payload_hash
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
-from tests.e2e.drill_cli import REPO, kubectl, latest_scenario
+from tests.e2e.drill_cli import REPO, kubectl, latest_scenario, sandbox_endpoints
 from tests.interrupts import default_sigint
 
 CLOCK = SystemClock()
@@ -105,11 +105,6 @@ def _cli(root: Path, *args: str, extra: Mapping[str, str] | None = None) -> tupl
         preexec_fn=default_sigint,  # a SIGINT failpoint must act even under `make test &`
     )
     return done.returncode, done.stdout + done.stderr
-
-
-def _endpoints(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
-    return data
 
 
 # -- the fingerprint ---------------------------------------------------------------------------
@@ -187,7 +182,7 @@ def _processes(word: bytes) -> list[str]:
 def _rds(root: Path) -> list[str]:
     client = boto3.client(
         "rds",
-        endpoint_url=_endpoints(root)["aws_endpoint"],
+        endpoint_url=sandbox_endpoints(root)["aws_endpoint"],
         aws_access_key_id="crash-matrix",
         aws_secret_access_key="crash-matrix",
         region_name="us-east-1",
@@ -203,6 +198,7 @@ def _host(root: Path) -> Fingerprint:
         for line in Path("/proc/self/mountinfo").read_text().splitlines()
         if str(root) in line.split()[4]
     ]
+    shop_url = sandbox_endpoints(root)["service_url"].rstrip("/")
     # Pods get fresh namespaces and veths when they are replaced, so names change by design:
     # what must come back is how many there are (one per pod, the pods being in the fingerprint).
     return {
@@ -211,15 +207,13 @@ def _host(root: Path) -> Fingerprint:
         "mounts": sorted(mounts),
         "postgres servers": _postmasters(),
         # Locust driving this sandbox's shop (another project's load is none of our business)
-        "locust processes": [
-            p for p in _processes(b"locust") if _endpoints(root)["service_url"].rstrip("/") in p
-        ],
+        "locust processes": [p for p in _processes(b"locust") if shop_url in p],
     }
 
 
 def max_order_id(root: Path) -> int:
     """The newest order's id before a drill: rows up to it must all be there after."""
-    with psycopg.connect(_endpoints(root)["admin_dsn"], autocommit=True) as conn:
+    with psycopg.connect(sandbox_endpoints(root)["admin_dsn"], autocommit=True) as conn:
         row = conn.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()
     assert row is not None
     return int(row[0])
@@ -227,7 +221,7 @@ def max_order_id(root: Path) -> int:
 
 def fingerprint(root: Path, up_to: int) -> Fingerprint:
     """Everything a kill must not change (module doc); `up_to` is the newest id before."""
-    with psycopg.connect(_endpoints(root)["admin_dsn"], autocommit=True) as conn:
+    with psycopg.connect(sandbox_endpoints(root)["admin_dsn"], autocommit=True) as conn:
         database = {"rows before the drill": _rows(conn, up_to), "sessions": _sessions(conn)}
     return {**_kube(root), **database, "rds instances": _rds(root), **_host(root)}
 
@@ -257,7 +251,7 @@ def lost_acknowledged(root: Path, since_s: float) -> list[str]:
                     acked[write["key"]] = write["payload_hash"]
     if not acked:
         return []
-    with psycopg.connect(_endpoints(root)["admin_dsn"], autocommit=True) as conn:
+    with psycopg.connect(sandbox_endpoints(root)["admin_dsn"], autocommit=True) as conn:
         rows = conn.execute(
             "SELECT order_key, item, quantity FROM orders WHERE order_key = ANY(%s)",
             (sorted(acked),),

@@ -72,6 +72,12 @@ def latest_scenario(root: Path) -> dict[str, Any]:
     return dict(scenario)
 
 
+def sandbox_endpoints(root: Path) -> dict[str, Any]:
+    """The sandbox's endpoints.json: DSNs, the service URL, moto's address."""
+    data: dict[str, Any] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
+    return data
+
+
 def kubectl(root: Path, *args: str, timeout_s: float = 30) -> str:
     """Run the extracted kubectl against the project's sandbox; its stdout."""
     binary = REPO / ".drills" / "bin" / "kubectl"

@@ -26,7 +26,7 @@ from typing import IO, Any
 import psycopg
 from psycopg import conninfo, sql
 
-from tests.e2e.drill_cli import REPO, DrillRun
+from tests.e2e.drill_cli import REPO, DrillRun, sandbox_endpoints
 
 STEP_TIMEOUT_S = 240.0  # the fault's step ends well within this on the sandbox
 
@@ -39,13 +39,8 @@ class LostWrites:
     deleted: tuple[str, ...]
 
 
-def _endpoints(root: Path) -> dict[str, str]:
-    data: dict[str, str] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
-    return data
-
-
 def _admin(root: Path) -> psycopg.Connection[Any]:
-    return psycopg.connect(_endpoints(root)["admin_dsn"], autocommit=True, connect_timeout=5)
+    return psycopg.connect(sandbox_endpoints(root)["admin_dsn"], autocommit=True, connect_timeout=5)
 
 
 def database_now(root: Path) -> str:
@@ -102,7 +97,7 @@ def _read(stream: IO[str], lines: list[str], step: str, seen: threading.Event) -
 @contextmanager
 def writes_refused(root: Path) -> Iterator[str]:
     """REVOKE INSERT on orders from the shop's role while the block runs; yields the role."""
-    role = conninfo.conninfo_to_dict(_endpoints(root)["database_dsn"])["user"]
+    role = conninfo.conninfo_to_dict(sandbox_endpoints(root)["database_dsn"])["user"]
     assert isinstance(role, str)
     with _admin(root) as conn:
         conn.execute(sql.SQL("REVOKE INSERT ON orders FROM {}").format(sql.Identifier(role)))

@@ -11,14 +11,13 @@ restore. The healthy chain's PASS and the other negatives are `extended` (make t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.e2e.drill_cli import figures, kubectl, objective, run_drill
+from tests.e2e.drill_cli import figures, kubectl, objective, run_drill, sandbox_endpoints
 
 DRILL = "backup-verification"
 STEPS = [
@@ -41,16 +40,11 @@ def project(drill_project: Path) -> Path:
     return drill_project
 
 
-def _endpoints(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
-    return data
-
-
 def _aws(root: Path, service: str) -> Any:
     factory: Any = boto3.client  # the service's name is a variable: no overload applies
     return factory(
         service,
-        endpoint_url=_endpoints(root)["aws_endpoint"],
+        endpoint_url=sandbox_endpoints(root)["aws_endpoint"],
         aws_access_key_id="e2e",
         aws_secret_access_key="e2e",
         region_name="us-east-1",

@@ -24,7 +24,7 @@ import boto3
 import pytest
 
 from tests.e2e.crash_matrix import KillPoint, kill_once
-from tests.e2e.drill_cli import REPO, figures, kubectl, objective, run_drill
+from tests.e2e.drill_cli import REPO, figures, kubectl, objective, run_drill, sandbox_endpoints
 
 DRILL = "node-drain-reboot"
 BUDGET = "shop-drain-drill"
@@ -45,15 +45,10 @@ def project(drill_project: Path) -> Path:
     return drill_project
 
 
-def _endpoints(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
-    return data
-
-
 def _stand_ins(root: Path) -> list[str]:
     ec2 = boto3.client(
         "ec2",
-        endpoint_url=_endpoints(root)["aws_endpoint"],
+        endpoint_url=sandbox_endpoints(root)["aws_endpoint"],
         region_name="ap-southeast-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -28,7 +28,7 @@ from drills.core.safety import Allowlist
 from drills.sandbox.postgres import PASSWORD_ROLE_PREFIX
 from drills.targets.adapters.kube import connect
 from tests.e2e.crash_matrix import KillPoint, kill_once
-from tests.e2e.drill_cli import figures, kubectl, objective, run_drill
+from tests.e2e.drill_cli import figures, kubectl, objective, run_drill, sandbox_endpoints
 
 DRILL = "secret-rotation"
 SECRETS = ("shop-database", "shop-database-new")
@@ -108,7 +108,7 @@ def _as_found(root: Path, secret_before: str) -> None:
     names = kubectl(root, "get", "secrets", "-o", "jsonpath={.items[*].metadata.name}").split()
     assert "shop-database-new" not in names
     assert "shop-database-drills-kept" not in names
-    endpoints = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
+    endpoints = sandbox_endpoints(root)
     with psycopg.connect(endpoints["admin_dsn"], autocommit=True) as conn:
         rows = conn.execute(
             "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", [f"{PASSWORD_ROLE_PREFIX}%"]

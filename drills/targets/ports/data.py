@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from drills.targets.ports.database_server import DatabaseServer
+
 __all__ = [
     "ConnectionLimits",
     "Database",
@@ -372,33 +374,16 @@ class ObjectStore(Protocol):
         ...
 
 
-class ServerInstance(Protocol):
-    """A local PostgreSQL server process the harness controls (sandbox LocalPostgres)."""
+class ServerInstance(DatabaseServer, Protocol):
+    """A local PostgreSQL server the harness controls (the sandbox's LocalPostgres).
 
-    name: str
+    Beyond stopping and starting it (`DatabaseServer`), the harness backs it up, reads its WAL
+    archive and removes it.
+    """
 
     @property
     def archive_dir(self) -> Path:
         """Where this server's WAL archive lives."""
-        ...
-
-    @property
-    def log_path(self) -> Path:
-        """The server's log file."""
-        ...
-
-    def start(self, *, timeout_s: float = 60.0) -> str:
-        """Start and return the DSN."""
-        ...
-
-    def stop(
-        self, mode: Literal["smart", "fast", "immediate"] = "fast", *, timeout_s: float = 60.0
-    ) -> None:
-        """Stop the server."""
-        ...
-
-    def status(self) -> Literal["absent", "stopped", "running"]:
-        """Whether it exists and runs."""
         ...
 
     def remove(self, *, archive: bool = False) -> None:
