@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,7 +25,7 @@ from drills.core.clock import SystemClock
 from drills.core.conditions import Observation
 from drills.core.safety import RollbackLedger
 from drills.core.waiting import wait_until
-from tests.e2e.certify_cli import grade_of, grades_of
+from tests.e2e.certify_cli import certify, criteria, grade_of, grades_of
 from tests.e2e.drill_cli import REPO, kubectl
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -40,14 +39,6 @@ SCALE = "0.1"  # every budget a tenth: ack 30 s, detect 30 s, mitigate 90 s
 def project(drill_project: Path) -> Path:
     """The sandbox the drill modules share (tests/e2e/conftest.py)."""
     return drill_project
-
-
-def certify(root: Path, *args: str, timeout_s: float = 400) -> tuple[int, str]:
-    """`drills --root ROOT certify ARGS` as the trainee types it; exit code and output."""
-    environ = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "drills.cli", "--root", str(root), "certify", *args]
-    done = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=timeout_s)
-    return done.returncode, done.stdout + done.stderr
 
 
 def start(root: Path, trainee: str, variant: str) -> Path:
@@ -111,10 +102,6 @@ IMPACT: new shop pods do not start; the old ones still serve
 ROOT CAUSE: the new release exits at start-up
 MITIGATION: kubectl rollout undo deployment/shop
 """
-
-
-def criteria(grade: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["criterion"]: c for c in grade["payload"]["criteria"]}
 
 
 def template_env(root: Path) -> dict[str, str]:
