@@ -55,15 +55,15 @@ from drills.recovery.pitr import (
     promote_replica,
 )
 from drills.recovery.replica import lag_at_promotion, lag_breach, newest_before
-from drills.recovery.repoint import repoint
 from drills.targets.adapters.replication import ReplicationSlot
 from drills.targets.ports.data import DestructiveCommit, RecoveryPoint, RecoveryRequest
 from fixtures.load import Traffic
 from fixtures.recovery import (
-    RECOVERY_WAIT_CAP_S,
+    PART_OF_TTR,
     DataRecovery,
     detect_user_failures,
     hold_writes,
+    repoint_recorded,
     time_left_s,
 )
 from fixtures.replica import ReplicaPromotion
@@ -141,7 +141,7 @@ def _target_time(
         request = _choose_point(data_recovery, point, lost_segments)
     with drill.step("Recover to the point into a new instance (base backup + WAL)"):
         outcome = data_recovery.pitr.recover(backup_id, request, new_name=data_recovery.new_name)
-        drill.record_figure("recovery duration", outcome.duration_s, "s", no_target=_PART_OF_TTR)
+        drill.record_figure("recovery duration", outcome.duration_s, "s", no_target=PART_OF_TTR)
     with drill.step("Check the data with the write ledger"):
         writes = traffic.ledger.writes()
         ledger = traffic.verify_writes(drill, outcome.database, existing=existing, writes=writes)
@@ -157,16 +157,7 @@ def _target_time(
             no_target="which timeline the promoted instance writes on; the write is the check",
         )
     with drill.step("Repoint the shop at the recovered instance"):
-        moved = repoint(
-            data_recovery.config,
-            outcome.database.dsn(),
-            clock=drill.clock,
-            timeout_s=RECOVERY_WAIT_CAP_S,
-        )
-        drill.record_since_fault("time to repoint", no_target=_PART_OF_TTR)
-        drill.record_figure(
-            "repoint rollout", moved.rollout_s, "s", detail=moved.summary(), no_target=_PART_OF_TTR
-        )
+        repoint_recorded(drill, data_recovery.config, outcome.database.dsn())
     with drill.step("Service back: users served from the recovered data"):
         drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
@@ -214,7 +205,7 @@ def _replica_promote(
         _record_slots(drill, promotion, slots_before)
     with drill.step("Promote the replica: pg_promote()"):
         promoted = promote_replica(promotion.replica_admin(), clock=drill.clock)
-        drill.record_figure("promotion duration", promoted.duration_s, "s", no_target=_PART_OF_TTR)
+        drill.record_figure("promotion duration", promoted.duration_s, "s", no_target=PART_OF_TTR)
         breach = _judge_lag(drill, traffic, promotion, promoted)
         check = confirm_promotion(promotion.replica_app())  # a real INSERT, read back
         drill.record_figure(
@@ -225,16 +216,7 @@ def _replica_promote(
             no_target="which timeline the promoted replica writes on; the write is the check",
         )
     with drill.step("Repoint the shop at the promoted replica"):
-        moved = repoint(
-            promotion.recovery.config,
-            promotion.replica_app().dsn(),
-            clock=drill.clock,
-            timeout_s=RECOVERY_WAIT_CAP_S,
-        )
-        drill.record_since_fault("time to repoint", no_target=_PART_OF_TTR)
-        drill.record_figure(
-            "repoint rollout", moved.rollout_s, "s", detail=moved.summary(), no_target=_PART_OF_TTR
-        )
+        repoint_recorded(drill, promotion.recovery.config, promotion.replica_app().dsn())
     with drill.step("Service back: users served by the promoted replica"):
         drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
@@ -305,7 +287,6 @@ def _judge_lag(
 
 
 _BEFORE_FAULT = "preparation before the fault; not part of the outage"
-_PART_OF_TTR = "a part of the recovery: TTR is judged against the RTO"
 _POINT = "how the point was found; the reached point is judged against the RPO"
 _RUNBOOK_LAG = (
     "the runbook's query; once the primary is dead it grows with the time since, so the lag "

@@ -33,17 +33,17 @@ from drills import (
     replicas_ready,
 )
 from drills.core.objectives import ObjectiveKind, Verdict
-from drills.recovery.repoint import repoint
 from drills.recovery.restore_snapshot import restore_snapshot
 from fixtures.autoscaling import settle_back
 from fixtures.inplace_restore import InPlaceRestore, in_place_restore
 from fixtures.load import Traffic
 from fixtures.practical_snapshot import SETTLE_S, orders_back
 from fixtures.recovery import (
-    RECOVERY_WAIT_CAP_S,
+    PART_OF_TTR,
     DataRecovery,
     detect_user_failures,
     hold_writes,
+    repoint_recorded,
     time_left_s,
 )
 
@@ -138,31 +138,19 @@ def _new_instance(  # noqa: PLR0913 - one argument per port the variant touches
             restored.restore_s,
             "s",
             detail=restored.summary(),
-            no_target=_PART_OF_TTR,
+            no_target=PART_OF_TTR,
         )
     with drill.step("Verify: row counts and checksums match the snapshot"):
-        drill.record_figure("verify duration", restored.verify_s, "s", no_target=_PART_OF_TTR)
+        drill.record_figure("verify duration", restored.verify_s, "s", no_target=PART_OF_TTR)
         assert restored.ok, f"restored data differs from the snapshot: {restored.summary()}"
     with drill.step("Repoint the shop at the restored instance"):
-        moved = repoint(
-            data_recovery.config,
-            restored.database.dsn(),
-            clock=drill.clock,
-            timeout_s=RECOVERY_WAIT_CAP_S,
-        )
-        drill.record_since_fault("time to repoint", no_target=_PART_OF_TTR)
-        drill.record_figure(
-            "repoint rollout", moved.rollout_s, "s", detail=moved.summary(), no_target=_PART_OF_TTR
-        )
+        repoint_recorded(drill, data_recovery.config, restored.database.dsn())
     with drill.step("Service back: users served from the restored data"):
         drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
     drill.assert_rpo(traffic.verify_writes(drill, restored.database, existing=existing).report)
-
-
-_PART_OF_TTR = "a part of the recovery: TTR is judged against the RTO"
 
 
 def _in_place(  # noqa: PLR0913 - one argument per port the variant touches
