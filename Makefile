@@ -37,7 +37,7 @@ unit: venv .drills/bin/kubectl chromium
 unit-all: venv .drills/bin/kubectl chromium allure
 	$(BIN)/pytest tests --durations=30
 
-# Everything make test runs, plus the extended end-to-end tests (about 17 minutes more).
+# Everything make test runs, plus the extended end-to-end tests (over 20 minutes more).
 test-all: lint typecheck imports unit-all
 
 # The sandbox's upstream binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,

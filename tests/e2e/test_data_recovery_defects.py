@@ -49,6 +49,7 @@ def _assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:
     assert f"{postgres}/restored-" not in listed.stdout, "a restored server is still running"
 
 
+@pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
 def test_healthy_snapshot_restore_passes(project: Path) -> None:
     code, scenario = _drill(project, "snapshot-restore")
     assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
@@ -83,6 +84,7 @@ def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
     _assert_reinstated(project, scenario)
 
 
+@pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
 def test_healthy_pitr_passes(project: Path) -> None:
     code, scenario = _drill(project, "pitr")
     assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]

@@ -52,6 +52,7 @@ def _read_only_default(root: Path) -> list[Any]:
     return [r[0] for r in rows]
 
 
+@pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
 def test_healthy_sandbox_rolls_the_failing_release_back_and_passes(project: Path) -> None:
     history_before = _deployment(project)["spec"]["revisionHistoryLimit"]
     run = run_drill(project, DRILL)

@@ -103,6 +103,7 @@ def _await_rest(root: Path, *, timeout_s: float = 90.0) -> None:
         pytest.fail(f"the shop did not come to rest at 3 replicas ({rest.last.detail})")
 
 
+@pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
 def test_healthy_sandbox_scales_out_and_in_and_passes(project: Path) -> None:
     code, scenario = _drill(project, "hpa-spike")
     assert _replicas(project) == 3  # left as found, whatever the verdict

@@ -47,6 +47,7 @@ def _assert_template_restored(root: Path, before: dict[str, Any]) -> None:
     assert container["resources"]["limits"]["memory"] == "512Mi"  # deployment.yaml, [000]
 
 
+@pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
 def test_healthy_sandbox_passes_with_every_figure(project: Path) -> None:
     before = _template(project)
     run = run_drill(project, DRILL, unset=[DEFECT_ENV])
