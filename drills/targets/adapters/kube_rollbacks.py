@@ -27,6 +27,7 @@ from drills.targets.adapters.kube_metrics_api import STOP_METRICS_KIND, restore_
 from drills.targets.adapters.kube_routing import register_rollbacks as register_routing
 from drills.targets.adapters.node_rollbacks import register_rollbacks as register_nodes
 from drills.targets.adapters.rotation_rollbacks import register_rollbacks as register_rotation
+from drills.targets.adapters.tmpfs_volume import register_rollbacks as register_volume
 from drills.targets.ports.autoscaling import AutoscalerObject
 from drills.targets.ports.memory import MemoryLimits
 from drills.targets.ports.workload import DeploymentObject, Workload
@@ -208,3 +209,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     register_nodes(registry)  # node-drain-reboot: cordons, a silent node, its PDB, stand-ins
     register_routing(registry)  # ingress-unreachable: a Service's selector or port, a policy
     register_ddos(registry)  # ddos-rate-limit: the web ACL, its block rule, RATE_LIMIT
+    register_volume(registry)  # disk-space-exhausted: the capped log volume (the pods' hostPath)
