@@ -5,6 +5,7 @@ pytest_plugins = [
     "fixtures.kube",
     "fixtures.load",
     "fixtures.data",
+    "fixtures.canary",
     "fixtures.pool",
     "fixtures.oom",
     "fixtures.recovery",

@@ -49,6 +49,7 @@ from drills.core.profile import Endpoints
 from drills.faults.database import host_of, start_again, with_host
 from drills.targets.adapters.postgres import PostgresDatabase
 from drills.targets.ports.workload import PodState
+from fixtures.canary import Canary
 from fixtures.db_connection import (
     BAD_SECRET,
     DURABILITY,
@@ -87,6 +88,7 @@ def test_db_connection_failure(  # noqa: PLR0913 - one fixture per port the dril
     traffic: Traffic,
     database: Database,
     database_tier: DatabaseTier,
+    canary: Canary,
 ) -> None:
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, drill_profile.thresholds)
@@ -96,12 +98,14 @@ def test_db_connection_failure(  # noqa: PLR0913 - one fixture per port the dril
     if drill_variant == NETPOL:
         _netpol(drill, shop, drill_endpoints, traffic, tier, serving & users_ok & reachable)
         return
+    canary.start()  # the harness's own writes: their gap shows when the database took none
     durability = ""
     if drill_variant == BAD_SECRET:
         _bad_secret(drill, drill_profile, drill_endpoints, shop, traffic, tier, users_ok)
     else:
         durability = _db_down(drill, shop, traffic, tier, database, serving & users_ok)
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    canaries = canary.judge(database)  # recorded beside the write ledger, which judges first
     verified = traffic.verify_writes(drill, database, existing=existing)
     try:
         # db-down is the database's outage (RPO 15 min [002]); bad-secret the shop's
@@ -115,6 +119,7 @@ def test_db_connection_failure(  # noqa: PLR0913 - one fixture per port the dril
             + (f"; the server ran with {durability}" if durability else "")
             + f" ({exc})"
         ) from exc
+    canary.require_kept(canaries, database.name)  # a committed canary lost is a FAIL too
 
 
 # -- db-down -----------------------------------------------------------------------------------

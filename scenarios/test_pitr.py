@@ -57,6 +57,7 @@ from drills.recovery.pitr import (
 from drills.recovery.replica import lag_at_promotion, lag_breach, newest_before
 from drills.targets.adapters.replication import ReplicationSlot
 from drills.targets.ports.data import DestructiveCommit, RecoveryPoint, RecoveryRequest
+from fixtures.canary import Canary
 from fixtures.load import Traffic
 from fixtures.recovery import (
     PART_OF_TTR,
@@ -91,6 +92,7 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     traffic: Traffic,
     database: Database,
     data_recovery: DataRecovery,
+    canary: Canary,
     request: pytest.FixtureRequest,
 ) -> None:
     limits = drill_profile.thresholds
@@ -99,21 +101,23 @@ def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     if drill_variant not in VARIANTS:
         raise pytest.UsageError(f"pitr has no variant {drill_variant!r}: {VARIANTS}")
+    canary.start()  # before the backup, so the canary table is in it
     traffic.start()
     drill.expect_steady_state(serving)
     if drill_variant == REPLICA_PROMOTE:
         promotion: ReplicaPromotion = request.getfixturevalue("replica_promotion")
-        _replica_promote(drill, traffic, promotion, Served(serving, users_ok), existing)
+        _replica_promote(drill, traffic, promotion, Served(serving, users_ok), existing, canary)
     else:
-        _target_time(drill, traffic, data_recovery, Served(serving, users_ok), existing)
+        _target_time(drill, traffic, data_recovery, Served(serving, users_ok), existing, canary)
 
 
-def _target_time(
+def _target_time(  # noqa: PLR0913 - the drill's ports and what the steady state established
     drill: Drill,
     traffic: Traffic,
     data_recovery: DataRecovery,
     served: Served,
     existing: set[str],
+    canary: Canary,
 ) -> None:
     """Variant `target-time`: DROP TABLE at T, recover to just before it into a new instance."""
     serving, users_ok = served
@@ -163,15 +167,17 @@ def _target_time(
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    canary.judge(outcome.database)
     drill.assert_rpo(traffic.verify_writes(drill, outcome.database, existing=existing).report)
 
 
-def _replica_promote(
+def _replica_promote(  # noqa: PLR0913 - the drill's ports and what the steady state established
     drill: Drill,
     traffic: Traffic,
     promotion: ReplicaPromotion,
     served: Served,
     existing: set[str],
+    canary: Canary,
 ) -> None:
     """Variant `replica-promote`: the primary killed, the streaming replica promoted."""
     serving, users_ok = served
@@ -222,6 +228,7 @@ def _replica_promote(
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    canary.judge(promotion.replica_app())
     verified = traffic.verify_writes(drill, promotion.replica_app(), existing=existing)
     lost = ""
     try:

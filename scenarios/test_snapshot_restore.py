@@ -35,6 +35,7 @@ from drills import (
 from drills.core.objectives import ObjectiveKind, Verdict
 from drills.recovery.restore_snapshot import restore_snapshot
 from fixtures.autoscaling import settle_back
+from fixtures.canary import Canary
 from fixtures.inplace_restore import InPlaceRestore, in_place_restore
 from fixtures.load import Traffic
 from fixtures.practical_snapshot import SETTLE_S, orders_back
@@ -68,9 +69,11 @@ def test_snapshot_restore(  # noqa: PLR0913 - one fixture per port the drill tou
     traffic: Traffic,
     database: Database,
     data_recovery: DataRecovery,
+    canary: Canary,
 ) -> None:
     if drill_variant == NEW_INSTANCE:
-        _new_instance(drill, drill_profile, shop, traffic, database, data_recovery)
+        canary.start()  # before the snapshot, so the canary table is in it
+        _new_instance(drill, drill_profile, shop, traffic, database, data_recovery, canary)
     elif drill_variant == IN_PLACE:
         inplace = in_place_restore(
             drill=drill,
@@ -91,6 +94,7 @@ def _new_instance(  # noqa: PLR0913 - one argument per port the variant touches
     traffic: Traffic,
     database: Database,
     data_recovery: DataRecovery,
+    canary: Canary,
 ) -> None:
     limits = drill_profile.thresholds
     users_ok = traffic.users_ok(drill, limits)
@@ -150,6 +154,7 @@ def _new_instance(  # noqa: PLR0913 - one argument per port the variant touches
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    canary.judge(restored.database)
     drill.assert_rpo(traffic.verify_writes(drill, restored.database, existing=existing).report)
 
 

@@ -19,6 +19,7 @@ from math import inf
 from pathlib import Path
 from typing import Any
 
+from drills.core.canary import CanarySettings
 from drills.core.certification_settings import CertificationSettings
 from drills.core.dataloss import LedgerLimits
 from drills.core.ddos import DdosSettings
@@ -300,6 +301,7 @@ class Profile:
     load: LoadSettings = field(default_factory=LoadSettings)
     autoscaling: AutoscalingSettings = field(default_factory=AutoscalingSettings)
     ledger: LedgerLimits = field(default_factory=LedgerLimits)
+    canary: CanarySettings = field(default_factory=CanarySettings)
     phases: PhaseBudgets = field(default_factory=PhaseBudgets)
     certification: CertificationSettings = field(default_factory=CertificationSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
@@ -402,6 +404,7 @@ def load_profile(path: Path) -> Profile:
         load=_load(root.table("load"), stability_window_s=waits.stability_window_s),
         autoscaling=_autoscaling(root.table("autoscaling")),
         ledger=_ledger(root.table("ledger")),
+        canary=_canary(root.table("canary")),
         phases=_phases(root.table("phases")),
         certification=_certification(root.table("certification")),
         evidence=_evidence(root.table("evidence"), path),
@@ -601,6 +604,22 @@ def _ledger(table: _Table) -> LedgerLimits:
         max_duplicates=table.count("max_duplicates", defaults.max_duplicates),
         max_unexpected_ratio=table.ratio("max_unexpected_ratio", defaults.max_unexpected_ratio),
     )
+    table.finish()
+    return value
+
+
+def _canary(table: _Table) -> CanarySettings:
+    defaults = CanarySettings()
+    value = CanarySettings(
+        enabled=table.flag("enabled", default=defaults.enabled),
+        rate_per_s=table.number("rate_per_s", defaults.rate_per_s),
+    )
+    if not 0.1 <= value.rate_per_s <= 200:
+        raise table.error(
+            "rate_per_s",
+            f"is {value.rate_per_s:g}",
+            "write a rate between 0.1 and 200 canary writes per second, e.g. rate_per_s = 20",
+        )
     table.finish()
     return value
 

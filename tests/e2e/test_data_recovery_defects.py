@@ -81,7 +81,23 @@ def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
     assert "vs target 4s -> FAIL" in scenario["reason"]
     age = figures(scenario)["snapshot age at the fault"]
     assert age["value"] > age["target"] == 4.0
+    _assert_canary_rpo_matches(scenario, age["value"])
     _assert_reinstated(project, scenario)
+
+
+def _assert_canary_rpo_matches(scenario: dict[str, Any], snapshot_age_s: float) -> None:
+    """The harness's own canaries measure the same loss as the shop's write ledger.
+
+    The first canary missing from the restore committed after the snapshot began, so its span
+    to the fault is below the snapshot's age, by at most a canary interval (50 ms) plus the
+    dump's connect and the commit's latency on this busy machine.
+    """
+    seen = figures(scenario)
+    canary, app = seen["canary RPO"]["value"], objective(scenario, "RPO")["measured_s"]
+    print(f"  canary RPO {canary:.3f} s, write-ledger RPO {app:.3f} s")  # noqa: T201
+    assert snapshot_age_s - 0.5 < canary < snapshot_age_s, (canary, snapshot_age_s)
+    assert snapshot_age_s - 0.5 < app < snapshot_age_s, (app, snapshot_age_s)
+    assert "missing or altered on restored-" in seen["canary RPO"]["detail"]
 
 
 @pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
@@ -98,6 +114,7 @@ def test_healthy_pitr_passes(project: Path) -> None:
     assert seen["recovery point found in the WAL"]["value"] == 1.0
     assert abs(seen["reached - requested recovery point"]["value"]) < 900.0
     assert seen["writes lost before the recovery point"]["value"] == 0.0
+    assert seen["canary RPO"]["value"] == 0.0  # the harness's own rows agree
     incident_timings(scenario)
     _assert_reinstated(project, scenario)
 

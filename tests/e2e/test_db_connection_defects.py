@@ -102,7 +102,8 @@ def test_commits_acknowledged_before_their_wal_is_written_fail_naming_the_lost_o
     assert missing, "the drill reported lost orders the primary still has"
     named = reason.split("recovery: ", 1)[1].split(";", 1)[0].split(", ")
     assert set(named) <= set(missing), (named, missing[:10])
-    assert [r["outcome"] for r in scenario["rollbacks"]] == ["done", "done"]
+    assert [r["outcome"] for r in scenario["rollbacks"]] == ["done", "done", "done"]
+    assert "canary-table" in {r["kind"] for r in scenario["rollbacks"]}  # the canary dropped
     _as_found(project)
 
 
@@ -128,6 +129,10 @@ def test_the_healthy_database_crash_loses_nothing_and_passes(project: Path) -> N
     assert seen["acknowledged writes lost"]["value"] == 0
     assert seen["acknowledged writes"]["value"] > 0
     assert seen["TTD (time to detect)"]["value"] < 5
+    assert seen["canary RPO"]["value"] == 0.0  # crash recovery kept the harness's rows too
+    gap = seen["canary longest gap"]  # the database took none of the harness's writes meanwhile
+    assert gap["value"] > 0.05, gap  # longer than one canary interval
+    assert not gap["detail"].startswith("0 canary write(s) failed"), gap
     _as_found(project)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from drills.core.safety import Replayed, RollbackEntry, RollbackRegistry
 
 __all__ = [
+    "CANARY_TABLE_KIND",
     "DATABASE_READ_ONLY_KIND",
     "DATA_DESTROYED_KIND",
     "POOL_EXHAUSTION_KIND",
@@ -21,6 +22,7 @@ POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUST
 DATA_DESTROYED_KIND = "data-destroyed"  # = drills.faults.data.DATA_DESTROYED
 TABLE_LOCK_KIND = "table-lock"  # = drills.faults.locks.TABLE_LOCK
 DATABASE_READ_ONLY_KIND = "database-read-only"  # = drills.faults.dependency.DATABASE_READ_ONLY
+CANARY_TABLE_KIND = "canary-table"  # = drills.faults.canary.CANARY_TABLE
 
 
 def end_tagged_sessions(entry: RollbackEntry) -> Replayed:
@@ -81,9 +83,18 @@ def nothing_to_undo(entry: RollbackEntry) -> Replayed:
     return Replayed.ALREADY
 
 
+def drop_canary_table(entry: RollbackEntry) -> Replayed:
+    """Drop the canary table a crashed drill left (its DSN was stored without the password)."""
+    from drills.targets.adapters.canary import PostgresCanaryTable
+
+    table = PostgresCanaryTable(str(entry.args["dsn"]), str(entry.args["table"]))
+    return Replayed.RESTORED if table.drop() else Replayed.ALREADY
+
+
 def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the data-tier kinds."""
     registry.register(POOL_EXHAUSTION_KIND, end_tagged_sessions)
     registry.register(DATA_DESTROYED_KIND, nothing_to_undo)
     registry.register(TABLE_LOCK_KIND, end_lock_holder)
     registry.register(DATABASE_READ_ONLY_KIND, reset_read_only)
+    registry.register(CANARY_TABLE_KIND, drop_canary_table)
