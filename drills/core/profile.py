@@ -153,6 +153,7 @@ class Endpoints:
     kubernetes_version: str | None = None  # what the environment reports running, when known
     cluster_settings: tuple[Mapping[str, str], ...] = ()  # flags set away from upstream defaults
     aws_endpoint: str | None = None  # an AWS API of our own (the sandbox's moto); None: AWS's
+    pod_gateway: str | None = None  # where the sandbox's pods reach this machine (in-cluster load)
 
 
 def resolve_endpoints(
@@ -193,6 +194,7 @@ def resolve_endpoints(
         kubernetes_version=data.get("kubernetes_version"),
         cluster_settings=tuple(data.get("timings") or ()),
         aws_endpoint=data.get("aws_endpoint"),
+        pod_gateway=data.get("pod_gateway"),
     )
 
 
@@ -234,6 +236,7 @@ class LoadSettings:
     shapes: tuple[LoadShape, ...] = ()
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 5.0
+    worker_image: str = "drills/drills-locust:dev"  # --load-in-cluster's worker pods
 
     def get(self, name: str) -> LoadShape:
         """The shape called `name`; `steady` always exists (users and spawn rate above)."""
@@ -712,6 +715,7 @@ def _load(table: _Table, *, stability_window_s: float) -> LoadSettings:
             table.duration("connect_timeout", LoadSettings.connect_timeout_s)
         ),
         read_timeout_s=_required(table.duration("read_timeout", LoadSettings.read_timeout_s)),
+        worker_image=table.text("worker_image", LoadSettings.worker_image),
     )
     table.finish()
     for key, seconds in (

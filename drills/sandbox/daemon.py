@@ -280,6 +280,7 @@ class SandboxDaemon:
             "namespace": NAMESPACE,
             "aws_endpoint": aws,
             "s3_endpoint": aws,
+            "pod_gateway": self.network.gateway if self.network else None,
             "kubeconfig": str(self.paths.kubeconfig),
             "audit_log": str(self.paths.audit_log),
             "control_socket": str(self.paths.control_socket),

@@ -41,6 +41,8 @@ IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "shop": ("fixtures/shop/app.py",),
     # backup-verification (RUNBOOKS §3.8): the backup CronJob's `pg_dump | gzip` to S3
     "pg-backup": ("fixtures/backup/pg_backup.py",),
+    # drills run --load-in-cluster N: a Locust worker pod (drills.load.in_cluster)
+    "drills-locust": ("fixtures/locust_worker.py",),
 }
 """Image repository (its last path part) -> script under the repository root, run by Python."""
 
