@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@command -v redis-server >/dev/null || $(MAKE) --no-print-directory redis-server
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -83,6 +84,13 @@ lock:
 	.lockenv/bin/pip install --quiet -e '.[dev]'
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 	rm -rf .lockenv
+
+# The sandbox's task broker (RUNBOOKS §3.16): Debian's redis-server, installed as root when it is
+# missing (the PyPI wheel `redis-server` has no build for this platform). Not root: say so.
+.PHONY: redis-server
+redis-server:
+	@if [ "$$(id -u)" != 0 ]; then echo "redis-server missing: install Debian's redis-server as root (apt-get install -y redis-server)" >&2; exit 1; fi
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 
 sandbox-down: venv
 	$(BIN)/drills sandbox down

@@ -184,6 +184,9 @@ DRILL_NEEDS = MappingProxyType(
         "ingress-unreachable": WATCH_SHOP + ROUTING,
         "db-connection-failure": WATCH_SHOP + CHANGE_TEMPLATE + DATABASE_URL + DB_CONNECTION_EVENTS,
         "node-drain-reboot": WATCH_SHOP + NODE_MAINTENANCE,
+        # the workers (shop-worker) scaled to 3 and to 0, rollout restart, their logs (`kubectl
+        # logs deployment/...`, KubePodDiagnostics); BROKER_URL set on the shop and taken back
+        "worker-queue-backlog": WATCH_SHOP + SCALE + CHANGE_TEMPLATE + POD_LOGS,
         # RATE_LIMIT JSON-patched into the shop container and back, rollout status, the pods'
         # logs for the client ranking (KubeContainerEnv, KubeRollout, KubePodDiagnostics)
         "ddos-rate-limit": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,

@@ -215,11 +215,12 @@ def _cmdline_and_env(pid: int) -> tuple[bytes, bytes]:
 
 
 def leftover_pids(paths: SandboxPaths) -> list[int]:
-    """Live processes of this sandbox: pod processes, its daemon, its postgres and moto."""
+    """Live processes of this sandbox: pod processes, its daemon, postgres, moto and redis."""
     state = str(paths.state).encode()
     daemon = f"drills.sandbox\0--root\0{paths.root}".encode()
     aws = str(_read_endpoints(paths).get("aws_endpoint", ""))
     moto = f"-p\0{aws.rsplit(':', 1)[-1]}\0".encode() if aws else b"\0no moto\0"
+    broker = _broker_pid(paths)
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -227,9 +228,19 @@ def leftover_pids(paths: SandboxPaths) -> list[int]:
         cmdline, environ = _cmdline_and_env(int(entry.name))
         ours = f"{MARKER_ENV}=".encode() in environ and str(paths.root).encode() in cmdline
         ours = ours or (b"moto_server" in cmdline and moto in cmdline + b"\0")
+        ours = ours or (b"drills.moto_rds" in cmdline and moto in cmdline + b"\0")
+        ours = ours or (int(entry.name) == broker and b"redis-server" in cmdline)
         if (ours or daemon in cmdline or state in cmdline) and _alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
+
+
+def _broker_pid(paths: SandboxPaths) -> int:
+    """The pid in the sandbox Redis's pid file (redis-server's title names no state path)."""
+    try:
+        return int((paths.state / "redis" / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return -1
 
 
 def _signal_all(pids: list[int], signum: int) -> None:

@@ -5,13 +5,14 @@
 1. the pinned upstream binaries (`drills.sandbox.build`, built once into the user's cache);
 2. the pod network (`drills.sandbox.node.network.PodNetwork`): a bridge whose address (the
    *gateway*) is the only address the sandbox adds outside its pod network namespaces;
-3. PostgreSQL (WAL archiving on, listening on loopback and the gateway, so pods reach it) and
-   ``moto_server``;
+3. PostgreSQL (WAL archiving on, listening on loopback and the gateway, so pods reach it),
+   ``moto_server`` and Redis (`drills.sandbox.redis`, on the gateway: the shop's task broker);
 4. the control plane (`drills.sandbox.controlplane.ControlPlane`): etcd, kube-apiserver,
    kube-controller-manager, kube-scheduler;
 5. one process kubelet per node (`drills.sandbox.node.kubelet.Kubelet`), each with its own
    identity, Lease and kubelet API; pods are processes in their own network namespaces;
-6. the shop's database Secret and ``fixtures/shop/k8s/`` applied with kubectl (validation on);
+6. the shop's database and broker Secrets and ``fixtures/shop/k8s/`` applied with kubectl
+   (validation on);
 7. metrics-server (``metrics.k8s.io``) and the service proxy with its ``custom.metrics.k8s.io``
    API (the shop HPA's request-rate metric), registered as aggregated APIs; then, since that API
    is served, ``fixtures/shop/k8s/custom-metrics/`` (the HPA scaling on the request rate too);
@@ -20,8 +21,9 @@
 
 It then writes, under ``<root>/.drills/sandbox/``: ``kubeconfig`` (context ``drills-sandbox``),
 ``endpoints.json`` (``kube_api``, ``service_url``, ``database_dsn``, ``admin_dsn``,
-``postgres_root``, ``namespace``, ``aws_endpoint``, ``s3_endpoint``, ``kubeconfig``, ``pid``,
-``kubernetes_version``, ``timings``: every flag that differs from upstream) and ``daemon.pid``.
+``postgres_root``, ``namespace``, ``aws_endpoint``, ``s3_endpoint``, ``broker_url``,
+``kubeconfig``, ``pid``, ``kubernetes_version``, ``timings``: every flag that differs from
+upstream) and ``daemon.pid``.
 ``audit.log`` is the API server's audit log.
 
 SIGTERM or SIGINT stops everything it started, newest first, removes the network, and exits 0.
@@ -52,11 +54,13 @@ from drills.sandbox.node.kubelet import Kubelet, KubeletConfig
 from drills.sandbox.node.network import PodNetwork
 from drills.sandbox.node.proxy import ServiceProxy, SliceSource, connect, slice_source
 from drills.sandbox.postgres import LocalPostgres
+from drills.sandbox.redis import LocalRedis
 
 __all__ = ["NAMESPACE", "SandboxDaemon", "SandboxPaths", "main"]
 
 NAMESPACE = "default"
 SERVICE = "shop"
+BROKER_SECRET = "shop-broker"  # key url: the Redis URL the shop-worker Deployment reads
 CUSTOM_METRICS_SERVICE = "custom-metrics-apiserver"  # prometheus-adapter's usual name
 SHOP_MANIFESTS = Path("fixtures", "shop", "k8s")  # the shop with a CPU-only HPA
 CUSTOM_METRICS_MANIFESTS = SHOP_MANIFESTS / "custom-metrics"  # its HPA with the request rate
@@ -120,6 +124,7 @@ class SandboxDaemon:
     network: PodNetwork | None = None
     postgres: LocalPostgres | None = None
     moto: MotoServer | None = None
+    redis: LocalRedis | None = None
     plane: ControlPlane | None = None
     proxy: ServiceProxy | None = None
     slices: SliceSource | None = None
@@ -157,15 +162,15 @@ class SandboxDaemon:
             if isinstance(outcome, BaseException):
                 raise outcome
         assert not isinstance(data, BaseException)  # raised just above
-        dsn, aws = data
+        dsn, aws, broker = data
         await asyncio.to_thread(self.plane.start_metrics_server, wait=False)
         await self._start_kubelets()
-        await asyncio.to_thread(self._deploy, built, dsn)
+        await asyncio.to_thread(self._deploy, built, dsn, broker)
         service_url = await self._start_traffic(built)
         await self._start_control()
-        return self._write_endpoints(built, dsn, aws, service_url)
+        return self._write_endpoints(built, dsn, aws, service_url, broker)
 
-    async def _start_data(self, gateway: str) -> tuple[str, str]:
+    async def _start_data(self, gateway: str) -> tuple[str, str, str]:
         root = self.paths.state / "postgres"
         root.mkdir(parents=True, exist_ok=True)
         (root / "listen-host").write_text(f"{gateway}\n")
@@ -175,16 +180,19 @@ class SandboxDaemon:
             recording_path=self.paths.state / RECORDING_NAME,
             host=gateway,  # pods' backup Jobs upload to it; the host reaches it there too
         )
-        # Both must finish (or fail) before going on, so stop() never misses a late child.
+        # the shop's task broker: pods reach it on the gateway, the harness too
+        self.redis = LocalRedis(self.paths.state / "redis", host=gateway)
+        # All must finish (or fail) before going on, so stop() never misses a late child.
         started = await asyncio.gather(
             asyncio.to_thread(self.postgres.start),
             asyncio.to_thread(self.moto.start),
+            asyncio.to_thread(self.redis.start),
             return_exceptions=True,
         )
         for outcome in started:
             if isinstance(outcome, BaseException):
                 raise outcome
-        return str(started[0]), str(started[1])
+        return str(started[0]), str(started[1]), str(started[2])
 
     async def _start_kubelets(self) -> None:
         assert self.plane is not None  # start() built it
@@ -209,10 +217,14 @@ class SandboxDaemon:
             self.kubelets.append(kubelet)
             await kubelet.start()
 
-    def _deploy(self, built: Binaries, dsn: str) -> None:
+    def _deploy(self, built: Binaries, dsn: str, broker: str) -> None:
         assert self.plane is not None  # start() built it
         kubeconfig = self.plane.admin_kubeconfig
-        addons.apply(built.kubectl, kubeconfig, [addons.database_secret(dsn, namespace=NAMESPACE)])
+        secrets = [
+            addons.database_secret(dsn, namespace=NAMESPACE),
+            addons.database_secret(broker, namespace=NAMESPACE, name=BROKER_SECRET),
+        ]
+        addons.apply(built.kubectl, kubeconfig, secrets)
         addons.apply_files(built.kubectl, kubeconfig, self.paths.root / SHOP_MANIFESTS, NAMESPACE)
 
     async def _start_traffic(self, built: Binaries) -> str:
@@ -267,7 +279,7 @@ class SandboxDaemon:
         return service_url
 
     def _write_endpoints(
-        self, built: Binaries, dsn: str, aws: str, service_url: str
+        self, built: Binaries, dsn: str, aws: str, service_url: str, broker: str
     ) -> dict[str, Any]:
         assert self.plane is not None  # start() built it
         assert self.postgres is not None
@@ -280,6 +292,7 @@ class SandboxDaemon:
             "namespace": NAMESPACE,
             "aws_endpoint": aws,
             "s3_endpoint": aws,
+            "broker_url": broker,
             "pod_gateway": self.network.gateway if self.network else None,
             "kubeconfig": str(self.paths.kubeconfig),
             "audit_log": str(self.paths.audit_log),
@@ -330,7 +343,7 @@ class SandboxDaemon:
         await asyncio.gather(*(k.stop() for k in self.kubelets), return_exceptions=True)
         if self.plane is not None:
             await asyncio.to_thread(self.plane.stop)
-        for stopper in (self.moto, self.postgres):
+        for stopper in (self.redis, self.moto, self.postgres):
             if stopper is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(stopper.stop)

@@ -206,6 +206,9 @@ def _host(root: Path) -> Fingerprint:
         "network namespaces": len([line for line in netns.splitlines() if line.strip()]),
         "mounts": sorted(mounts),
         "postgres servers": _postmasters(),
+        # the sandbox's broker (redis-server's title is its address): a broker-down drill must
+        # leave it running on the same address
+        "redis servers": _processes(b"redis-server"),
         # Locust driving this sandbox's shop (another project's load is none of our business)
         "locust processes": [p for p in _processes(b"locust") if shop_url in p],
     }

@@ -43,6 +43,8 @@ IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "pg-backup": ("fixtures/backup/pg_backup.py",),
     # drills run --load-in-cluster N: a Locust worker pod (drills.load.in_cluster)
     "drills-locust": ("fixtures/locust_worker.py",),
+    # worker-queue-backlog (RUNBOOKS §3.16): the shop's Celery worker
+    "shop-worker": ("fixtures/shop/worker.py",),
 }
 """Image repository (its last path part) -> script under the repository root, run by Python."""
 
