@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also wait for N Locust workers started on other hosts (the command is printed)",
     )
     run.add_argument(
+        "--load-in-cluster",
+        type=int,
+        metavar="N",
+        help="run N Locust workers as a Job in the cluster (the master stays here)",
+    )
+    run.add_argument(
         "--load-advertise",
         metavar="HOST",
         help="address remote workers reach this machine at (default: its hostname)",
@@ -184,6 +190,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
         markexpr=getattr(args, "markexpr", None),
         load_workers=getattr(args, "load_workers", None),
         load_remote_workers=getattr(args, "load_remote_workers", None),
+        load_in_cluster=getattr(args, "load_in_cluster", None),
         load_advertise=getattr(args, "load_advertise", None),
         pytest_args=tuple(args.pytest_args),
         sandbox_up=bool(getattr(args, "sandbox_up", True)),

@@ -62,6 +62,7 @@ class RunRequest:
     markexpr: str | None = None
     load_workers: int | None = None
     load_remote_workers: int | None = None
+    load_in_cluster: int | None = None
     load_advertise: str | None = None
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
     sandbox_up: bool = True
@@ -76,6 +77,7 @@ def _load_environment(request: RunRequest) -> None:
     for name, value in (
         ("DRILLS_LOAD_WORKERS", request.load_workers),
         ("DRILLS_LOAD_REMOTE_WORKERS", request.load_remote_workers),
+        ("DRILLS_LOAD_IN_CLUSTER", request.load_in_cluster),
         ("DRILLS_LOAD_ADVERTISE", request.load_advertise),
     ):
         if value is not None:

@@ -137,6 +137,7 @@ class Targets:
     service_url: str | None = None
     aws_region: str | None = None
     bad_release_image: str | None = None  # None: the running image's repository, tag `bad`
+    pod_service_url: str | None = None  # the service inside the cluster, for in-cluster load
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class Endpoints:
     cluster_settings: tuple[Mapping[str, str], ...] = ()  # flags set away from upstream defaults
     aws_endpoint: str | None = None  # an AWS API of our own (the sandbox's moto); None: AWS's
     pod_gateway: str | None = None  # where the sandbox's pods reach this machine (in-cluster load)
+    pod_service_url: str | None = None  # the service as pods reach it (in-cluster load)
 
 
 def resolve_endpoints(
@@ -195,6 +197,7 @@ def resolve_endpoints(
         cluster_settings=tuple(data.get("timings") or ()),
         aws_endpoint=data.get("aws_endpoint"),
         pod_gateway=data.get("pod_gateway"),
+        pod_service_url=data.get("pod_service_url") or targets.pod_service_url,
     )
 
 
@@ -697,6 +700,7 @@ def _targets(table: _Table) -> Targets:
         service_url=table.text("service_url", None),
         aws_region=table.text("aws_region", None),
         bad_release_image=table.text("bad_release_image", None),
+        pod_service_url=table.text("pod_service_url", None),
     )
     table.finish()
     return value

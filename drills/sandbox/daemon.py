@@ -238,7 +238,7 @@ class SandboxDaemon:
         api_client = connect(self.plane.kubeconfig_for("service-proxy", *identity))
         self.slices = slice_source(api_client, NAMESPACE, SERVICE)
         self.slices.start()
-        self.proxy = ServiceProxy(self.slices, name=f"{NAMESPACE}/{SERVICE}")
+        self.proxy = ServiceProxy(self.slices, name=f"{NAMESPACE}/{SERVICE}", also_on=(gateway,))
         service_url = await self.proxy.start()
         dns = addons.serving_dns_names(CUSTOM_METRICS_SERVICE)
         serving = self.plane.serving_cert("custom-metrics", ips=[gateway], dns=dns)
@@ -294,6 +294,9 @@ class SandboxDaemon:
             "s3_endpoint": aws,
             "broker_url": broker,
             "pod_gateway": self.network.gateway if self.network else None,
+            "pod_service_url": self.proxy.url_on(self.network.gateway)
+            if self.proxy and self.network
+            else None,
             "kubeconfig": str(self.paths.kubeconfig),
             "audit_log": str(self.paths.audit_log),
             "control_socket": str(self.paths.control_socket),

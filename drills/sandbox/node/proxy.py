@@ -72,6 +72,7 @@ class ServiceProxy:
         name: str = "default/shop",
         host: str = "127.0.0.1",
         port: int = 0,
+        also_on: tuple[str, ...] = (),
         timeout_s: float = 30.0,
         connect_timeout_s: float = 2.0,
         rate_window_s: float = 5.0,
@@ -80,11 +81,14 @@ class ServiceProxy:
         """Prepare the proxy; `start()` binds it (port 0 picks a free one).
 
         `rate_window_s` is the sliding window of the per-pod request rate (see `rates`).
+        `also_on` lists more addresses served on the same port, e.g. the pod network's gateway,
+        where in-cluster load generators reach the service (`url_on`).
         """
         self.source = source
         self.name = name
         self.host = host
         self.port = port
+        self.also_on = also_on
         self.timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
         self.requests: Counter[PodKey] = Counter()
         self.rates = RequestRates(window_s=rate_window_s, clock=clock)
@@ -96,6 +100,10 @@ class ServiceProxy:
     def url(self) -> str:
         """The service URL users call."""
         return f"http://{self.host}:{self.port}"
+
+    def url_on(self, host: str) -> str:
+        """The service URL at another address it serves (one of `also_on`)."""
+        return f"http://{host}:{self.port}"
 
     @property
     def rate_window_s(self) -> float:
@@ -120,6 +128,8 @@ class ServiceProxy:
         await site.start()
         if self.port == 0:
             self.port = _bound_port(site)
+        for host in self.also_on:
+            await web.TCPSite(self._runner, host, self.port, reuse_address=True).start()
         self._session = aiohttp.ClientSession(timeout=self.timeout, auto_decompress=False)
         return self.url
 

@@ -73,6 +73,8 @@ CLIENT_CALLS = MappingProxyType(
         "list_namespaced_job": Permission("list", "jobs", _BATCH),
         "create_namespaced_job": Permission("create", "jobs", _BATCH),
         "delete_namespaced_job": Permission("delete", "jobs", _BATCH),
+        # --load-in-cluster: the Locust worker Job's state (kube_jobs)
+        "read_namespaced_job": Permission("get", "jobs", _BATCH),
         # node-drain-reboot: the drain's evictions and its PodDisruptionBudget (kube_nodes)
         "create_namespaced_pod_eviction": Permission("create", "pods", subresource="eviction"),
         "create_namespaced_pod_disruption_budget": Permission(

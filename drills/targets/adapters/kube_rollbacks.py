@@ -22,6 +22,7 @@ from drills.targets.adapters.entry_cluster import entry_api
 from drills.targets.adapters.kube import KubeWorkload
 from drills.targets.adapters.kube_deployment import KubeDeployment
 from drills.targets.adapters.kube_hpa import KubeAutoscaler
+from drills.targets.adapters.kube_jobs import register_rollbacks as register_jobs
 from drills.targets.adapters.kube_memory import KubeMemory
 from drills.targets.adapters.kube_metrics_api import STOP_METRICS_KIND, restore_metrics_apis
 from drills.targets.adapters.kube_routing import register_rollbacks as register_routing
@@ -209,4 +210,5 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     register_nodes(registry)  # node-drain-reboot: cordons, a silent node, its PDB, stand-ins
     register_routing(registry)  # ingress-unreachable: a Service's selector or port, a policy
     register_ddos(registry)  # ddos-rate-limit: the web ACL, its block rule, RATE_LIMIT
+    register_jobs(registry)  # --load-in-cluster: the Locust worker Job
     register_volume(registry)  # disk-space-exhausted: the capped log volume (the pods' hostPath)
