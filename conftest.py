@@ -19,4 +19,5 @@ pytest_plugins = [
     "fixtures.ddos",
     "fixtures.proctor",
     "fixtures.backups",
+    "fixtures.disk",
 ]

@@ -371,6 +371,8 @@ NO_PRACTICAL_YET: dict[str, str] = {
     "the cause to name as its checkpoint, still to be written",
     "backup-verification": "a routine check with nothing to recover (§3.8); a practical would "
     "grade a trainee's own test restore, still to be written",
+    "disk-space-exhausted": "not in the §4.1 required set; a practical grading a trainee's "
+    "cleanup against the volume's inventory is still to be written",
     "worker-queue-backlog": "a practical (RUNBOOKS.md §3.16 says auto + cert) grading the "
     "trainee's restart and the failed list read, never purged, still to be written",
 }

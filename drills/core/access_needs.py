@@ -201,6 +201,9 @@ DRILL_NEEDS = MappingProxyType(
         + READ_HPA
         + SCALE
         + CHANGE_TEMPLATE,
+        # LOG_DIR and the runaway release (set env) and back, rollout status, the pods' logs for
+        # their failed log writes (KubeWorkload, KubeRollout, KubePodDiagnostics)
+        "disk-space-exhausted": WATCH_SHOP + CHANGE_TEMPLATE + POD_LOGS,
     }
 )
 """Drill id -> the permissions it may use, in the profile's namespace."""

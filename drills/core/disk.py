@@ -135,7 +135,10 @@ def _altered(before: FileEntry, after: FileEntry) -> bool:
 class UsageSeries:
     """Volume usage sampled over time: `(monotonic_s, used share 0..1)`."""
 
-    points: list[tuple[float, float]]
+    points: list[tuple[float, float]]  # appended from more than one thread: sort to read
+
+    def _from(self, since_s: float) -> list[tuple[float, float]]:
+        return sorted((at, u) for at, u in self.points if at >= since_s)
 
     def peak(self) -> float | None:
         """The highest share seen (None: no sample)."""
@@ -143,11 +146,11 @@ class UsageSeries:
 
     def first_above(self, share: float, since_s: float) -> float | None:
         """Monotonic time of the first sample above `share` from `since_s` (None: none)."""
-        return next((at for at, u in self.points if at >= since_s and u > share), None)
+        return next((at for at, u in self._from(since_s) if u > share), None)
 
     def back_under(self, share: float, since_s: float) -> float | None:
         """The first sample under `share` after the last one at or above it, from `since_s`."""
-        later = [(at, u) for at, u in self.points if at >= since_s]
+        later = self._from(since_s)
         last_high = max((i for i, (_, u) in enumerate(later) if u >= share), default=None)
         if last_high is None:
             return None
@@ -156,7 +159,7 @@ class UsageSeries:
 
     def time_above(self, share: float, since_s: float) -> float:
         """Seconds spent above `share` from `since_s` (each sample holds until the next)."""
-        later = [(at, u) for at, u in self.points if at >= since_s]
+        later = self._from(since_s)
         return sum(nxt - at for (at, u), (nxt, _) in pairwise(later) if u > share)
 
 
