@@ -240,6 +240,7 @@ class LoadSettings:
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 5.0
     worker_image: str = "drills/drills-locust:dev"  # --load-in-cluster's worker pods
+    worker_locustfile: str | None = None  # its path in that image (None: this machine's)
 
     def get(self, name: str) -> LoadShape:
         """The shape called `name`; `steady` always exists (users and spawn rate above)."""
@@ -720,6 +721,7 @@ def _load(table: _Table, *, stability_window_s: float) -> LoadSettings:
         ),
         read_timeout_s=_required(table.duration("read_timeout", LoadSettings.read_timeout_s)),
         worker_image=table.text("worker_image", LoadSettings.worker_image),
+        worker_locustfile=table.text("worker_locustfile", None),
     )
     table.finish()
     for key, seconds in (

@@ -72,7 +72,7 @@ def _in_cluster(
             name=name,
             image=IMAGE,
             count=2,
-            argv=worker_argv(command, LOCUSTFILE),
+            argv=worker_argv(command, str(LOCUSTFILE)),
             env=env,
             run_id="bench",
         )

@@ -34,6 +34,8 @@ Json = Mapping[str, Any]
 MARKER_ENV = "DRILLS_SANDBOX_POD"
 """Set to ``<namespace>/<name>`` in every pod process, so leftovers can be found in /proc."""
 
+_HARNESS = Path(__file__).resolve().parents[3]  # the harness's own checkout, not the project's
+
 SANDBOX_BACKOFF = BackOff(base_s=0.5, cap_s=8.0, reset_after_s=30.0)
 """Restart back-off of the sandbox: the kubelet's shape (doubling, cap, reset), short figures."""
 
@@ -42,7 +44,7 @@ IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
     # backup-verification (RUNBOOKS §3.8): the backup CronJob's `pg_dump | gzip` to S3
     "pg-backup": ("fixtures/backup/pg_backup.py",),
     # drills run --load-in-cluster N: a Locust worker pod (drills.load.in_cluster)
-    "drills-locust": ("fixtures/locust_worker.py",),
+    "drills-locust": (str(_HARNESS / "fixtures" / "locust_worker.py"),),
     # worker-queue-backlog (RUNBOOKS §3.16): the shop's Celery worker
     "shop-worker": ("fixtures/shop/worker.py",),
 }
