@@ -98,6 +98,7 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
     traffic.start()
     drill.expect_steady_state(serving & users_ok & sql_reachable(database))
+    _rds_reserved_slots(drill, drill_profile)
 
     with drill.step("Exhaust the connection slots"):
         drill.inject(pool_leak)  # lands only once a new connection of the shop's role is refused
@@ -159,6 +160,19 @@ def _server_says(refusal: str | None) -> str:
     """The server's own words from a libpq refusal (drops the host and port preamble)."""
     text = refusal or "no refusal recorded"
     return text[text.index("FATAL:") :] if "FATAL:" in text else text
+
+
+def _rds_reserved_slots(drill: Drill, profile: Profile) -> None:
+    """On RDS the master user is no superuser: the reserved slots are not its to use."""
+    if not profile.database.rds:
+        return
+    drill.say(
+        "RDS profile: the master user is not a superuser, so superuser_reserved_connections "
+        "(kept for rdsadmin) are not its: once the leak fills the ordinary slots, the sizing "
+        "and termination steps can be refused like users are. On a real RDS instance open the "
+        "admin session before the fault (or cap the leak below max_connections); the sandbox's "
+        "PostgreSQL still reserves its slots for the drill's superuser."
+    )
 
 
 def _size(drill: Drill, admin: Database) -> None:

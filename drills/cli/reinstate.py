@@ -65,9 +65,11 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     """Register the `data-reinstate` kind and the replica-promote kinds built on it."""
     from drills.cli.backup_rollbacks import register_backup_rollbacks
     from drills.cli.db_connection_rollbacks import register_db_connection_rollbacks
+    from drills.cli.rds_rollbacks import register_rds_rollbacks
     from drills.cli.replica_rollbacks import register_replica_rollbacks  # imports this module
 
     registry.register(REINSTATE_KIND, replay_reinstate)
     register_replica_rollbacks(registry)
     register_backup_rollbacks(registry)  # backup-verification: the CronJob chain, the test instance
     register_db_connection_rollbacks(registry)  # db-connection-failure: server, settings, host
+    register_rds_rollbacks(registry)  # the RDS profile: every instance a data drill restored

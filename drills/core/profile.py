@@ -21,6 +21,13 @@ from typing import Any
 
 from drills.core.canary import CanarySettings
 from drills.core.certification_settings import CertificationSettings
+from drills.core.database_settings import (
+    DATABASE_KINDS,
+    RESTORED_PREFIX_MAX,
+    DatabaseSettings,
+    env_name_problem,
+    rds_identifier_problem,
+)
 from drills.core.dataloss import LedgerLimits
 from drills.core.ddos import DdosSettings
 from drills.core.drill import DefaultWaits
@@ -314,6 +321,7 @@ class Profile:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     halt_file: Path | None = None  # [safety] halt_file; None: <root>/.drills/halt/<name>
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)  # [database], RDS path
 
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
@@ -416,6 +424,7 @@ def load_profile(path: Path) -> Profile:
         certification=_certification(root.table("certification")),
         evidence=_evidence(root.table("evidence"), path),
         history=_history(root.table("history")),
+        database=_database(root.table("database")),
     )
     root.finish()
     return profile
@@ -705,6 +714,52 @@ def _targets(table: _Table) -> Targets:
     )
     table.finish()
     return value
+
+
+def _database(table: _Table) -> DatabaseSettings:
+    """`[database]`: local tools (default) or the RDS API (drills.core.database_settings)."""
+    kind = table.text("kind", "local")
+    if kind not in DATABASE_KINDS:
+        raise table.error("kind", f"is {kind!r}", f"use one of {', '.join(DATABASE_KINDS)}")
+    if kind != "rds":
+        table.finish()  # the RDS keys mean nothing here: finish() names any as unknown
+        return DatabaseSettings(kind=kind)
+    defaults = DatabaseSettings()
+    value = DatabaseSettings(
+        kind=kind,
+        instance_id=table.text("instance_id", None),
+        region=table.text("region", None),
+        restored_prefix=table.text("restored_prefix", defaults.restored_prefix),
+        restored_dsn_env=table.text("restored_dsn_env", None),
+        wait_timeout_s=_required(table.duration("wait_timeout", defaults.wait_timeout_s)),
+        wait_poll_s=_required(table.duration("wait_poll", defaults.wait_poll_s)),
+        sandbox_creating_s=table.duration("sandbox_creating", None),
+    )
+    for key, example in (("instance_id", '"shop-db"'), ("region", '"eu-west-1"')):
+        if getattr(value, key) is None:
+            raise table.error(key, "is missing", f'kind = "rds" needs it, e.g. {key} = {example}')
+    _rds_ids(table, value)
+    if value.restored_dsn_env is not None and env_name_problem(value.restored_dsn_env):
+        raise table.error(
+            "restored_dsn_env", env_name_problem(value.restored_dsn_env), 'e.g. "RESTORED_DSN"'
+        )
+    if not 0 < value.wait_poll_s < value.wait_timeout_s:
+        raise table.error(
+            "wait_poll", "must be above 0 and below wait_timeout", 'e.g. wait_poll = "15s"'
+        )
+    table.finish()
+    return value
+
+
+def _rds_ids(table: _Table, value: DatabaseSettings) -> None:
+    checks = (
+        ("instance_id", value.instance_id or "", 63),
+        ("restored_prefix", value.restored_prefix, RESTORED_PREFIX_MAX),
+    )
+    for key, text, most in checks:
+        problem = rds_identifier_problem(text, max_len=most)
+        if problem:
+            raise table.error(key, f"is {text!r}: an RDS identifier {problem}", 'e.g. "shop-db"')
 
 
 def _load(table: _Table, *, stability_window_s: float) -> LoadSettings:

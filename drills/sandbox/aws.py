@@ -13,6 +13,9 @@ How the sandbox helper uses it::
     ...
     moto.stop()
 
+With ``backing_root`` (the sandbox's PostgreSQL root) it runs `drills.moto_rds` instead: the same
+server with RDS restores backed by real local PostgreSQL instances (the RDS profile's drills).
+
 The sandbox daemon passes ``host=<pod-network gateway>``: pods reach the host only there (their
 backup Jobs upload to S3), and the host reaches the same address, so one endpoint serves both.
 """
@@ -33,8 +36,17 @@ from drills.core.conditions import Observation
 from drills.core.errors import ConfigError, DrillError
 from drills.core.waiting import wait_until
 
-__all__ = ["DUMMY_CREDENTIALS", "RECORDING_NAME", "MotoServer", "set_recording"]
+__all__ = [
+    "BACKED_MODULE",
+    "BACKING_ROOT_ENV",
+    "DUMMY_CREDENTIALS",
+    "RECORDING_NAME",
+    "MotoServer",
+    "set_recording",
+]
 
+BACKED_MODULE = "drills.moto_rds"  # moto with restores backed by local PostgreSQL
+BACKING_ROOT_ENV = "DRILLS_RDS_BACKING_ROOT"  # read by drills.moto_rds: the PostgreSQL root
 RECORDING_NAME = "moto-recording.jsonl"  # beside moto.log in the sandbox's state directory
 
 DUMMY_CREDENTIALS = {
@@ -74,8 +86,10 @@ class MotoServer:
         recording_path: Path | None = None,
         clock: DrillClock | None = None,
         host: str = "127.0.0.1",
+        backing_root: Path | None = None,
     ) -> None:
         self.host = host
+        self.backing_root = backing_root
         self.log_path = log_path
         self.recording_path = recording_path
         self.clock = clock or SystemClock()
@@ -105,7 +119,7 @@ class MotoServer:
         log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
             self._proc = subprocess.Popen(
-                [_moto_executable(), "-H", self.host, "-p", str(self.port)],
+                [*self._command(), "-H", self.host, "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -123,11 +137,20 @@ class MotoServer:
         )
         return self.endpoint
 
+    def _command(self) -> list[str]:
+        """`moto_server`, or with `backing_root` moto with RDS backed by local PostgreSQL."""
+        if self.backing_root is None:
+            return [_moto_executable()]
+        _moto_executable()  # the same check: moto[server] installed
+        return [sys.executable, "-m", BACKED_MODULE]
+
     def _environment(self) -> dict[str, str]:
         """The recorder writes where `recording_path` says; it records only once started."""
         environ = {k: v for k, v in os.environ.items() if k != "MOTO_ENABLE_RECORDING"}
         if self.recording_path is not None:
             environ["MOTO_RECORDER_FILEPATH"] = str(self.recording_path)
+        if self.backing_root is not None:
+            environ[BACKING_ROOT_ENV] = str(self.backing_root)
         return environ
 
     def _alive_and_answering(self) -> Observation:

@@ -179,6 +179,7 @@ class SandboxDaemon:
             log_path=self.paths.state / "moto.log",
             recording_path=self.paths.state / RECORDING_NAME,
             host=gateway,  # pods' backup Jobs upload to it; the host reaches it there too
+            backing_root=root,  # RDS restores become local instances (the RDS profile)
         )
         # the shop's task broker: pods reach it on the gateway, the harness too
         self.redis = LocalRedis(self.paths.state / "redis", host=gateway)

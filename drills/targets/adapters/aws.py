@@ -53,6 +53,11 @@ def translate(exc: Exception, doing: str) -> DrillError:
     return DrillError(f"{doing}: {exc}")
 
 
+def _tag_list(tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """`Tags=[{Key, Value}]` for a call, or nothing."""
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
+
+
 class S3ObjectStore:
     """The ObjectStore port on one S3 bucket (created on first use)."""
 
@@ -200,17 +205,27 @@ class RdsAdapter:
         snaps = sorted(answer["DBSnapshots"], key=lambda s: str(s.get("SnapshotCreateTime", "")))
         return [str(s["DBSnapshotIdentifier"]) for s in snaps]
 
-    def create_snapshot(self, instance_id: str, snapshot_id: str) -> RdsWait:
+    def create_snapshot(
+        self, instance_id: str, snapshot_id: str, *, tags: Mapping[str, str] | None = None
+    ) -> RdsWait:
         """Create a manual snapshot and wait until it is available."""
         self._call(
-            "create_db_snapshot", DBInstanceIdentifier=instance_id, DBSnapshotIdentifier=snapshot_id
+            "create_db_snapshot",
+            DBInstanceIdentifier=instance_id,
+            DBSnapshotIdentifier=snapshot_id,
+            **_tag_list(tags),
         )
         return self._wait(
             snapshot_id, lambda: self.snapshot_status(snapshot_id), self.durations.snapshot_s
         )
 
     def restore_from_snapshot(
-        self, snapshot_id: str, new_instance_id: str, *, instance_class: str = "db.t3.micro"
+        self,
+        snapshot_id: str,
+        new_instance_id: str,
+        *,
+        instance_class: str = "db.t3.micro",
+        tags: Mapping[str, str] | None = None,
     ) -> RdsWait:
         """restore-db-instance-from-db-snapshot, then wait for `available`."""
         self._call(
@@ -218,16 +233,23 @@ class RdsAdapter:
             DBInstanceIdentifier=new_instance_id,
             DBSnapshotIdentifier=snapshot_id,
             DBInstanceClass=instance_class,
+            **_tag_list(tags),
         )
         return self._wait_instance(new_instance_id, self.durations.restore_s)
 
     def restore_to_point_in_time(
-        self, source_id: str, new_instance_id: str, *, restore_time_iso: str | None = None
+        self,
+        source_id: str,
+        new_instance_id: str,
+        *,
+        restore_time_iso: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RdsWait:
         """restore-db-instance-to-point-in-time (latest restorable time when no time given)."""
         kwargs: dict[str, Any] = {
             "SourceDBInstanceIdentifier": source_id,
             "TargetDBInstanceIdentifier": new_instance_id,
+            **_tag_list(tags),
         }
         if restore_time_iso is None:
             kwargs["UseLatestRestorableTime"] = True
@@ -257,6 +279,44 @@ class RdsAdapter:
             kwargs["ForceFailover"] = True
         self._call("reboot_db_instance", **kwargs)
         return self._wait_instance(instance_id, self.durations.reboot_s)
+
+    def instance(self, instance_id: str) -> Mapping[str, Any] | None:
+        """describe-db-instances of one instance; None when RDS does not know it."""
+        try:
+            answer = self.client.describe_db_instances(DBInstanceIdentifier=instance_id)
+        except botocore.exceptions.ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) == "DBInstanceNotFound":
+                return None
+            raise translate(exc, "rds describe_db_instances") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise translate(exc, "rds describe_db_instances") from exc
+        found: Mapping[str, Any] = answer["DBInstances"][0]
+        return found
+
+    def endpoint(self, instance_id: str) -> tuple[str, int]:
+        """The Endpoint (address, port) the RDS API gives for an instance."""
+        found = self.instance(instance_id)
+        where = (found or {}).get("Endpoint") or {}
+        if not where.get("Address") or not where.get("Port"):
+            raise DrillError(f"RDS gives no Endpoint for {instance_id}: {found}")
+        return str(where["Address"]), int(where["Port"])
+
+    def snapshot(self, snapshot_id: str) -> Mapping[str, Any]:
+        """describe-db-snapshots of one snapshot (its TagList included)."""
+        answer = self._call("describe_db_snapshots", DBSnapshotIdentifier=snapshot_id)
+        found: Mapping[str, Any] = answer["DBSnapshots"][0]
+        return found
+
+    def delete_instance(self, instance_id: str) -> bool:
+        """delete-db-instance --skip-final-snapshot; False when there was none."""
+        if self.instance(instance_id) is None:
+            return False
+        self._call("delete_db_instance", DBInstanceIdentifier=instance_id, SkipFinalSnapshot=True)
+        return True
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        """delete-db-snapshot."""
+        self._call("delete_db_snapshot", DBSnapshotIdentifier=snapshot_id)
 
     def is_replica_of(self, replica_id: str) -> str | None:
         """The source of a read replica, None once promoted."""
