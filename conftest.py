@@ -10,6 +10,7 @@ pytest_plugins = [
     "fixtures.oom",
     "fixtures.recovery",
     "fixtures.replica",
+    "fixtures.region",
     "fixtures.rotation",
     "fixtures.db_connection",
     "fixtures.autoscaling",

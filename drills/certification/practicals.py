@@ -375,6 +375,8 @@ NO_PRACTICAL_YET: dict[str, str] = {
     "cleanup against the volume's inventory is still to be written",
     "worker-queue-backlog": "a practical (RUNBOOKS.md §3.16 says auto + cert) grading the "
     "trainee's restart and the failed list read, never purged, still to be written",
+    "region-failover": "a human quarterly drill on staging (RUNBOOKS.md §3.17, §4.1); the "
+    "sandbox only rehearses its steps with a second sandbox, so no practical grades it yet",
 }
 
 

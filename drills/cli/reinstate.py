@@ -66,6 +66,7 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     from drills.cli.backup_rollbacks import register_backup_rollbacks
     from drills.cli.db_connection_rollbacks import register_db_connection_rollbacks
     from drills.cli.rds_rollbacks import register_rds_rollbacks
+    from drills.cli.region_rollbacks import register_region_rollbacks
     from drills.cli.replica_rollbacks import register_replica_rollbacks  # imports this module
 
     registry.register(REINSTATE_KIND, replay_reinstate)
@@ -73,3 +74,4 @@ def register_rollbacks(registry: RollbackRegistry) -> None:
     register_backup_rollbacks(registry)  # backup-verification: the CronJob chain, the test instance
     register_db_connection_rollbacks(registry)  # db-connection-failure: server, settings, host
     register_rds_rollbacks(registry)  # the RDS profile: every instance a data drill restored
+    register_region_rollbacks(registry)  # region-failover: backup region, primary, entry

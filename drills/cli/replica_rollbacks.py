@@ -55,8 +55,13 @@ def primary_of(args: Mapping[str, JsonScalar]) -> LocalPostgres:
 
 
 def remove_standby(args: Mapping[str, JsonScalar], *, clock: DrillClock) -> bool:
-    """Replica gone, then its slot dropped; True when there was something to remove."""
-    replica = LocalPostgresFactory(str(args["postgres_root"])).empty(str(args["replica"]))
+    """Replica gone, then its slot dropped; True when there was something to remove.
+
+    `replica_root` names the replica's instances root when it is not the primary's (the
+    region-failover standby lives in the backup region's sandbox).
+    """
+    root = args.get("replica_root") or args["postgres_root"]
+    replica = LocalPostgresFactory(str(root)).empty(str(args["replica"]))
     existed = replica.status() != "absent"
     replica.remove()
     primary = primary_of(args)

@@ -167,6 +167,15 @@ DB_CONNECTION_POLICY = (
     Permission("delete", "networkpolicies", "networking.k8s.io"),
 )
 
+# region-failover (RUNBOOKS.md §3.17): the primary's shop scaled to 0 and back (ScaleTo, the
+# scale subresource) and the DNS change, one EndpointSlice of the shop's Service created and
+# deleted (drills.targets.adapters.region_entry). The backup region's own calls go to the
+# cluster the drill starts (its admin kubeconfig), not to the profile's.
+REGION_ENTRY = (
+    Permission("create", "endpointslices", "discovery.k8s.io"),
+    Permission("delete", "endpointslices", "discovery.k8s.io"),
+)
+
 DRILL_NEEDS = MappingProxyType(
     {
         "pod-kill-under-load": WATCH_SHOP + KILL_PODS + SCALE + REPLACE_DEPLOYMENT,
@@ -195,6 +204,7 @@ DRILL_NEEDS = MappingProxyType(
         "error-rate-rollback": WATCH_SHOP + CHANGE_TEMPLATE + ROLLOUT_EVIDENCE,
         # cpu: the release (set env), scale out, rollout undo, the HPA's CPU; both: top and logs
         "backup-verification": WATCH_SHOP + BACKUP_JOBS,
+        "region-failover": WATCH_SHOP + SCALE + REGION_ENTRY,
         "high-cpu-latency": WATCH_SHOP
         + ROLLOUT_EVIDENCE
         + READ_POD_METRICS

@@ -520,15 +520,18 @@ class LocalPostgres:
         timeout_s: float = 60.0,
         slot: str | None = None,
         settings: Mapping[str, str] | None = None,
+        root: Path | None = None,
     ) -> LocalPostgres:
         """A streaming replica: pg_basebackup -R into a new instance, started.
 
         `slot` (an existing physical slot on this server) makes the replica stream through it,
         so the primary keeps the WAL it has not received; `settings` are extra postgresql.conf
         lines of the replica (e.g. `recovery_min_apply_delay`, values quoted as in the file).
+        `root` puts the replica under another instances' root (default: this server's), so it
+        listens on that root's `listen-host`: another sandbox's pods reach it there.
         """
         replica = LocalPostgres(
-            self.root,
+            root or self.root,
             name=name,
             dbname=self.dbname,
             max_connections=self.max_connections,

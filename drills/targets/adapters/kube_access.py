@@ -62,6 +62,9 @@ CLIENT_CALLS = MappingProxyType(
         "list_namespaced_endpoint_slice": Permission("list", "endpointslices", _SLICES),
         # hpa-spike `no-metrics`: the metrics API's slice emptied and refilled (kube_metrics_api)
         "patch_namespaced_endpoint_slice": Permission("patch", "endpointslices", _SLICES),
+        # region-failover: the DNS change's imported slice, created and deleted (region_entry)
+        "create_namespaced_endpoint_slice": Permission("create", "endpointslices", _SLICES),
+        "delete_namespaced_endpoint_slice": Permission("delete", "endpointslices", _SLICES),
         "read_namespaced_secret": Permission("get", "secrets"),
         "patch_namespaced_secret": Permission("patch", "secrets"),
         "create_namespaced_secret": Permission("create", "secrets"),

@@ -47,6 +47,7 @@ __all__ = [
     "REINSTATE_KIND",
     "ReinstatePlan",
     "Reinstated",
+    "copy_missing_rows",
     "reinstate",
 ]
 
@@ -244,6 +245,15 @@ def _drain_restored(plan: ReinstatePlan, primary: ServerInstance, restored: Serv
     path = Path(plan.postgres_root) / f".reinstate-{plan.restored}.drain"
     _copy_out(restored, plan, path)
     return _put_back(path, plan, primary, repair=False)
+
+
+def copy_missing_rows(plan: ReinstatePlan, primary: ServerInstance, source: ServerInstance) -> int:
+    """Rows of `source` whose key the primary lacks, into the primary; returns how many.
+
+    The failback of region-failover (RUNBOOKS.md §3.17): what users wrote in the backup region
+    goes home before the backup region is taken down. Rows the primary has are left alone.
+    """
+    return _drain_restored(plan, primary, source)
 
 
 def _copy_out(server: ServerInstance, plan: ReinstatePlan, path: Path) -> None:

@@ -1,0 +1,100 @@
+"""`region-failover` end to end through `drills run`: FAIL with a stale standby, PASS healthy.
+
+On the shared sandbox (tests/e2e/conftest.py; the module must leave it at its fingerprint):
+the drill starts a second sandbox as the backup region and takes it down again. The defect is
+the one the runbook's data-loss figure is for: the backup region's database is older than the
+RPO when it is promoted. It is real: `DRILLS_STANDBY_LAG_DEFECT` (a test-only switch of
+fixtures/region.py) makes the streaming standby replay every commit 10 min late, the database
+RPO is tightened to 4 s and users write for 7 s (`DRILLS_SNAPSHOT_LEAD`) between the standby's
+start and the loss. The drill must FAIL naming the standby's age. The healthy run (make
+test-all) must PASS with users served by the backup region and nothing lost. After each run:
+no backup region left (its root, its processes), no standby, no replication slot, no imported
+EndpointSlice, the shop back on the primary.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.e2e.drill_cli import figures, incident_timings, kubectl, objective, run_drill
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+KINDS = ["backup-region", "entry-switch", "region-primary-killed", "scale-to", "standby-replica"]
+
+
+@pytest.fixture(scope="module")
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
+
+
+def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    run = run_drill(root, "region-failover", *args, env=env)
+    scenario = run.scenario
+    if scenario["verdict"] == "ERROR":
+        print(run.output[-8000:])  # noqa: T201 - why the harness broke
+        print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
+    for item in (*scenario["objectives"], *scenario["figures"]):
+        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201
+    for step in scenario.get("steps", []):
+        print(f"  step: {json.dumps(step)}")  # noqa: T201
+    print(f"  {scenario['id']}: {scenario['verdict']} {scenario['reason']}")  # noqa: T201
+    return run.code, scenario
+
+
+def _assert_as_found(root: Path, scenario: dict[str, Any]) -> None:
+    """Every rollback done; no backup region, standby, slot or imported slice left."""
+    kinds = sorted(r["kind"] for r in scenario["rollbacks"])
+    assert kinds == KINDS, scenario["rollbacks"]
+    assert all(r["outcome"] == "done" for r in scenario["rollbacks"]), scenario["rollbacks"]
+    assert not list(Path("/tmp").glob("drills-backup-region-*")), "a backup region root is left"
+    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert "drills-backup-region-" not in listed.stdout, "a backup region process still runs"
+    slices = kubectl(root, "get", "endpointslices", "-l", "kubernetes.io/service-name=shop")
+    assert "drills-backup-region" not in slices, slices
+    endpoints = json.loads((root / ".drills" / "sandbox" / "endpoints.json").read_text())
+    with psycopg.connect(endpoints["admin_dsn"], autocommit=True) as conn:
+        slots = conn.execute("SELECT slot_name FROM pg_replication_slots").fetchall()
+        assert slots == [], f"replication slots left on the primary: {slots}"
+
+
+def test_a_standby_older_than_the_rpo_fails_with_its_age(project: Path) -> None:
+    code, scenario = _drill(
+        project,
+        "--objective",
+        "database.rpo=4s",
+        env={"DRILLS_STANDBY_LAG_DEFECT": "10m", "DRILLS_SNAPSHOT_LEAD": "7s"},
+    )
+    assert (code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
+    assert "the backup region's standby was" in scenario["reason"]
+    assert "older than the database RPO 4 s" in scenario["reason"]
+    age = figures(scenario)["standby age at promotion"]
+    assert age["value"] > age["target"] == 4.0
+    assert f"{age['value']:.1f} s old when promoted" in scenario["reason"]
+    _assert_as_found(project, scenario)
+
+
+@pytest.mark.extended
+def test_healthy_region_failover_passes(project: Path) -> None:
+    code, scenario = _drill(project)
+    assert (code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    rto, rpo = objective(scenario, "RTO"), objective(scenario, "RPO")
+    assert 0 < rto["measured_s"] < rto["target_s"] == 900.0
+    assert rpo["target_s"] == 900.0
+    seen = figures(scenario)
+    assert 0 <= seen["standby age at promotion"]["value"] < 4.0
+    served = seen["user traffic served by the backup region"]
+    assert 0 < served["value"] <= rto["measured_s"]
+    assert seen["backup region health"]["value"] == 1.0
+    assert "read back" in seen["database RTO (the standby promoted and taking writes)"]["detail"]
+    assert seen["acknowledged writes before the fault"]["value"] > 0
+    assert seen["acknowledged writes lost"]["value"] == 0
+    incident_timings(scenario)
+    _assert_as_found(project, scenario)
