@@ -12,11 +12,12 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+from moto import mock_aws
 
 from drills.cli.rds_rollbacks import register_rds_rollbacks
 from drills.core.clock import FakeClock
 from drills.core.errors import RecoveryStepMissing, WaitTimeout
-from drills.core.safety import RollbackRegistry
+from drills.core.safety import Replayed, RollbackRegistry
 from drills.targets.adapters.aws import RdsAdapter
 from drills.targets.adapters.rds_restore import (
     RDS_DELETE_KIND,
@@ -136,3 +137,33 @@ def test_drills_rollback_knows_the_kind() -> None:
     registry = RollbackRegistry()
     register_rds_rollbacks(registry)
     assert RDS_DELETE_KIND in registry.kinds()
+
+
+def test_drills_rollback_replays_the_entry_a_crashed_drill_left() -> None:
+    """The entry alone (no drill process) deletes the run's snapshots and the instance once."""
+    with mock_aws():
+        client = RdsAdapter.connect(region_name="eu-west-1").client
+        client.create_db_instance(
+            DBInstanceIdentifier="drills-restored-pitr-abc123",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            AllocatedStorage=20,
+            MasterUsername="postgres",
+            MasterUserPassword="not-a-secret-moto",
+        )
+        client.create_db_snapshot(
+            DBInstanceIdentifier="drills-restored-pitr-abc123",
+            DBSnapshotIdentifier="drills-restored-pitr-abc123-snap",
+        )
+        entry = RdsInstanceRemoval(
+            rds=RdsAdapter(client=client),
+            instance_id="drills-restored-pitr-abc123",
+            snapshot_prefix="drills-restored-pitr-abc123-",
+            region="eu-west-1",
+        ).rollback_entry()
+        registry = RollbackRegistry()
+        register_rds_rollbacks(registry)
+        assert registry.run(entry) is Replayed.RESTORED
+        assert client.describe_db_instances()["DBInstances"] == []
+        assert client.describe_db_snapshots()["DBSnapshots"] == []
+        assert registry.run(entry) is Replayed.ALREADY
