@@ -115,7 +115,7 @@ def test_point_in_time_restore_replays_to_the_time(rds: RdsAdapter, kit: PgKit) 
     assert rds.instance("drills-restored-pitr") is None
 
 
-@pytest.mark.extended  # make test has the same defect end to end (tests/e2e/test_rds_profile_defects.py)
+@pytest.mark.extended  # make test runs this defect end to end (test_rds_profile_defects)
 def test_a_restore_that_never_becomes_available_times_out_naming_it(
     rds: RdsAdapter, kit: PgKit
 ) -> None:
