@@ -89,6 +89,8 @@ def test_snapshot_restore_waits_then_answers_at_its_endpoint(rds: RdsAdapter, ki
     assert wait.elapsed_s >= 2.0
     assert str(kit.primary.port) not in restored.dsn()
     assert store.verify(info.snapshot_id, restored).ok
+    kit.factory.empty("drills-restored-snap").remove()  # as the drill's reinstate does first
+    assert rds.client.describe_db_instances()["DBInstances"]  # the API still answers
     removal = RdsInstanceRemoval(rds=rds, instance_id="drills-restored-snap")
     removal.rollback()
     assert rds.instance("drills-restored-snap") is None

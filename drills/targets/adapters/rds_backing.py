@@ -28,6 +28,7 @@ sandbox is there.
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -214,7 +215,10 @@ class LocalRdsBacking:
         record = self.builds.get(name)
         if record is None or self.status(name) != "available" or record.port is None:
             return None
-        return _address(self.factory.empty(name).dsn())
+        # the restored servers listen where the primary does (the root's listen-host); its
+        # directory may be gone already (a reinstate removes it before the record is deleted)
+        primary = _address(self.primary.dsn())
+        return None if primary is None else (primary[0], record.port)
 
     def deleted(self, name: str) -> None:
         """A record deleted: its local server goes (the source's: only the base backups)."""
@@ -296,14 +300,23 @@ def _to_time(self: RDSBackend, source: str, target: str, overrides: dict[str, An
 def _describe_db_instances(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
     found = _call("describe_db_instances", self, *args, **kwargs)
     for instance in found:
-        name = instance.db_instance_identifier
-        current = _backing().status(name)
-        if current is not None:
-            instance.status = current
-        where = _backing().endpoint(name)
-        if where is not None:
-            instance.port = where[1]
+        _refresh(instance)
     return found
+
+
+def _refresh(instance: DBInstance) -> None:
+    """The backing's status and port on moto's record; a backing error never breaks describe."""
+    name = instance.db_instance_identifier
+    try:
+        current = _backing().status(name)
+        where = _backing().endpoint(name)
+    except Exception as exc:  # the record keeps moto's fields; the reason goes to moto's log
+        print(f"rds backing: {name}: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
+        return
+    if current is not None:
+        instance.status = current
+    if where is not None:
+        instance.port = where[1]
 
 
 def _delete_db_instance(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
@@ -319,7 +332,10 @@ def _delete_db_snapshot(self: RDSBackend, db_snapshot_identifier: str) -> Any:
 
 
 def _backed_address(self: DBInstance) -> str:
-    where = _backing().endpoint(self.db_instance_identifier)
+    try:
+        where = _backing().endpoint(self.db_instance_identifier)
+    except Exception:  # moto's own address rather than a failed answer
+        where = None
     return where[0] if where is not None else str(_ORIGINAL["address"].fget(self))
 
 
