@@ -23,8 +23,7 @@ from drills.core.clock import SystemClock
 from drills.core.dataloss import compare_ledger
 from drills.core.safety import Replayed
 from drills.core.waiting import wait_until
-from drills.faults.canary import CanaryTableChange
-from drills.load.canary import CanaryWriter
+from drills.load.canary import CanaryTableChange, CanaryWriter
 from drills.targets.adapters.canary import PostgresCanaryTable, read_canaries
 from drills.targets.adapters.data_rollbacks import drop_canary_table
 from tests.sandbox.pgkit import PgKit, local_postgres

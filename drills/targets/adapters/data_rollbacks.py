@@ -22,7 +22,7 @@ POOL_EXHAUSTION_KIND = "db-pool-exhaustion"  # = drills.faults.pool.POOL_EXHAUST
 DATA_DESTROYED_KIND = "data-destroyed"  # = drills.faults.data.DATA_DESTROYED
 TABLE_LOCK_KIND = "table-lock"  # = drills.faults.locks.TABLE_LOCK
 DATABASE_READ_ONLY_KIND = "database-read-only"  # = drills.faults.dependency.DATABASE_READ_ONLY
-CANARY_TABLE_KIND = "canary-table"  # = drills.faults.canary.CANARY_TABLE
+CANARY_TABLE_KIND = "canary-table"  # = drills.load.canary.CANARY_TABLE
 
 
 def end_tagged_sessions(entry: RollbackEntry) -> Replayed:
