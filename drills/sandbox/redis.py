@@ -208,7 +208,13 @@ class LocalRedis:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether redis-server could listen on `port`.
+
+    redis-server sets SO_REUSEADDR, so connections of its previous run still in TIME_WAIT do not
+    make the port busy: a restart keeps its address.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -20,10 +20,11 @@ import redis
 from drills.core.errors import DrillError
 from drills.targets.ports.broker import AcceptedTask, CompletedTask, FailedTask
 
-__all__ = ["FAILED_LIST", "QUEUE", "PostgresTaskRecords", "RedisTaskQueue"]
+__all__ = ["FAILED_LIST", "QUEUE", "UNACKED", "PostgresTaskRecords", "RedisTaskQueue"]
 
 QUEUE = "celery"
 FAILED_LIST = "celery:failed"
+UNACKED = "unacked"  # kombu's Redis transport: messages delivered to a worker, not yet acked
 _TIMEOUT_S = 2.0
 
 
@@ -57,6 +58,18 @@ class RedisTaskQueue:
         """LRANGE celery:failed 0 -1, decoded (an entry that is not JSON is kept as its text)."""
         raw = self._call("LRANGE celery:failed", lambda: self.client.lrange(FAILED_LIST, 0, -1))
         return [_failed(entry) for entry in raw]
+
+    def unacknowledged(self) -> list[str]:
+        """The task ids in kombu's `unacked` hash (delivery tag -> [message, exchange, key])."""
+        raw = self._call("HVALS unacked", lambda: self.client.hvals(UNACKED))
+        found = []
+        for entry in raw:
+            try:
+                message = json.loads(entry)[0]
+                found.append(str(message["headers"]["id"]))
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+        return found
 
     def purge(self) -> str:
         """`celery -b URL purge -f -Q celery`; what it printed."""

@@ -64,6 +64,10 @@ class TaskQueue(Protocol):
         """`redis-cli LRANGE celery:failed 0 -1`: the failed tasks (read only)."""
         ...
 
+    def unacknowledged(self) -> list[str]:
+        """Task ids a worker took from the queue and has not acknowledged (Redis: `unacked`)."""
+        ...
+
     def purge(self) -> str:
         """`celery purge -f`: delete every waiting task (the seed's hazardous "retry")."""
         ...
