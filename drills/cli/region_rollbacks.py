@@ -5,7 +5,10 @@ process (through drills.faults.region and drills.faults.replica) and `drills rol
 them from the entries' args after a crash, so both do the same thing:
 
 - `backup-region`: the second sandbox taken down (`drills.sandbox.region.stop_region`: every
-  process, its pod network, its root);
+  process, its pod network, its root). `drills rollback` replays the oldest entry first, and
+  this one is the oldest: a standby still running in the region then holds the orders users
+  wrote there, so the primary's failback runs first (restart, copy home) and the standby and
+  its slot go, before the region does;
 - `region-primary-killed`: the primary's PostgreSQL started again on its own port (crash
   recovery), then every order the backup region's database holds whose key the primary lacks
   copied home (the failback of what users wrote during the failover); the standby itself goes
@@ -22,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from drills.cli.replica_rollbacks import primary_of
+from drills.cli.replica_rollbacks import primary_of, remove_standby
 from drills.core.clock import DrillClock, SystemClock
 from drills.core.errors import DrillError
 from drills.core.safety import JsonScalar, Replayed, RollbackEntry, RollbackRegistry
@@ -32,7 +35,7 @@ from drills.sandbox.region import stop_region
 from drills.targets.adapters.region_entry import register_rollbacks as register_entry
 from drills.targets.adapters.reinstate import ReinstatePlan, copy_missing_rows
 
-__all__ = ["Failback", "register_region_rollbacks", "restart_and_fail_back"]
+__all__ = ["Failback", "register_region_rollbacks", "restart_and_fail_back", "take_region_down"]
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,27 @@ def restart_and_fail_back(args: Mapping[str, JsonScalar], *, clock: DrillClock) 
     return Failback(restarted, copied, clock.now() - started)
 
 
+def take_region_down(args: Mapping[str, JsonScalar], *, clock: DrillClock) -> bool:
+    """The backup region down; a standby still running there fails back and goes first.
+
+    True when there was a region to take down. In the drill's own rollbacks (newest first)
+    the standby is gone by then and only the region goes.
+    """
+    if args.get("replica"):
+        standby = LocalPostgresFactory(str(args["replica_root"])).empty(str(args["replica"]))
+        if standby.status() == "running":
+            restart_and_fail_back(args, clock=clock)
+            remove_standby(args, clock=clock)
+    return stop_region(Path(str(args["region_root"])))
+
+
 def _replay_primary(entry: RollbackEntry) -> Replayed:
     done = restart_and_fail_back(entry.args, clock=SystemClock())
     return Replayed.RESTORED if done.restarted or done.copied else Replayed.ALREADY
 
 
 def _replay_region(entry: RollbackEntry) -> Replayed:
-    stopped = stop_region(Path(str(entry.args["region_root"])))
+    stopped = take_region_down(entry.args, clock=SystemClock())
     return Replayed.RESTORED if stopped else Replayed.ALREADY
 
 

@@ -7,7 +7,9 @@ RPO when it is promoted. It is real: `DRILLS_STANDBY_LAG_DEFECT` (a test-only sw
 fixtures/region.py) makes the streaming standby replay every commit 10 min late, the database
 RPO is tightened to 4 s and users write for 7 s (`DRILLS_SNAPSHOT_LEAD`) between the standby's
 start and the loss. The drill must FAIL naming the standby's age. The healthy run (make
-test-all) must PASS with users served by the backup region and nothing lost. After each run:
+test-all) must PASS with users served by the backup region and nothing lost; SIGKILLed while
+users are served by the backup region, `drills rollback` alone must give everything back
+(make test-all too). After each run:
 no backup region left (its root, its processes), no standby, no replication slot, no imported
 EndpointSlice, the shop back on the primary.
 """
@@ -22,6 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.e2e.crash_matrix import KillPoint, kill_once
 from tests.e2e.drill_cli import figures, incident_timings, kubectl, objective, run_drill
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -98,3 +101,21 @@ def test_healthy_region_failover_passes(project: Path) -> None:
     assert seen["acknowledged writes lost"]["value"] == 0
     incident_timings(scenario)
     _assert_as_found(project, scenario)
+
+
+@pytest.mark.extended
+def test_drills_rollback_after_a_sigkill_takes_the_backup_region_down(
+    project: Path, tmp_path: Path
+) -> None:
+    """SIGKILL as step 11 (verify) starts: users are served by the backup region through the
+    imported slice, the primary is down with its shop at 0, the standby promoted. `drills
+    rollback` alone must give the sandbox back at its fingerprint (kill_once compares it and
+    every acknowledged order, those written in the backup region included)."""
+    point = KillPoint("region-failover", "step:11=SIGKILL", "start of the verify step")
+    result = kill_once(project, point, tmp_path)
+    assert result.restored, result.describe()
+    assert result.pending_after_exit == len(KINDS)
+    assert result.rollback_code == 0
+    assert not list(Path("/tmp").glob("drills-backup-region-*")), "a backup region root is left"
+    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert "drills-backup-region-" not in listed.stdout, "a backup region process still runs"
