@@ -33,6 +33,7 @@ from drills.core.profile import (
     resolve_profile_path,
 )
 from drills.core.safety import RollbackLedger
+from drills.core.services import DRILL_REQUIREMENTS, availability
 from drills.reporting.evidence import INCOMPLETE_NAME, REPORT_NAME, TIMELINE_NAME
 from drills.reporting.progress import LiveProgress
 
@@ -157,7 +158,29 @@ def list_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> i
         )
     console.print(table)
     _print_variants(drills, console)
+    _print_services(profile, [d.id for d in drills], console)
     return 0
+
+
+def _print_services(profile: Profile, drill_ids: list[str], console: Console) -> None:
+    """Per service with a Deployment: the drills it can run, and why the others cannot."""
+    for service in profile.services:
+        if service.workload is None:
+            continue
+        known = [d for d in drill_ids if d in DRILL_REQUIREMENTS]
+        found = availability(service.name, service.workload, known)
+        runnable = [a.drill for a in found if a.runnable]
+        console.print(
+            f"service {service.name} (deployment {service.workload.deployment}): "
+            f"{len(runnable)} of {len(found)} drill(s) can run",
+            highlight=False,
+        )
+        for item in found:
+            if not item.runnable:
+                console.print(f"  cannot run {item.drill}: {'; '.join(item.why)}", highlight=False)
+        if len(known) < len(drill_ids):
+            unknown = ", ".join(d for d in drill_ids if d not in DRILL_REQUIREMENTS)
+            console.print(f"  needs not declared, not judged: {unknown}", highlight=False)
 
 
 def _print_variants(drills: list[CollectedDrill], console: Console) -> None:

@@ -40,6 +40,12 @@ from drills.core.memory import OomSettings, memory_bytes
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
 from drills.core.secrets import learn_secrets
+from drills.core.services import (
+    DATABASE_KINDS_OF_SERVICES,
+    ServiceDatabase,
+    ServiceLoad,
+    ServiceWorkload,
+)
 from drills.core.trend import HistorySettings
 
 __all__ = [
@@ -68,11 +74,16 @@ _OVERRIDE = re.compile(r"^(?P<service>[A-Za-z][\w-]*)\.(?P<kind>rto|rpo)=(?P<val
 
 @dataclass(frozen=True)
 class ServiceObjectives:
-    """Recovery targets of one service in seconds (None: the profile sets no target)."""
+    """One `[services.<name>]`: its recovery targets in seconds (None: no target).
+
+    When it names a `deployment`, also where it runs and how it is reached
+    (`drills.core.services.ServiceWorkload`).
+    """
 
     name: str
     rto_s: float | None = None
     rpo_s: float | None = None
+    workload: ServiceWorkload | None = None
 
     def objectives(self) -> tuple[Objective, ...]:
         """The service's targets as `Objective` values."""
@@ -439,10 +450,65 @@ def _services(table: _Table) -> tuple[ServiceObjectives, ...]:
             raise table.error(name, "is not a valid service name", "use lower-case letters, - or _")
         rto_s = section.duration("rto", None)
         rpo_s = section.duration("rpo", None)
+        workload = _workload(section, name)
         section.finish()
-        services.append(ServiceObjectives(name, rto_s, rpo_s))
+        services.append(ServiceObjectives(name, rto_s, rpo_s, workload))
     table.finish()
     return tuple(services)
+
+
+def _workload(section: _Table, name: str) -> ServiceWorkload | None:
+    """The service's place (`deployment` and the keys beside it), None for objectives only."""
+    deployment = section.text("deployment", None)
+    keys = ("namespace", "service", "url", "hpa", "worker")
+    given = {key: section.text(key, None) for key in keys}
+    paths = {key: section.text(key, None) for key in ("health_path", "ready_path")}
+    database, load = section.table("database"), section.table("load")
+    if deployment is None:
+        extra = [k for k in (*keys, *paths) if given.get(k) or paths.get(k)]
+        extra += [t for t in ("database", "load") if t in section.data]
+        if extra:
+            raise section.error(
+                extra[0],
+                "describes a workload, but the service names no deployment",
+                f'add deployment = "<name>" to [services.{name}], or remove {extra[0]}',
+            )
+        return None
+    for key, value in paths.items():
+        if value is not None and not value.startswith("/"):
+            raise section.error(key, f"is {value!r}", f'write a path, e.g. {key} = "/healthz"')
+    return ServiceWorkload(
+        deployment=deployment,
+        **given,
+        health_path=paths["health_path"] or "/healthz",
+        ready_path=paths["ready_path"] or "/readyz",
+        database=_service_database(database) if "database" in section.data else None,
+        load=_service_load(load),
+    )
+
+
+def _service_database(table: _Table) -> ServiceDatabase:
+    kind = table.text("kind", "postgres")
+    if kind not in DATABASE_KINDS_OF_SERVICES:
+        raise table.error(
+            "kind", f"is {kind!r}", f"use one of {', '.join(DATABASE_KINDS_OF_SERVICES)}"
+        )
+    dsn_env = table.text("dsn_env", None)
+    if dsn_env is not None and env_name_problem(dsn_env):
+        raise table.error("dsn_env", f"is {dsn_env!r}", env_name_problem(dsn_env))
+    table.finish()
+    return ServiceDatabase(kind=kind, dsn_env=dsn_env)
+
+
+def _service_load(table: _Table) -> ServiceLoad:
+    value = ServiceLoad(
+        locustfile=table.text("locustfile", None),
+        user_classes=table.strings("user_classes"),
+        users=table.integer("users", None),
+        spawn_rate=table.number("spawn_rate", 0.0) or None,
+    )
+    table.finish()
+    return value
 
 
 def _thresholds(table: _Table) -> Thresholds:

@@ -1,0 +1,161 @@
+"""A service as the profile describes it, and which drills can run against it.
+
+`[services.<name>]` first held a service's recovery objectives (`rto`, `rpo`). A service a team
+wants to drill also says where it runs: its Deployment and namespace, its Kubernetes Service,
+the URL users reach, its health and readiness paths, its HPA, its database (the variable holding
+the DSN, `postgres` or `rds`) and its load (a locustfile and its user classes, users, spawn
+rate). A section without a `deployment` stays what it was: objectives only (e.g. `database`).
+
+`DRILL_REQUIREMENTS` says what each drill needs of a service; `availability()` turns that into
+"can run" or "cannot, because ..." for `drills list`, with the key to set. Pure logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+
+__all__ = [
+    "DATABASE_KINDS_OF_SERVICES",
+    "DRILL_REQUIREMENTS",
+    "Availability",
+    "Need",
+    "ServiceDatabase",
+    "ServiceLoad",
+    "ServiceWorkload",
+    "availability",
+]
+
+DATABASE_KINDS_OF_SERVICES = ("postgres", "rds")
+
+
+class Need(Enum):
+    """Something a drill needs the service to have."""
+
+    DEPLOYMENT = "deployment"
+    DATABASE = "database"
+    HPA = "hpa"
+    SERVICE = "service"
+    WORKER = "worker"
+
+
+_HOW = MappingProxyType(
+    {
+        Need.DEPLOYMENT: 'no Deployment: set deployment = "<name>"',
+        Need.DATABASE: "no database: add [services.{name}.database]",
+        Need.HPA: 'no HPA: set hpa = "<name>"',
+        Need.SERVICE: 'no Kubernetes Service: set service = "<name>"',
+        Need.WORKER: 'no background worker: set worker = "<Deployment>"',
+    }
+)
+
+_D, _DB, _H, _S, _W = Need.DEPLOYMENT, Need.DATABASE, Need.HPA, Need.SERVICE, Need.WORKER
+DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
+    {
+        "crashloop-rollback": frozenset({_D}),
+        "pod-kill-under-load": frozenset({_D}),
+        "oom-memory-leak": frozenset({_D}),
+        "db-connection-failure": frozenset({_D, _DB}),
+        "db-pool-exhaustion": frozenset({_D, _DB}),
+        "snapshot-restore": frozenset({_D, _DB}),
+        "pitr": frozenset({_D, _DB}),
+        "backup-verification": frozenset({_DB}),
+        "hpa-spike": frozenset({_D, _H}),
+        "high-cpu-latency": frozenset({_D, _DB}),
+        "error-rate-rollback": frozenset({_D}),
+        "ingress-unreachable": frozenset({_D, _S}),
+        "node-drain-reboot": frozenset({_D}),
+        "secret-rotation": frozenset({_D, _DB}),
+        "disk-space-exhausted": frozenset({_D}),
+        "worker-queue-backlog": frozenset({_D, _W}),
+        "region-failover": frozenset({_D, _DB}),
+        "ddos-rate-limit": frozenset({_D}),
+    }
+)
+"""What each drill needs of the service it drills (tests check every scenario has an entry)."""
+
+
+@dataclass(frozen=True)
+class ServiceDatabase:
+    """`[services.<name>.database]`: where the service keeps its data.
+
+    `dsn_env` names the variable holding the DSN (never the DSN itself); None means the
+    environment's endpoints give it (the sandbox's endpoints.json).
+    """
+
+    kind: str = "postgres"
+    dsn_env: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceLoad:
+    """`[services.<name>.load]`: the traffic users make, for the service's drills."""
+
+    locustfile: str | None = None
+    user_classes: tuple[str, ...] = ()
+    users: int | None = None
+    spawn_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class ServiceWorkload:
+    """Where a service runs and how it is reached (a section with a `deployment`)."""
+
+    deployment: str
+    namespace: str | None = None
+    service: str | None = None
+    url: str | None = None
+    health_path: str = "/healthz"
+    ready_path: str = "/readyz"
+    hpa: str | None = None
+    worker: str | None = None
+    database: ServiceDatabase | None = None
+    load: ServiceLoad = field(default_factory=ServiceLoad)
+
+    def has(self, need: Need) -> bool:
+        """Whether the service provides `need`."""
+        provided = {
+            Need.DEPLOYMENT: True,
+            Need.DATABASE: self.database is not None,
+            Need.HPA: self.hpa is not None,
+            Need.SERVICE: self.service is not None,
+            Need.WORKER: self.worker is not None,
+        }
+        return provided[need]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether `drill` can run against `service`; `why` lists what is missing."""
+
+    service: str
+    drill: str
+    why: tuple[str, ...] = ()
+
+    @property
+    def runnable(self) -> bool:
+        """Nothing is missing."""
+        return not self.why
+
+
+def availability(
+    name: str, workload: ServiceWorkload | None, drills: Iterable[str]
+) -> list[Availability]:
+    """For each drill id: can it run against service `name`, and if not, what to set.
+
+    A drill with no entry in DRILL_REQUIREMENTS is reported as such rather than guessed.
+    """
+    found = []
+    for drill in drills:
+        needs = DRILL_REQUIREMENTS.get(drill)
+        if needs is None:
+            found.append(Availability(name, drill, ("its needs are not declared",)))
+            continue
+        missing = sorted(
+            (n for n in needs if workload is None or not workload.has(n)), key=lambda n: n.value
+        )
+        why = tuple(_HOW[n].format(name=name) for n in missing)
+        found.append(Availability(name, drill, why))
+    return found
