@@ -23,6 +23,7 @@ from drills.cli.certify import add_certify_parser, certify_command
 from drills.cli.failure import guarded, redacted_streams
 from drills.cli.halt import add_halt_parser, halt_command
 from drills.cli.history import add_history_parser, history_command
+from drills.cli.init import add_init_parser, init_command
 from drills.cli.metrics import MetricsTargets, add_metrics_options, report_and_export
 from drills.cli.output import terminal_console
 from drills.cli.paths import ProjectPaths, find_root
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_allure_option(report)
     add_metrics_options(report)
     add_history_parser(commands)
+    add_init_parser(commands)
     add_evidence_parser(commands)
     add_certify_parser(commands)
     add_halt_parser(commands)
@@ -166,6 +168,7 @@ _HANDLERS: dict[str, _Handler] = {
     "rollback": lambda a, p, c: _rollback(a, p, c),
     "report": with_pdf(with_allure(report_and_export)),
     "history": lambda a, p, c: history_command(a, p, c),
+    "init": lambda a, p, c: init_command(a, p, c),
     "evidence": lambda a, p, c: evidence_command(a, p, c),
     "sandbox": lambda a, p, c: sandbox_command(a.action, p.root, c),
     "certify": lambda a, p, c: certify_command(a, p, c),

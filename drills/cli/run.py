@@ -174,13 +174,16 @@ def _print_services(profile: Profile, drill_ids: list[str], console: Console) ->
             f"service {service.name} (deployment {service.workload.deployment}): "
             f"{len(runnable)} of {len(found)} drill(s) can run",
             highlight=False,
+            markup=False,
         )
         for item in found:
             if not item.runnable:
-                console.print(f"  cannot run {item.drill}: {'; '.join(item.why)}", highlight=False)
+                line = f"  cannot run {item.drill}: {'; '.join(item.why)}"
+                console.print(line, highlight=False, markup=False)
         if len(known) < len(drill_ids):
             unknown = ", ".join(d for d in drill_ids if d not in DRILL_REQUIREMENTS)
-            console.print(f"  needs not declared, not judged: {unknown}", highlight=False)
+            line = f"  needs not declared, not judged: {unknown}"
+            console.print(line, highlight=False, markup=False)
 
 
 def _print_variants(drills: list[CollectedDrill], console: Console) -> None:

@@ -38,6 +38,11 @@ _BATCH = "batch"
 CLIENT_CALLS = MappingProxyType(
     {
         "read_namespaced_deployment": Permission("get", "deployments", _APPS),
+        # drills init: what runs in the namespace (kube_inventory), read only
+        "list_namespaced_deployment": Permission("list", "deployments", _APPS),
+        "list_namespaced_horizontal_pod_autoscaler": Permission(
+            "list", "horizontalpodautoscalers", _HPA
+        ),
         "patch_namespaced_deployment": Permission("patch", "deployments", _APPS),
         "patch_namespaced_deployment_scale": Permission("patch", "deployments", _APPS, "scale"),
         "delete_namespaced_deployment": Permission("delete", "deployments", _APPS),
