@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("ids", nargs="*", metavar="SCENARIO_ID", help="drill ids (default: all)")
     run.add_argument("--dry-run", action="store_true", help="print plans and rollbacks only")
     run.add_argument(
+        "--service",
+        metavar="NAME",
+        help="drill the profile's service NAME (default: the first one with a deployment)",
+    )
+    run.add_argument(
         "--variant",
         metavar="NAME",
         help="run this variant of the selected drills (`drills list` shows them)",
@@ -194,6 +199,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
         load_workers=getattr(args, "load_workers", None),
         load_remote_workers=getattr(args, "load_remote_workers", None),
         load_in_cluster=getattr(args, "load_in_cluster", None),
+        service=getattr(args, "service", None),
         load_advertise=getattr(args, "load_advertise", None),
         pytest_args=tuple(args.pytest_args),
         sandbox_up=bool(getattr(args, "sandbox_up", True)),

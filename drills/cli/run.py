@@ -64,6 +64,7 @@ class RunRequest:
     load_workers: int | None = None
     load_remote_workers: int | None = None
     load_in_cluster: int | None = None
+    service: str | None = None  # --service: the profile's service to drill
     load_advertise: str | None = None
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
     sandbox_up: bool = True
@@ -94,6 +95,8 @@ def plugin_args(request: RunRequest) -> list[str]:
         args.append("--drill-dry-run")
     if request.variant is not None:
         args.append(f"--drill-variant={request.variant}")
+    if request.service is not None:
+        args.append(f"--drill-service={request.service}")
     if request.markexpr:
         args += ["-m", request.markexpr]
     for option, value in (
@@ -206,6 +209,7 @@ def run_drills(paths: ProjectPaths, request: RunRequest, console: Console) -> in
         given = report_dir_option(request.pytest_args)
         report_dir = paths.root / given if given else paths.reports / run_id
         check_request(paths, profile, report_dir, os.environ)  # a hostile profile acts on nothing
+        profile.app_service(request.service)  # an unknown --service is a usage error, up front
     except DrillError as exc:
         console.print(Text.assemble(("error: ", "red"), str(exc)))
         return USAGE

@@ -43,6 +43,7 @@ from drills.core.secrets import learn_secrets
 from drills.core.services import (
     DATABASE_KINDS_OF_SERVICES,
     ServiceDatabase,
+    ServiceLedger,
     ServiceLoad,
     ServiceWorkload,
 )
@@ -69,6 +70,7 @@ __all__ = [
 
 TARGET_KINDS = ("sandbox", "containers", "cluster")
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _OVERRIDE = re.compile(r"^(?P<service>[A-Za-z][\w-]*)\.(?P<kind>rto|rpo)=(?P<value>.+)$", re.I)
 
 
@@ -174,6 +176,8 @@ class Endpoints:
     aws_endpoint: str | None = None  # an AWS API of our own (the sandbox's moto); None: AWS's
     pod_gateway: str | None = None  # where the sandbox's pods reach this machine (in-cluster load)
     pod_service_url: str | None = None  # the service as pods reach it (in-cluster load)
+    service_urls: Mapping[str, str] = field(default_factory=dict)  # per described service
+    service_dsns: Mapping[str, str] = field(default_factory=dict)  # per described service
 
 
 def resolve_endpoints(
@@ -202,7 +206,8 @@ def resolve_endpoints(
     kubeconfig = Path(targets.kubeconfig).expanduser() if targets.kubeconfig else None
     if kubeconfig is not None and not kubeconfig.is_absolute():
         kubeconfig = root / kubeconfig
-    learn_secrets(environ, dsns=(dsn, admin), kubeconfig=kubeconfig)
+    service_dsns = {str(k): str(v) for k, v in (data.get("service_dsns") or {}).items()}
+    learn_secrets(environ, dsns=(dsn, admin, *service_dsns.values()), kubeconfig=kubeconfig)
     return Endpoints(
         kube_api=data.get("kube_api"),
         service_url=data.get("service_url") or targets.service_url,
@@ -216,6 +221,8 @@ def resolve_endpoints(
         aws_endpoint=data.get("aws_endpoint"),
         pod_gateway=data.get("pod_gateway"),
         pod_service_url=data.get("pod_service_url") or targets.pod_service_url,
+        service_urls=dict(data.get("service_urls") or {}),
+        service_dsns=service_dsns,
     )
 
 
@@ -337,6 +344,24 @@ class Profile:
     def service(self, name: str) -> ServiceObjectives | None:
         """The objectives of service `name`, if the profile lists it."""
         return next((s for s in self.services if s.name == name), None)
+
+    def app_service(self, name: str | None = None) -> ServiceObjectives | None:
+        """The service drills run against: `name` (`--service`), else the first described one.
+
+        None when no service names a deployment (a profile of objectives only: the drills use
+        `[targets] deployment`). ConfigError when `name` is not a described service.
+        """
+        described = [s for s in self.services if s.workload is not None]
+        if name is None:
+            return described[0] if described else None
+        found = next((s for s in described if s.name == name), None)
+        if found is None:
+            known = ", ".join(s.name for s in described) or "none"
+            raise ConfigError(
+                f"profile {self.path} describes no service {name!r} with a deployment (described: "
+                f'{known}); add [services.{name}] with deployment = "...", or `drills init`'
+            )
+        return found
 
     def objectives(self) -> tuple[Objective, ...]:
         """Every service's objectives, in file order."""
@@ -464,9 +489,10 @@ def _workload(section: _Table, name: str) -> ServiceWorkload | None:
     given = {key: section.text(key, None) for key in keys}
     paths = {key: section.text(key, None) for key in ("health_path", "ready_path")}
     database, load = section.table("database"), section.table("load")
+    ledger = section.table("ledger")
     if deployment is None:
         extra = [k for k in (*keys, *paths) if given.get(k) or paths.get(k)]
-        extra += [t for t in ("database", "load") if t in section.data]
+        extra += [t for t in ("database", "load", "ledger") if t in section.data]
         if extra:
             raise section.error(
                 extra[0],
@@ -484,6 +510,7 @@ def _workload(section: _Table, name: str) -> ServiceWorkload | None:
         ready_path=paths["ready_path"] or "/readyz",
         database=_service_database(database) if "database" in section.data else None,
         load=_service_load(load),
+        ledger=_service_ledger(ledger),
     )
 
 
@@ -498,6 +525,22 @@ def _service_database(table: _Table) -> ServiceDatabase:
         raise table.error("dsn_env", f"is {dsn_env!r}", env_name_problem(dsn_env))
     table.finish()
     return ServiceDatabase(kind=kind, dsn_env=dsn_env)
+
+
+def _service_ledger(table: _Table) -> ServiceLedger:
+    defaults = ServiceLedger()
+    value = ServiceLedger(
+        table=table.text("table", defaults.table),
+        key_column=table.text("key_column", defaults.key_column),
+        hash_column=table.text("hash_column", defaults.hash_column),
+    )
+    for key in ("table", "key_column", "hash_column"):
+        if not _SQL_NAME.match(getattr(value, key)):
+            raise table.error(
+                key, f"is {getattr(value, key)!r}", "write a plain SQL name, e.g. notes"
+            )
+    table.finish()
+    return value
 
 
 def _service_load(table: _Table) -> ServiceLoad:

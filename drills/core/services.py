@@ -23,6 +23,7 @@ __all__ = [
     "Availability",
     "Need",
     "ServiceDatabase",
+    "ServiceLedger",
     "ServiceLoad",
     "ServiceWorkload",
     "availability",
@@ -100,6 +101,25 @@ class ServiceLoad:
 
 
 @dataclass(frozen=True)
+class ServiceLedger:
+    """`[services.<name>.ledger]`: where the acknowledged writes are read back after recovery.
+
+    The write ledger's keys are looked up in `key_column` of `table`, and each row's
+    `hash_column` must equal the payload hash the load declared (`drills.load.acknowledge`).
+    The default is the demo shop's `orders` table.
+    """
+
+    table: str = "orders"
+    key_column: str = "order_key"
+    hash_column: str = "payload_hash"
+
+    @property
+    def is_shop(self) -> bool:
+        """The demo shop's contract (its hash is recomputed from the row's content)."""
+        return self == ServiceLedger()
+
+
+@dataclass(frozen=True)
 class ServiceWorkload:
     """Where a service runs and how it is reached (a section with a `deployment`)."""
 
@@ -113,6 +133,7 @@ class ServiceWorkload:
     worker: str | None = None
     database: ServiceDatabase | None = None
     load: ServiceLoad = field(default_factory=ServiceLoad)
+    ledger: ServiceLedger = field(default_factory=ServiceLedger)
 
     def has(self, need: Need) -> bool:
         """Whether the service provides `need`."""

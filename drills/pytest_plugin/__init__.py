@@ -14,6 +14,7 @@ from drills.pytest_plugin.fixtures import (
     drill_endpoints,
     drill_objectives,
     drill_profile,
+    drill_service,
     drill_variant,
 )
 from drills.pytest_plugin.options import DrillSettings
@@ -40,6 +41,7 @@ __all__ = [
     "drill_endpoints",
     "drill_objectives",
     "drill_profile",
+    "drill_service",
     "drill_variant",
     "pytest_addoption",
     "pytest_collection_modifyitems",

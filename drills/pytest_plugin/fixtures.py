@@ -12,8 +12,15 @@ from drills.core.clock import DrillClock
 from drills.core.drill import Drill, DrillSpec
 from drills.core.errors import ConfigError
 from drills.core.objectives import Objective
-from drills.core.profile import Endpoints, Profile, parse_objective_override, resolve_endpoints
+from drills.core.profile import (
+    Endpoints,
+    Profile,
+    ServiceObjectives,
+    parse_objective_override,
+    resolve_endpoints,
+)
 from drills.core.secrets import redact
+from drills.core.services import DRILL_REQUIREMENTS, availability
 from drills.pytest_plugin.bridge import JOURNAL_PLUGIN
 from drills.pytest_plugin.context import DrillContext
 from drills.pytest_plugin.markers import drill_marker, variant_of
@@ -132,6 +139,45 @@ def drill_variant(request: pytest.FixtureRequest) -> str:
     return variant_of(request.node)
 
 
+@pytest.fixture
+def drill_service(
+    request: pytest.FixtureRequest, drill_context: DrillContext
+) -> ServiceObjectives | None:
+    """The service this drill runs against.
+
+    `drills run --service NAME`, else the profile's first service with a deployment; None when
+    the profile describes none (the drills then use `[targets] deployment`, the shop).
+    """
+    try:
+        return drill_context.profile.app_service(request.config.getoption("drill_service"))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def _drilled_service(
+    item: pytest.Item, profile: Profile, marker_service: str, drill_id: str
+) -> str:
+    """The service whose objectives judge the drill, and a skip when it cannot run the drill.
+
+    A drill marked for the profile's first described service (the demo shop) is judged on the
+    `--service` one instead; a drill marked for another service (e.g. `database`) keeps it.
+    """
+    wanted = item.config.getoption("drill_service")
+    if wanted is None:
+        return marker_service
+    selected, default = profile.app_service(wanted), profile.app_service()
+    assert selected is not None  # app_service(name) raises rather than return None
+    declared = [drill_id] if drill_id in DRILL_REQUIREMENTS else []  # a team's own: it runs
+    missing = [
+        a for a in availability(selected.name, selected.workload, declared) if not a.runnable
+    ]
+    if missing:
+        pytest.skip(f"service {selected.name} cannot run {drill_id}: {'; '.join(missing[0].why)}")
+    return (
+        selected.name if default is not None and marker_service == default.name else marker_service
+    )
+
+
 def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Objective]) -> DrillSpec:
     try:
         marker = drill_marker(item)
@@ -150,12 +196,13 @@ def _spec(item: pytest.Item, context: DrillContext, extra: Sequence[str | Object
         objectives = (
             profile.with_objectives(overrides).with_objectives(marker.objectives).objectives()
         )
+        service = _drilled_service(item, profile, marker.service, marker.id)
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     return DrillSpec(
         id=marker.id,
         runbook=marker.runbook,
-        service=marker.service,
+        service=service,
         severity=marker.severity,
         objectives=objectives,
         waits=profile.waits,

@@ -36,6 +36,7 @@ _HELP = {
     "profiles_dir": f"directory of environment profiles (default {PROFILES_DIR})",
     "select": "run only the drill with this id (repeatable); unknown ids are an error",
     "variant": "run the selected drills' variant NAME (each must declare it; default: the first)",
+    "service": "drill the profile's service NAME (default: the first one with a deployment)",
     "operator": "who runs the drills, recorded in the journal (default: the OS user)",
     "approved_by": "who approved the run, recorded in the journal",
     "ticket": "change or incident ticket of the run, recorded in the journal",
@@ -103,6 +104,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--drill-id", dest="drill_ids", action="append", default=None, help=_HELP["select"]
     )
     group.addoption("--drill-variant", dest="drill_variant", default=None, help=_HELP["variant"])
+    group.addoption("--drill-service", dest="drill_service", default=None, help=_HELP["service"])
     group.addoption("--drill-operator", dest="drill_operator", default=None, help=_HELP["operator"])
     group.addoption(
         "--drill-approved-by", dest="drill_approved_by", default=None, help=_HELP["approved_by"]

@@ -17,12 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.sandbox.sandbox_root import sandbox_in_temp_root
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = ("scenarios", "fixtures/environments", "fixtures/shop", "fixtures/backup")
+PARTS = (
+    "scenarios",
+    "fixtures/environments",
+    "fixtures/shop",
+    "fixtures/backup",
+    "fixtures/locustfiles",  # a described service's locustfile is named from the project root
+)
 
 
 @contextmanager
@@ -76,6 +83,13 @@ def sandbox_endpoints(root: Path) -> dict[str, Any]:
     """The sandbox's endpoints.json: DSNs, the service URL, moto's address."""
     data: dict[str, Any] = json.loads((root / ".drills/sandbox/endpoints.json").read_text())
     return data
+
+
+def assert_no_replication_slots(root: Path) -> None:
+    """No replication slot is left on the sandbox's primary (a replica or standby drill's)."""
+    with psycopg.connect(sandbox_endpoints(root)["admin_dsn"], autocommit=True) as conn:
+        slots = conn.execute("SELECT slot_name FROM pg_replication_slots").fetchall()
+    assert slots == [], f"replication slots left on the primary: {slots}"
 
 
 def kubectl(root: Path, *args: str, timeout_s: float = 30) -> str:

@@ -2,10 +2,12 @@
 
 The locustfile calls `install(events)`. When the harness set `DRILLS_STREAM_ADDR=host:port`,
 each request Locust completes (`events.request`) becomes one tuple in a buffer: monotonic time,
-name, success, status, latency, and the order key and payload hash when the request's context
-carries them and the answer was 201 (an acknowledged write), or the key and `MISSING` when a read
-whose context names an acknowledged order (`read_key`) was answered 404. The hook does nothing
-more, so streaming costs the users' greenlets about a microsecond per request; the buffer is
+name, success, status, latency, and the key and payload hash of an acknowledged write, or the
+key and `MISSING` when a read whose context names an acknowledged write (`read_key`) was
+answered 404. A locustfile declares a write through the request's context:
+`context=drills.load.acknowledge.ack_context(key, payload_hash)` (`ack_key`), acknowledged by
+any 2xx answer; the demo shop's `order_key` context is acknowledged by its 201. The hook does
+nothing more, so streaming costs the users' greenlets about a microsecond per request; the buffer is
 formatted in one go at flush time (`stream_wire`), followed by the user count of this process.
 Lines are flushed every `DRILLS_STREAM_FLUSH_S` (default 0.05 s) by a greenlet,
 and synchronously on `test_stop` and `quitting`, so the last second is never lost; `quitting`
@@ -30,6 +32,7 @@ import gevent
 from locust.env import Environment
 from locust.event import Events
 
+from drills.core.acks import acknowledged_write
 from drills.targets.adapters.stream_wire import (
     MISSING,
     RequestLine,
@@ -71,8 +74,9 @@ class RequestStreamer:
         """Buffer one tuple for a completed request (formatted later, at flush time)."""
         status = int(getattr(response, "status_code", 0) or 0)
         key = digest = ""
-        if status == 201 and not exception and _is_write(context):
-            key, digest = context["order_key"], context["payload_hash"]
+        written = None if exception else acknowledged_write(context, status)
+        if written is not None:
+            key, digest = written
         elif status == 404 and isinstance(context, dict) and context.get("read_key"):
             key, digest = str(context["read_key"]), MISSING
         self._buffer.append(
@@ -119,10 +123,6 @@ class RequestStreamer:
         while not self._closed:
             gevent.sleep(self._flush_s)
             self.flush()
-
-
-def _is_write(context: Any) -> bool:
-    return isinstance(context, dict) and "order_key" in context and "payload_hash" in context
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from drills.core.clock import SystemClock
 from drills.core.conditions import Observation
 from drills.core.dataloss import ORDERS_TABLE_DDL, payload_hash
 from drills.core.errors import DrillError, TransientError
+from drills.core.services import ServiceLedger
 from drills.core.waiting import wait_until
 from drills.targets.ports.data import (
     ConnectionLimits,
@@ -31,6 +32,7 @@ from drills.targets.ports.data import (
 )
 
 __all__ = [
+    "LedgerDatabase",
     "PostgresDatabase",
     "PostgresSessionHolder",
     "fingerprint_table",
@@ -349,6 +351,32 @@ class PostgresDatabase:
         if int(found) != 1:
             return False, f"the committed check row {key} was read back {found} times"
         return True, f"wrote, committed and read back order {key} (then deleted it)"
+
+
+class LedgerDatabase(PostgresDatabase):
+    """A service's database whose acknowledged writes live in `[services.<name>.ledger]`.
+
+    `orders_present()` (the name the drills and the write ledger use) reads the ledger's table:
+    key -> (the stored payload hash, copies). Unlike the demo shop's, the hash is the column the
+    service stored, so a row changed without its hash shows as present, not altered.
+    """
+
+    def __init__(self, name: str, dsn: str, ledger: ServiceLedger, **kwargs: Any) -> None:
+        super().__init__(name, dsn, **kwargs)
+        self.ledger = ledger
+
+    def orders_present(self) -> dict[str, tuple[str, int]]:
+        """The ledger table's rows: key -> (payload hash, copies)."""
+        query = sql.SQL("SELECT {}, {} FROM {}").format(
+            sql.Identifier(self.ledger.key_column),
+            sql.Identifier(self.ledger.hash_column),
+            sql.Identifier(*self.ledger.table.split(".")),
+        )
+        present: dict[str, tuple[str, int]] = {}
+        for key, digest in self._rows(query):
+            _, copies = present.get(str(key), (str(digest), 0))
+            present[str(key)] = (str(digest), copies + 1)
+        return present
 
 
 def fingerprint_table(conn: psycopg.Connection[Any], table: str) -> TableFingerprint:

@@ -12,6 +12,7 @@ from drills.core.profile import load_profile
 from drills.core.services import (
     DRILL_REQUIREMENTS,
     ServiceDatabase,
+    ServiceLedger,
     ServiceWorkload,
     availability,
 )
@@ -120,3 +121,46 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_a_ledger_names_where_the_writes_are_read_back(tmp_path: Path) -> None:
+    text = """
+[services.notes]
+deployment = "notes"
+[services.notes.ledger]
+table = "notes"
+key_column = "note_id"
+"""
+    [notes] = load_profile(_write(tmp_path, text)).services
+    assert notes.workload is not None
+    assert notes.workload.ledger == ServiceLedger("notes", "note_id", "payload_hash")
+    assert not notes.workload.ledger.is_shop
+    assert ServiceLedger().is_shop  # the default: the demo shop's orders
+
+
+def test_a_ledger_name_that_is_not_plain_sql_is_refused(tmp_path: Path) -> None:
+    text = '[services.x]\ndeployment = "x"\n[services.x.ledger]\ntable = "notes; DROP TABLE x"\n'
+    with pytest.raises(ConfigError, match=r"ledger\.table.*plain SQL name"):
+        load_profile(_write(tmp_path, text))
+
+
+def test_the_drilled_service_is_the_named_one_or_the_first_described(tmp_path: Path) -> None:
+    text = """
+[services.database]
+rto = "1h"
+[services.shop]
+deployment = "shop"
+[services.notes]
+deployment = "notes"
+"""
+    profile = load_profile(_write(tmp_path, text))
+    default = profile.app_service()
+    assert default is not None
+    assert default.name == "shop"  # the first with a deployment, not `database`
+    named = profile.app_service("notes")
+    assert named is not None
+    assert named.name == "notes"
+    with pytest.raises(ConfigError, match=r"no service 'database' with a deployment.*shop, notes"):
+        profile.app_service("database")
+    bare = load_profile(_write(tmp_path, '[services.shop]\nrto = "1m"\n'))
+    assert bare.app_service() is None  # objectives only: [targets] deployment is drilled
