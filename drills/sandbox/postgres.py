@@ -56,6 +56,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -87,6 +88,7 @@ _SUPERUSER = "postgres"
 APP_USER = "app"
 PASSWORD_ROLE_PREFIX = "shop_login_"  # roles whose password pg_hba.conf checks (secret-rotation)
 _SERVICE_USER = "drills"
+_SQL_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def free_port() -> int:
@@ -446,6 +448,30 @@ class LocalPostgres:
         if not exists.strip():
             self.psql(f'CREATE DATABASE "{self.dbname}" OWNER {APP_USER}', dbname="postgres")
         (self.home / ".needs-db").unlink()
+
+    def ensure_service_database(self, role: str, dbname: str, *, connection_limit: int) -> str:
+        """A login role owning a database of its own (both created if missing); returns its DSN.
+
+        For a second service on the same server (the sandbox's notes): its own role with its own
+        CONNECTION LIMIT, so a pool leak with that role fills that service's slots only, and its
+        sessions are told apart from the shop's by role and database. The role is trusted by
+        pg_hba.conf like `app`. Idempotent: a restart, or a restore of a base backup that holds
+        them, changes nothing but the limit.
+        """
+        if not (_SQL_IDENTIFIER.match(role) and _SQL_IDENTIFIER.match(dbname)):
+            raise ConfigError(f"role {role!r} and database {dbname!r} must be plain identifiers")
+        self.psql(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            f"THEN CREATE ROLE {role} LOGIN; END IF; END $$; "
+            f"ALTER ROLE {role} CONNECTION LIMIT {int(connection_limit)};",
+            dbname="postgres",
+        )
+        exists = self.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'", dbname="postgres"
+        )
+        if not exists.strip():
+            self.psql(f'CREATE DATABASE "{dbname}" OWNER {role}', dbname="postgres")
+        return self.dsn(dbname, user=role)
 
     def log_tail(self, lines: int = 15) -> str:
         """The end of the server log (for error messages)."""

@@ -41,6 +41,8 @@ SANDBOX_BACKOFF = BackOff(base_s=0.5, cap_s=8.0, reset_after_s=30.0)
 
 IMAGE_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "shop": ("fixtures/shop/app.py",),
+    # the second demo service (issue 18): drills-demo/notes:1.0
+    "notes": ("fixtures/notes/app.py",),
     # backup-verification (RUNBOOKS §3.8): the backup CronJob's `pg_dump | gzip` to S3
     "pg-backup": ("fixtures/backup/pg_backup.py",),
     # drills run --load-in-cluster N: a Locust worker pod (drills.load.in_cluster)
