@@ -139,7 +139,7 @@ def drill_variant(request: pytest.FixtureRequest) -> str:
     return variant_of(request.node)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def drill_service(
     request: pytest.FixtureRequest, drill_context: DrillContext
 ) -> ServiceObjectives | None:
