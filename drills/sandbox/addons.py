@@ -44,12 +44,14 @@ _PORT_NAME = "https"
 _SERVICE_PORT = 443
 
 
-def database_secret(dsn: str, *, namespace: str, name: str = "shop-database") -> Manifest:
-    """The Secret the shop's Deployment reads its DSN from (key ``url``)."""
+def database_secret(
+    dsn: str, *, namespace: str, name: str = "shop-database", app: str = "shop"
+) -> Manifest:
+    """The Secret a Deployment reads its DSN from (key ``url``), labelled with its `app`."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "shop"}},
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": app}},
         "type": "Opaque",
         "stringData": {"url": dsn},
     }

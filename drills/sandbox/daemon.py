@@ -12,7 +12,10 @@
 5. one process kubelet per node (`drills.sandbox.node.kubelet.Kubelet`), each with its own
    identity, Lease and kubelet API; pods are processes in their own network namespaces;
 6. the shop's database and broker Secrets and ``fixtures/shop/k8s/`` applied with kubectl
-   (validation on);
+   (validation on); then the second demo service's: Secret ``notes-database`` (role and database
+   ``notes`` of the same PostgreSQL, with a CONNECTION LIMIT of their own) and
+   ``fixtures/notes/k8s/`` (when the project root has that folder), served by a second service
+   proxy (nothing waits for its pods);
 7. metrics-server (``metrics.k8s.io``) and the service proxy with its ``custom.metrics.k8s.io``
    API (the shop HPA's request-rate metric), registered as aggregated APIs; then, since that API
    is served, ``fixtures/shop/k8s/custom-metrics/`` (the HPA scaling on the request rate too);
@@ -21,6 +24,7 @@
 
 It then writes, under ``<root>/.drills/sandbox/``: ``kubeconfig`` (context ``drills-sandbox``),
 ``endpoints.json`` (``kube_api``, ``service_url``, ``database_dsn``, ``admin_dsn``,
+``service_urls`` and ``service_dsns`` (per demo service: ``shop``, ``notes``),
 ``postgres_root``, ``namespace``, ``aws_endpoint``, ``s3_endpoint``, ``broker_url``,
 ``kubeconfig``, ``pid``, ``kubernetes_version``, ``timings``: every flag that differs from
 upstream) and ``daemon.pid``.
@@ -64,6 +68,12 @@ BROKER_SECRET = "shop-broker"  # key url: the Redis URL the shop-worker Deployme
 CUSTOM_METRICS_SERVICE = "custom-metrics-apiserver"  # prometheus-adapter's usual name
 SHOP_MANIFESTS = Path("fixtures", "shop", "k8s")  # the shop with a CPU-only HPA
 CUSTOM_METRICS_MANIFESTS = SHOP_MANIFESTS / "custom-metrics"  # its HPA with the request rate
+NOTES = "notes"  # the second demo service: Deployment, Service, role and database all so named
+NOTES_SECRET = "notes-database"  # key url: the notes Deployment's DSN
+NOTES_MANIFESTS = Path("fixtures", "notes", "k8s")
+# Its role's own cap: 2 pods x POOL_SIZE 5, one surge pod's pool during a rollout, and the pool
+# drill's headroom of 5 ([pool] headroom); the shop's `app` role keeps the rest of the server.
+NOTES_CONNECTION_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,8 @@ class SandboxDaemon:
     plane: ControlPlane | None = None
     proxy: ServiceProxy | None = None
     slices: SliceSource | None = None
+    notes_proxy: ServiceProxy | None = None
+    notes_slices: SliceSource | None = None
     custom_metrics: CustomMetricsServer | None = None
     kubelets: list[Kubelet] = field(default_factory=list)
     _control: web.AppRunner | None = None
@@ -166,9 +178,16 @@ class SandboxDaemon:
         await asyncio.to_thread(self.plane.start_metrics_server, wait=False)
         await self._start_kubelets()
         await asyncio.to_thread(self._deploy, built, dsn, broker)
+        notes_dsn = await asyncio.to_thread(self._deploy_notes, built)
         service_url = await self._start_traffic(built)
         await self._start_control()
-        return self._write_endpoints(built, dsn, aws, service_url, broker)
+        endpoints = self._endpoints(built, dsn, aws, service_url, broker)
+        endpoints["service_urls"] = {SERVICE: service_url}
+        endpoints["service_dsns"] = {SERVICE: dsn}
+        if notes_dsn is not None:
+            endpoints["service_urls"][NOTES] = await self._start_notes_proxy()
+            endpoints["service_dsns"][NOTES] = notes_dsn
+        return self._write_endpoints(endpoints)
 
     async def _start_data(self, gateway: str) -> tuple[str, str, str]:
         root = self.paths.state / "postgres"
@@ -228,6 +247,41 @@ class SandboxDaemon:
         addons.apply(built.kubectl, kubeconfig, secrets)
         addons.apply_files(built.kubectl, kubeconfig, self.paths.root / SHOP_MANIFESTS, NAMESPACE)
 
+    def _deploy_notes(self, built: Binaries) -> str | None:
+        """The notes service's role, database, Secret and manifests; its DSN.
+
+        None (nothing deployed) when the project root has no fixtures/notes/k8s/: a project, or a
+        test's throw-away root, that copied only the shop gets the sandbox it had before.
+        """
+        assert self.plane is not None  # start() built it
+        assert self.postgres is not None
+        manifests = self.paths.root / NOTES_MANIFESTS
+        if not manifests.is_dir():
+            return None
+        kubeconfig = self.plane.admin_kubeconfig
+        notes_dsn = self.postgres.ensure_service_database(
+            NOTES, NOTES, connection_limit=NOTES_CONNECTION_LIMIT
+        )
+        secret = addons.database_secret(
+            notes_dsn, namespace=NAMESPACE, name=NOTES_SECRET, app=NOTES
+        )
+        addons.apply(built.kubectl, kubeconfig, [secret])
+        addons.apply_files(built.kubectl, kubeconfig, manifests, NAMESPACE)
+        return notes_dsn
+
+    async def _start_notes_proxy(self) -> str:
+        """The notes Service's own proxy, on loopback and the pod gateway like the shop's."""
+        assert self.plane is not None  # start() built it
+        assert self.network is not None
+        identity = ("drills-service-proxy", ("system:masters",))
+        api_client = connect(self.plane.kubeconfig_for("service-proxy", *identity))
+        self.notes_slices = slice_source(api_client, NAMESPACE, NOTES)
+        self.notes_slices.start()
+        self.notes_proxy = ServiceProxy(
+            self.notes_slices, name=f"{NAMESPACE}/{NOTES}", also_on=(self.network.gateway,)
+        )
+        return await self.notes_proxy.start()
+
     async def _start_traffic(self, built: Binaries) -> str:
         assert self.plane is not None  # start() built it
         assert self.network is not None
@@ -279,12 +333,13 @@ class SandboxDaemon:
         )
         return service_url
 
-    def _write_endpoints(
+    def _endpoints(
         self, built: Binaries, dsn: str, aws: str, service_url: str, broker: str
     ) -> dict[str, Any]:
+        """What endpoints.json holds for the shop and the platform (the keys profiles read)."""
         assert self.plane is not None  # start() built it
         assert self.postgres is not None
-        endpoints = {
+        return {
             "kube_api": self.plane.url,
             "service_url": service_url,
             "database_dsn": dsn,
@@ -305,6 +360,9 @@ class SandboxDaemon:
             "timings": self.plane.timings(),
             "pid": os.getpid(),
         }
+
+    def _write_endpoints(self, endpoints: dict[str, Any]) -> dict[str, Any]:
+        """Write endpoints.json at once (a reader never sees half of it)."""
         temporary = self.paths.endpoints.with_suffix(".tmp")
         temporary.write_text(json.dumps(endpoints, indent=2) + "\n")
         temporary.replace(self.paths.endpoints)
@@ -363,10 +421,12 @@ class SandboxDaemon:
             self.paths.control_socket.unlink(missing_ok=True)
         if self.custom_metrics is not None:
             await self.custom_metrics.stop()
-        if self.proxy is not None:
-            await self.proxy.stop()
-        if self.slices is not None:
-            await asyncio.to_thread(self.slices.stop)
+        for proxy in (self.notes_proxy, self.proxy):
+            if proxy is not None:
+                await proxy.stop()
+        for slices in (self.notes_slices, self.slices):
+            if slices is not None:
+                await asyncio.to_thread(slices.stop)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ PARTS = (
     "scenarios",
     "fixtures/environments",
     "fixtures/shop",
+    "fixtures/notes",  # the second demo service: the sandbox deploys it beside the shop
     "fixtures/backup",
     "fixtures/locustfiles",  # a described service's locustfile is named from the project root
 )
