@@ -200,7 +200,7 @@ def _replica_promote(  # noqa: PLR0913 - the drill's ports and what the steady s
     with drill.step("Detect: users fail, the database is down"):
         detect_user_failures(drill, users_ok)
     with drill.step("Read the replication lag on the replica and the slots on the primary"):
-        status = promotion.replica_admin().recovery_status()
+        status = promotion.admin().recovery_status()
         drill.record_figure(
             "replication lag (now() - pg_last_xact_replay_timestamp())",
             status.replay_lag_s,
@@ -210,10 +210,10 @@ def _replica_promote(  # noqa: PLR0913 - the drill's ports and what the steady s
         )
         _record_slots(drill, promotion, slots_before)
     with drill.step("Promote the replica: pg_promote()"):
-        promoted = promote_replica(promotion.replica_admin(), clock=drill.clock)
+        promoted = promote_replica(promotion.admin(), clock=drill.clock)
         drill.record_figure("promotion duration", promoted.duration_s, "s", no_target=PART_OF_TTR)
         breach = _judge_lag(drill, traffic, promotion, promoted)
-        check = confirm_promotion(promotion.replica_app())  # a real INSERT, read back
+        check = confirm_promotion(promotion.app())  # a real INSERT, read back
         drill.record_figure(
             "timeline after promotion",
             float(check.status.timeline),
@@ -222,14 +222,14 @@ def _replica_promote(  # noqa: PLR0913 - the drill's ports and what the steady s
             no_target="which timeline the promoted replica writes on; the write is the check",
         )
     with drill.step("Repoint the shop at the promoted replica"):
-        repoint_recorded(drill, promotion.recovery.config, promotion.replica_app().dsn())
+        repoint_recorded(drill, promotion.recovery.config, promotion.app().dsn())
     with drill.step("Service back: users served by the promoted replica"):
         drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    canary.judge(promotion.replica_app())
-    verified = traffic.verify_writes(drill, promotion.replica_app(), existing=existing)
+    canary.judge(promotion.app())
+    verified = traffic.verify_writes(drill, promotion.app(), existing=existing)
     lost = ""
     try:
         drill.assert_rpo(verified.report)  # acknowledged by the primary, missing after cut-over

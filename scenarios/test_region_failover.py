@@ -72,7 +72,7 @@ def test_region_failover(  # noqa: PLR0913 - one fixture per port the drill touc
     with drill.step("Primary region lost: shop scaled to 0, PostgreSQL stopped -m immediate"):
         drill.record_figure(
             "replication slots on the primary",
-            float(len(region.slots())),  # read before the kill: the primary cannot answer after
+            float(len(region.db.slots())),  # read before the kill: the primary cannot answer after
             "slots",
             no_target="read right before the loss; the standby's age at promotion is judged",
         )
@@ -123,14 +123,14 @@ def _stand_up_backup_region(drill: Drill, region: RegionFailover) -> float:
             no_target=_BEFORE_FAULT,
         )
     with drill.step("Standby: a replication slot on the primary, a standby in the backup region"):
-        drill.prepare(region.standby())
+        drill.prepare(region.db.standby())
         drill.wait_until(
-            region.streaming(),
+            region.db.streaming(),
             timeout_s=60,
             poll_s=0.2,
             description="standby streaming through its slot",
         )
-        region.lag_defect()  # test-only defect switch
+        region.db.lag_defect()  # test-only defect switch
         streaming_s = drill.clock.now()
     with drill.step("Backup region's shop on the standby, scaled to 0 (a warm region)"):
         region.pilot_light()
@@ -140,10 +140,10 @@ def _stand_up_backup_region(drill: Drill, region: RegionFailover) -> float:
 def _promote_standby(drill: Drill, traffic: Traffic, region: RegionFailover) -> str:
     """Step 2, the database: pg_promote() on the standby; returns the age FAIL reason or ""."""
     with drill.step("2. Move traffic: promote the standby database (pg_promote())"):
-        promoted = promote_replica(region.standby_admin(), clock=drill.clock)
+        promoted = promote_replica(region.db.admin(), clock=drill.clock)
         drill.record_figure("promotion duration", promoted.duration_s, "s", no_target=PART_OF_TTR)
         breach = _judge_age(drill, traffic, region, promoted.last_replay_iso, promoted.lag_s)
-        check = confirm_promotion(region.standby_app())  # a real INSERT, read back
+        check = confirm_promotion(region.db.app())  # a real INSERT, read back
         database_rto = drill.spec.objective(ObjectiveKind.RTO, "database")
         drill.record_since_fault(
             "database RTO (the standby promoted and taking writes)",
@@ -167,7 +167,7 @@ def _judge_age(
     assert rpo is not None, "no database RPO in the profile; pass --objective database.rpo=15m"
     fault_at = drill.fault_at_s if drill.fault_at_s is not None else drill.clock.now()
     newest = newest_before(traffic.ledger.writes(), fault_at)
-    if newest is None or region.since is None:
+    if newest is None or region.db.since is None:
         raise CouldNotVerify(
             "no write was acknowledged before the primary region was lost, so how old the "
             "standby's data was cannot be measured; check that users can place orders"
@@ -175,7 +175,7 @@ def _judge_age(
     lag = lag_at_promotion(
         newest_ack=wall_at(drill.clock, newest),
         last_replay_iso=last_replay_iso,
-        replica_since=region.since,
+        replica_since=region.db.since,
         runbook_lag_s=runbook_lag_s,
     )
     drill.record_figure(
@@ -229,7 +229,7 @@ def _judge_data(
     breach: str,
 ) -> None:
     """The write ledger on the promoted standby against the database RPO, and the age."""
-    verified = traffic.verify_writes(drill, region.standby_app(), existing=existing)
+    verified = traffic.verify_writes(drill, region.db.app(), existing=existing)
     lost = ""
     try:
         drill.assert_rpo(verified.report, "database")

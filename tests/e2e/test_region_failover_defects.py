@@ -21,11 +21,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.e2e.crash_matrix import KillPoint, kill_once
-from tests.e2e.drill_cli import figures, incident_timings, kubectl, objective, run_drill
+from tests.e2e.drill_cli import (
+    assert_no_replication_slots,
+    figures,
+    incident_timings,
+    kubectl,
+    objective,
+    run_drill,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -62,10 +68,7 @@ def _assert_as_found(root: Path, scenario: dict[str, Any]) -> None:
     assert "drills-backup-region-" not in listed.stdout, "a backup region process still runs"
     slices = kubectl(root, "get", "endpointslices", "-l", "kubernetes.io/service-name=shop")
     assert "drills-backup-region" not in slices, slices
-    endpoints = json.loads((root / ".drills" / "sandbox" / "endpoints.json").read_text())
-    with psycopg.connect(endpoints["admin_dsn"], autocommit=True) as conn:
-        slots = conn.execute("SELECT slot_name FROM pg_replication_slots").fetchall()
-        assert slots == [], f"replication slots left on the primary: {slots}"
+    assert_no_replication_slots(root)
 
 
 def test_a_standby_older_than_the_rpo_fails_with_its_age(project: Path) -> None:

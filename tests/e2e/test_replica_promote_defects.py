@@ -18,10 +18,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
-from tests.e2e.drill_cli import figures, incident_timings, objective, run_drill
+from tests.e2e.drill_cli import (
+    assert_no_replication_slots,
+    figures,
+    incident_timings,
+    objective,
+    run_drill,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -47,16 +52,13 @@ def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[i
 def _assert_as_found(root: Path, scenario: dict[str, Any]) -> None:
     """Both rollbacks done; no replica files, server or slot left; the shop on the primary."""
     kinds = sorted(r["kind"] for r in scenario["rollbacks"])
-    assert kinds == ["primary-killed", "standby-replica"], scenario["rollbacks"]
+    assert kinds == ["canary-table", "primary-killed", "standby-replica"], scenario["rollbacks"]
     assert all(r["outcome"] == "done" for r in scenario["rollbacks"]), scenario["rollbacks"]
     postgres = root / ".drills" / "sandbox" / "postgres"
     assert [p.name for p in postgres.iterdir() if p.name.startswith("replica-")] == []
     listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
     assert f"{postgres}/replica-" not in listed.stdout, "a replica server is still running"
-    endpoints = json.loads((root / ".drills" / "sandbox" / "endpoints.json").read_text())
-    with psycopg.connect(endpoints["admin_dsn"], autocommit=True) as conn:
-        slots = conn.execute("SELECT slot_name FROM pg_replication_slots").fetchall()
-        assert slots == [], f"replication slots left on the primary: {slots}"
+    assert_no_replication_slots(root)
 
 
 def test_a_replica_lagging_beyond_the_rpo_fails_naming_the_lag(project: Path) -> None:
