@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from psycopg import conninfo, sql
 from tests.e2e.drill_cli import REPO, DrillRun, sandbox_endpoints
 
 STEP_TIMEOUT_S = 240.0  # the fault's step ends well within this on the sandbox
+Deleter = Callable[[Path, str], tuple[str, ...]]  # (project root, server time) -> keys deleted
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,15 @@ def delete_acknowledged_orders(root: Path, *, since: str, count: int = 3) -> tup
     return tuple(str(row[0]) for row in rows)
 
 
-def delete_orders_after_step(root: Path, drill: str, step: str, *args: str) -> LostWrites:
-    """`drills run DRILL ARGS`; when `step` has finished, delete three acknowledged orders."""
+def delete_orders_after_step(
+    root: Path, drill: str, step: str, *args: str, delete: Deleter | None = None
+) -> LostWrites:
+    """`drills run DRILL ARGS`; when `step` has finished, delete three acknowledged writes.
+
+    `delete(root, since)` deletes them and returns their keys: by default three of the shop's
+    orders (`delete_acknowledged_orders`).
+    """
+    delete = delete or (lambda where, since: delete_acknowledged_orders(where, since=since))
     since = database_now(root)
     command = [sys.executable, "-m", "drills.cli", "--root", str(root), "run", drill, *args]
     environ = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
@@ -78,7 +86,7 @@ def delete_orders_after_step(root: Path, drill: str, step: str, *args: str) -> L
         reader.start()
         deleted: tuple[str, ...] = ()
         if seen.wait(STEP_TIMEOUT_S):
-            deleted = delete_acknowledged_orders(root, since=since)
+            deleted = delete(root, since)
         code = process.wait(timeout=STEP_TIMEOUT_S + 300)
         reader.join(timeout=10)
     journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())
@@ -124,12 +132,14 @@ def tolerant_profile(root: Path, name: str, *, error_ratio: float) -> str:
 
 
 def assert_lost_writes_named(lost: LostWrites) -> dict[str, Any]:
-    """The drill FAILed on the RPO naming each deleted order; returns its journal entry."""
+    """The drill FAILed on its service's RPO naming each deleted write; returns its entry."""
     scenario = lost.run.scenario
     print(f"deleted {lost.deleted}: {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
     assert len(lost.deleted) == 3, "the drill had acknowledged no order to delete"
     assert (lost.run.code, scenario["verdict"]) == (1, "FAIL"), scenario["reason"]
-    assert scenario["reason"].startswith("RpoBreached: shop RPO"), scenario["reason"]
+    assert scenario["reason"].startswith(f"RpoBreached: {scenario['service']} RPO"), scenario[
+        "reason"
+    ]
     assert all(key in scenario["reason"] for key in lost.deleted), scenario["reason"]
     seen = {f["name"]: f for f in scenario["figures"]}
     assert seen["acknowledged writes lost"]["value"] >= 3

@@ -1,0 +1,65 @@
+"""The second demo service drilled through its profile section alone (`--service notes`).
+
+`notes` has its own API (`PUT/GET /notes/{id}`), role, database and locustfile; nothing in
+drills/ or scenarios/ names it. pod-kill-under-load must judge it on its own objectives and its
+own ledger (`[services.notes.ledger]`): notes deleted behind the service's back while the drill
+runs must FAIL the drill, named; the healthy run must PASS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from tests.e2e.drill_cli import objective, run_drill, sandbox_endpoints
+from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+
+@pytest.fixture(scope="module")
+def project(drill_project: Path) -> Path:
+    """The sandbox the drill modules share (tests/e2e/conftest.py)."""
+    return drill_project
+
+
+def _delete_notes(root: Path, since: str) -> tuple[str, ...]:
+    """Three notes this drill's users stored (at least a second ago), deleted as the admin."""
+    dsn = make_conninfo(sandbox_endpoints(root)["admin_dsn"], dbname="notes")
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "DELETE FROM notes WHERE note_id IN (SELECT note_id FROM notes WHERE updated_at >"
+            " %s::timestamptz AND updated_at < clock_timestamp() - interval '1 second'"
+            " ORDER BY updated_at DESC LIMIT 3) RETURNING note_id",
+            [since],
+        ).fetchall()
+    return tuple(str(row[0]) for row in rows)
+
+
+def test_notes_lost_behind_the_services_back_fail_and_are_named(project: Path) -> None:
+    lost = delete_orders_after_step(
+        project,
+        "pod-kill-under-load",
+        "Kill half the pods",
+        "--service",
+        "notes",
+        delete=_delete_notes,
+    )
+    scenario: dict[str, Any] = assert_lost_writes_named(lost)
+    assert scenario["service"] == "notes"
+    assert "this fault touches no data, so none may be lost" in scenario["reason"]
+
+
+@pytest.mark.extended  # the defect above runs in make test; this is its healthy twin
+def test_notes_pass_pod_kill_on_their_own_objectives(project: Path) -> None:
+    run = run_drill(project, "pod-kill-under-load", "--service", "notes")
+    scenario = run.scenario
+    assert (run.code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    assert scenario["service"] == "notes"
+    rpo = objective(scenario, "RPO")
+    assert rpo["measured_s"] == 0.0
+    assert "acknowledged writes lost" in {f["name"] for f in scenario["figures"]}
