@@ -17,7 +17,7 @@ def project(tmp_path: Path) -> Path:
     root = toy_cli_project(tmp_path, ("variant_drills.py", "test_variants.py"))
     profile = root / "fixtures" / "environments" / "sandbox.toml"
     profile.write_text(
-        profile.read_text() + '\n[services.notes]\ndeployment = "notes"\nrto = "1m"\n'
+        profile.read_text() + '\n[services.toy]\ndeployment = "toy"\nrto = "1m"\n'
     )
     return root
 
@@ -29,12 +29,12 @@ def _scenario(project: Path) -> dict[str, object]:
 
 
 def test_the_named_service_s_objectives_judge_the_drill(project: Path) -> None:
-    done = drills(project, "run", "toy-variants", "--service", "notes")
+    done = drills(project, "run", "toy-variants", "--service", "toy")
     assert done.returncode == 0, done.stdout + done.stderr
     scenario = _scenario(project)
-    assert scenario["service"] == "notes"
+    assert scenario["service"] == "toy"
     [rto] = [o for o in scenario["objectives"] if o["name"] == "RTO"]  # type: ignore[attr-defined]
-    assert rto["target_s"] == 60.0  # notes' 1m, not the shop's 15m
+    assert rto["target_s"] == 60.0  # toy's 1m, not the shop's 15m
 
 
 def test_without_service_the_first_described_one_is_drilled(project: Path) -> None:

@@ -164,3 +164,12 @@ deployment = "notes"
         profile.app_service("database")
     bare = load_profile(_write(tmp_path, '[services.shop]\nrto = "1m"\n'))
     assert bare.app_service() is None  # objectives only: [targets] deployment is drilled
+
+
+def test_a_service_with_its_own_ledger_runs_only_the_drills_made_generic() -> None:
+    notes = ServiceWorkload(
+        deployment="notes", database=ServiceDatabase(), ledger=ServiceLedger("notes")
+    )
+    found = {a.drill: a for a in availability("notes", notes, ["pod-kill-under-load", "pitr"])}
+    assert found["pod-kill-under-load"].runnable
+    assert "demo shop's own tables or settings" in found["pitr"].why[0]
