@@ -88,7 +88,8 @@ def test_run_id_and_header(toy: ToyProject) -> None:
     result.stdout.fnmatch_lines(
         [
             "drills: env=sandbox run-id=q3-drill dry-run=no *",
-            "drills: profile sandbox (*sandbox.toml): shop RTO 15m RPO 5m, database RTO 1h RPO 15m",
+            "drills: profile sandbox (*sandbox.toml): shop RTO 15m RPO 5m, notes RTO 15m RPO 5m, "
+            "database RTO 1h RPO 15m",
         ]
     )
     assert toy.verdicts("reports/q3-drill") == {"toy-pass": "PASS"}
