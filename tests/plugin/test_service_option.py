@@ -16,9 +16,7 @@ from tests.plugin.test_cli import drills
 def project(tmp_path: Path) -> Path:
     root = toy_cli_project(tmp_path, ("variant_drills.py", "test_variants.py"))
     profile = root / "fixtures" / "environments" / "sandbox.toml"
-    profile.write_text(
-        profile.read_text() + '\n[services.toy]\ndeployment = "toy"\nrto = "1m"\n'
-    )
+    profile.write_text(profile.read_text() + '\n[services.toy]\ndeployment = "toy"\nrto = "1m"\n')
     return root
 
 
