@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from drills.core.profile import Endpoints, LoadSettings, Profile
+from drills.core.profile import Endpoints, LoadSettings, Profile, load_profile
 from drills.load.in_cluster import WORKER_ARGV_ENV, LocustWorkerJob, worker_job_manifest
 from drills.targets.ports.jobs import JobState
 from fixtures.load_cluster import (
     advertise_host,
     in_cluster_count,
+    only_first_service,
     pod_locustfile,
     pod_service_url,
     worker_argv,
@@ -112,3 +113,13 @@ def test_a_count_that_is_not_a_whole_number_is_refused(raw: str) -> None:
     with pytest.raises(pytest.UsageError, match="not a whole number"):
         in_cluster_count({"DRILLS_LOAD_IN_CLUSTER": raw})
     assert in_cluster_count({}) == 0
+
+
+def test_another_service_than_the_first_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[services.shop]\ndeployment = "shop"\n[services.notes]\ndeployment = "n"\n')
+    profile = load_profile(path)
+    only_first_service(profile, None)
+    only_first_service(profile, "shop")
+    with pytest.raises(pytest.UsageError, match="loads only shop so far"):
+        only_first_service(profile, "notes")
