@@ -73,6 +73,24 @@ def run_drill(
     return DrillRun(done.returncode, latest_scenario(root), done.stdout + done.stderr)
 
 
+def shown_drill(
+    root: Path, *args: str, env: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """`run_drill`, printing what a reader of the test log needs: on ERROR the output's tail
+    and the rollbacks, then the verdict, every objective and figure, and the steps."""
+    run = run_drill(root, *args, env=env)
+    scenario = run.scenario
+    if scenario["verdict"] == "ERROR":
+        print(run.output[-8000:])  # noqa: T201 - why the harness broke
+        print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
+    print(f"  {scenario['id']} {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
+    for item in (*scenario["objectives"], *scenario["figures"]):
+        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201 - the figures, for the report
+    for step in scenario.get("steps", []):
+        print(f"  step: {json.dumps(step)}")  # noqa: T201
+    return run.code, scenario
+
+
 def latest_scenario(root: Path) -> dict[str, Any]:
     """The one scenario of the latest run's `reports/latest/journal.json`."""
     journal = json.loads((root / "reports" / "latest" / "journal.json").read_text())

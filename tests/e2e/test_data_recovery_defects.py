@@ -10,14 +10,13 @@ reinstate must have left the shop on the primary, with no restored instance behi
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.drill_cli import figures, incident_timings, objective, run_drill
+from tests.e2e.drill_cli import figures, incident_timings, objective, shown_drill
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -29,14 +28,7 @@ def project(drill_project: Path) -> Path:
 
 
 def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    run = run_drill(root, *args, env=env)
-    scenario = run.scenario
-    if scenario["verdict"] == "ERROR":
-        print(run.output[-8000:])  # noqa: T201 - why the harness broke
-        print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
-    for item in (*scenario["objectives"], *scenario["figures"]):  # the figures the issue asks for
-        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201
-    return run.code, scenario
+    return shown_drill(root, *args, env=env)
 
 
 def _assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:

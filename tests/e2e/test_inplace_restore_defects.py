@@ -18,7 +18,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.drill_cli import figures, incident_timings, kubectl, objective, run_drill
+from tests.e2e.drill_cli import (
+    figures,
+    incident_timings,
+    kubectl,
+    objective,
+    shown_drill,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -33,14 +39,7 @@ def project(drill_project: Path) -> Path:
 
 
 def _drill(root: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    run = run_drill(root, DRILL, *VARIANT, env=env)
-    scenario = run.scenario
-    if scenario["verdict"] == "ERROR":
-        print(run.output[-8000:])  # noqa: T201 - why the harness broke
-    print(f"  {scenario['id']} {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
-    for item in (*scenario["objectives"], *scenario["figures"]):
-        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201 - the figures, for the report
-    return run.code, scenario
+    return shown_drill(root, DRILL, *VARIANT, env=env)
 
 
 def _assert_left_as_found(root: Path, scenario: dict[str, Any]) -> None:

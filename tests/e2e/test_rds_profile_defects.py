@@ -12,7 +12,6 @@ instance must still be deleted by its rollback. The healthy runs of both drills 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 
 from drills.sandbox.aws import DUMMY_CREDENTIALS
 from drills.targets.adapters.aws import RdsAdapter
-from tests.e2e.drill_cli import objective, run_drill, sandbox_endpoints
+from tests.e2e.drill_cli import objective, sandbox_endpoints, shown_drill
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -35,14 +34,7 @@ def project(drill_project: Path) -> Path:
 
 
 def _drill(root: Path, drill: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    run = run_drill(root, drill, *ENV, env=env)
-    scenario = run.scenario
-    if scenario["verdict"] == "ERROR":
-        print(run.output[-8000:])  # noqa: T201 - why the harness broke
-    print(f"  {scenario['id']} {scenario['verdict']}: {scenario['reason']}")  # noqa: T201
-    for item in (*scenario["objectives"], *scenario["figures"]):
-        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201 - the figures, for the report
-    return run.code, scenario
+    return shown_drill(root, drill, *ENV, env=env)
 
 
 def _assert_nothing_left(root: Path, scenario: dict[str, Any]) -> None:

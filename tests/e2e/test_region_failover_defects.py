@@ -16,7 +16,6 @@ EndpointSlice, the shop back on the primary.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from tests.e2e.drill_cli import (
     incident_timings,
     kubectl,
     objective,
-    run_drill,
+    shown_drill,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -45,17 +44,7 @@ def project(drill_project: Path) -> Path:
 
 
 def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    run = run_drill(root, "region-failover", *args, env=env)
-    scenario = run.scenario
-    if scenario["verdict"] == "ERROR":
-        print(run.output[-8000:])  # noqa: T201 - why the harness broke
-        print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
-    for item in (*scenario["objectives"], *scenario["figures"]):
-        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201
-    for step in scenario.get("steps", []):
-        print(f"  step: {json.dumps(step)}")  # noqa: T201
-    print(f"  {scenario['id']}: {scenario['verdict']} {scenario['reason']}")  # noqa: T201
-    return run.code, scenario
+    return shown_drill(root, "region-failover", *args, env=env)
 
 
 def _assert_as_found(root: Path, scenario: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ shop on the primary, no replica directory or server, no replication slot.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from tests.e2e.drill_cli import (
     figures,
     incident_timings,
     objective,
-    run_drill,
+    shown_drill,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -38,15 +37,7 @@ def project(drill_project: Path) -> Path:
 
 
 def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    run = run_drill(root, "pitr", "--variant", "replica-promote", *args, env=env)
-    scenario = run.scenario
-    if scenario["verdict"] == "ERROR":
-        print(run.output[-8000:])  # noqa: T201 - why the harness broke
-        print(json.dumps(scenario["rollbacks"], indent=1))  # noqa: T201
-    for item in (*scenario["objectives"], *scenario["figures"]):
-        print(f"  {scenario['id']}: {json.dumps(item)}")  # noqa: T201
-    print(f"  {scenario['id']}: {scenario['verdict']} {scenario['reason']}")  # noqa: T201
-    return run.code, scenario
+    return shown_drill(root, "pitr", "--variant", "replica-promote", *args, env=env)
 
 
 def _assert_as_found(root: Path, scenario: dict[str, Any]) -> None:
