@@ -1,20 +1,23 @@
 """RUNBOOKS.md §3.5 `db-pool-exhaustion`: connection slots used up; terminate idle backends.
 
-Variant `idle-sessions` (the default): a leaker holds sessions with the shop's own role, idle
+Variant `idle-sessions` (the default): a leaker holds sessions with the service's own role, idle
 and idle in transaction, until the server refuses more ("too many clients" [003], "connection
 limit exceeded" [004]). Runbook steps drilled: size it (sessions by state against
 max_connections), terminate idle backends by the runbook's rule (idle longer than 10 min,
 scaled by the profile's `[pool]`), reset the pools only if users still fail, then verify:
 refusals stop, connections end below max_connections with headroom, users are served for the
-stability window. Objectives: the shop's RTO (15 min [002]) and no acknowledged write lost
-(RUNBOOKS.md §3.5): any lost write is a FAIL, whatever span it covers.
+stability window. Objectives: the service's RTO (15 min [002] for the shop) and no acknowledged
+write lost (RUNBOOKS.md §3.5): any lost write is a FAIL, whatever span it covers. The canary
+ledger writes beside the users throughout over a connection it holds (the leak refuses new ones):
+its longest gap is evidence, and a committed canary lost is a FAIL like a lost write. Any service
+whose profile section names a database runs this variant (`--service NAME`).
 
-Variant `app-leak`: the leak is the shop's own, a release (its HOLD_CONNECTIONS setting) whose
-pods check their pooled connections out and never give them back. Requests wait out the pool
-timeout, readiness fails, every pod leaves the Service. The server still has free slots, so the
-recovery differs: after sizing it (step 1) the drill sorts the cause to the release; ending the
-idle sessions (step 2) would free server slots but not the pools that think they lent them,
-and the pool reset of step 3 by `rollout restart` would start the same leaking release again.
+Variant `app-leak` (the demo shop only): the leak is the shop's own, a release (its HOLD_CONNECTIONS
+setting) whose pods check their pooled connections out and never give them back. Requests wait out
+the pool timeout, readiness fails, every pod leaves the Service. The server still has free slots, so
+the recovery differs: after sizing it (step 1) the drill sorts the cause to the release; ending the
+idle sessions (step 2) would free server slots but not the pools that think they lent them, and the
+pool reset of step 3 by `rollout restart` would start the same leaking release again.
 The pools are reset by rolling the release back (`kubectl rollout undo`, §3.1 step 4 for a
 recent deploy), which replaces every pod; then `rollout status` until done and the same
 verification. A recovery that leaves the leaking release in place FAILs.
@@ -43,7 +46,7 @@ from drills import (
 )
 from drills.core.conditions import Condition
 from drills.core.errors import CouldNotVerify, DrillError
-from drills.core.profile import Endpoints
+from drills.core.profile import Endpoints, ServiceObjectives
 from drills.faults.pods import BadSettings
 from drills.probes.rollout import rollout_complete
 from drills.recovery.reset_pools import reset_pools_if_users_fail
@@ -52,6 +55,7 @@ from drills.targets.adapters.kube import KubeWorkload
 from drills.targets.adapters.kube_rollout import KubeRollout
 from drills.targets.ports.data import ConnectionLimits
 from drills.targets.ports.rollout import PodTemplate, Rollout
+from fixtures.canary import Canary
 from fixtures.kube import cluster_bound
 from fixtures.load import Traffic
 from fixtures.pool import (
@@ -63,6 +67,7 @@ from fixtures.pool import (
     pool_defect,
     pool_drained,
     release_is,
+    require_leaking_release,
     shop_slots,
 )
 
@@ -88,20 +93,24 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
     pool_admin: Database,
     pool_leak: PoolExhaustion,
     idle_rule: IdleRule,
+    canary: Canary,
+    drill_service: ServiceObjectives | None,
 ) -> None:
     if drill_variant == APP_LEAK:
+        require_leaking_release(drill_service)
         _app_leak(drill, drill_profile, drill_endpoints, shop, traffic, (database, pool_admin))
         return
     limits = drill_profile.thresholds
     serving = replicas_ready(shop) & endpoints_listed(shop)
     users_ok = traffic.users_ok(drill, limits)
     existing = set(database.orders_present())  # rows from earlier runs are not this drill's
+    canary.start()  # its connection is open before the leak: a gap means commits stalled
     traffic.start()
     drill.expect_steady_state(serving & users_ok & sql_reachable(database))
     _rds_reserved_slots(drill, drill_profile)
 
     with drill.step("Exhaust the connection slots"):
-        drill.inject(pool_leak)  # lands only once a new connection of the shop's role is refused
+        drill.inject(pool_leak)  # lands once a new connection of the service's role is refused
         injected_at = drill.fault_at_s or drill.clock.now()
         drill.record_figure(
             "time to saturation",
@@ -131,11 +140,13 @@ def test_db_pool_exhaustion(  # noqa: PLR0913 - one fixture per port the drill t
         drill.await_recovery(drained & serving & users_ok, timeout_s=_budget_left_s(drill))
 
     _record_headroom(drill, shop_slots(database, pool_admin), drill_profile.pool.headroom)
-    _record_user_side_figures(drill, traffic, since_s=injected_at)
+    _record_user_side_figures(drill, traffic, shop.name, since_s=injected_at)
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
+    canaries = canary.judge(database)  # beside the write ledger, which judges first
     verified = traffic.verify_writes(drill, database, existing=existing)
     drill.assert_rpo(verified.report, lossless=True)  # RUNBOOKS.md §3.5: no lost writes
+    canary.require_kept(canaries, database.name)  # nor a committed canary
 
 
 _SIZING = "sizing evidence of runbook step 1; the free slots after recovery are judged"
@@ -261,7 +272,7 @@ def _reset_pools_if_users_fail(
 
 
 def _record_headroom(drill: Drill, limits: ConnectionLimits, headroom: int) -> None:
-    """Free slots as the shop's own role sees them (its role/database limit, else the server)."""
+    """Free slots as the service's own role sees them (its role/database limit, else the server)."""
     drill.record_figure(
         "free connection slots",
         float(limits.free_slots),
@@ -271,7 +282,9 @@ def _record_headroom(drill: Drill, limits: ConnectionLimits, headroom: int) -> N
     )
 
 
-def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float) -> None:
+def _record_user_side_figures(
+    drill: Drill, traffic: Traffic, service: str, *, since_s: float
+) -> None:
     fault_at = drill.fault_at_s or since_s
     outage = traffic.recorder.outage(since_s=since_s)
     if outage is None:
@@ -279,7 +292,7 @@ def _record_user_side_figures(drill: Drill, traffic: Traffic, *, since_s: float)
             "first failed user request",
             None,
             "s",
-            detail="no user request failed: the shop kept the connections its pools held",
+            detail=f"no user request failed: {service} kept the connections its pools held",
             no_target=_USERS,
         )
     else:

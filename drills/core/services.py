@@ -63,7 +63,7 @@ DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
         "pod-kill-under-load": frozenset({_D}),
         "oom-memory-leak": frozenset({_D, _X}),
         "db-connection-failure": frozenset({_D, _DB, _X}),
-        "db-pool-exhaustion": frozenset({_D, _DB, _X}),
+        "db-pool-exhaustion": frozenset({_D, _DB}),
         "snapshot-restore": frozenset({_D, _DB, _X}),
         "pitr": frozenset({_D, _DB, _X}),
         "backup-verification": frozenset({_DB, _X}),

@@ -71,9 +71,12 @@ CUSTOM_METRICS_MANIFESTS = SHOP_MANIFESTS / "custom-metrics"  # its HPA with the
 NOTES = "notes"  # the second demo service: Deployment, Service, role and database all so named
 NOTES_SECRET = "notes-database"  # key url: the notes Deployment's DSN
 NOTES_MANIFESTS = Path("fixtures", "notes", "k8s")
-# Its role's own cap: 2 pods x POOL_SIZE 5, one surge pod's pool during a rollout, and the pool
-# drill's headroom of 5 ([pool] headroom); the shop's `app` role keeps the rest of the server.
-NOTES_CONNECTION_LIMIT = 20
+# Its role's own cap: 2 pods x POOL_SIZE 5, one surge pod's pool during a rollout, the pool
+# drill's headroom of 5 ([pool] headroom), and room for what that drill leaves held after the
+# runbook's rule (state = 'idle') has ended the idle half of its leak: the idle-in-transaction
+# half, about 10 sessions at this cap. At 20 the headroom depended on how many connections the
+# pools happened to hold. The shop's `app` role keeps the rest of the server (max_connections 60).
+NOTES_CONNECTION_LIMIT = 30
 
 
 @dataclass(frozen=True)

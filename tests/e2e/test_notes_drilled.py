@@ -3,7 +3,11 @@
 `notes` has its own API (`PUT/GET /notes/{id}`), role, database and locustfile; nothing in
 drills/ or scenarios/ names it. pod-kill-under-load must judge it on its own objectives and its
 own ledger (`[services.notes.ledger]`): notes deleted behind the service's back while the drill
-runs must FAIL the drill, named; the healthy run must PASS.
+runs must FAIL the drill, named; the healthy run must PASS. db-pool-exhaustion leaks sessions of
+the notes role (its own CONNECTION LIMIT): a leak the runbook's idle rule cannot match
+(`DRILLS_POOL_LEAK_DEFECT=busy`) must FAIL because the pool never drains, with the rollout
+restart of step 3 run on the notes Deployment; the healthy run must PASS with the canary
+committing throughout.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from tests.e2e.drill_cli import objective, run_drill, sandbox_endpoints
+from fixtures.pool import DEFECT_BUSY, DEFECT_ENV
+from tests.e2e.drill_cli import figures, objective, run_drill, sandbox_endpoints
 from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -63,3 +68,43 @@ def test_notes_pass_pod_kill_on_their_own_objectives(project: Path) -> None:
     rpo = objective(scenario, "RPO")
     assert rpo["measured_s"] == 0.0
     assert "acknowledged writes lost" in {f["name"] for f in scenario["figures"]}
+
+
+def test_a_notes_leak_the_idle_rule_cannot_match_fails_because_the_pool_never_drains(
+    project: Path,
+) -> None:
+    run = run_drill(
+        project,
+        "db-pool-exhaustion",
+        "--service",
+        "notes",
+        "--objective",
+        "notes.rto=15s",
+        env={DEFECT_ENV: DEFECT_BUSY},
+    )
+    scenario = run.scenario
+    assert (run.code, scenario["verdict"]) == (1, "FAIL"), run.output[-3000:]
+    assert scenario["service"] == "notes"
+    rto = objective(scenario, "RTO")
+    assert rto["measured_s"] >= 15.0
+    assert "the pool never drained" in rto["detail"]
+    assert 'too many connections for role "notes"' in rto["detail"]  # its own limit, not the shop's
+    seen = figures(scenario)
+    assert "drills-leak-" not in seen["sessions terminated"]["detail"]
+    assert "kubectl rollout restart deployment/notes" in seen["rollout restarts"]["detail"]
+    assert all(r["outcome"] == "done" for r in scenario["rollbacks"])
+
+
+@pytest.mark.extended  # the defect above runs in make test; this is its healthy twin
+def test_notes_pass_pool_exhaustion_with_the_canary_committing_throughout(project: Path) -> None:
+    run = run_drill(project, "db-pool-exhaustion", "--service", "notes")
+    scenario = run.scenario
+    assert (run.code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    seen = figures(scenario)
+    assert "role notes CONNECTION LIMIT" in seen["time to saturation"]["detail"]
+    assert seen["acknowledged writes lost"]["value"] == 0
+    assert seen["canary RPO"]["value"] == 0.0
+    assert seen["canary longest gap"]["value"] < 1.0  # its connection was open before the leak
+    assert seen["free connection slots"]["value"] >= seen["free connection slots"]["target"]
+    for name in ("time to saturation", "canary longest gap", "free connection slots"):
+        print(f"notes pool: {name} {seen[name]['value']} ({seen[name]['detail']})")  # noqa: T201
