@@ -36,6 +36,7 @@ from drills.core.durations import parse_duration
 from drills.core.error_rate import ErrorRateSettings
 from drills.core.errors import ConfigError
 from drills.core.incident import PhaseBudgets
+from drills.core.journeys import Journey, JourneyProblem, parse_journeys
 from drills.core.memory import OomSettings, memory_bytes
 from drills.core.objectives import Objective, ObjectiveKind
 from drills.core.safety import Allowlist, BlastRadius
@@ -490,9 +491,10 @@ def _workload(section: _Table, name: str) -> ServiceWorkload | None:
     paths = {key: section.text(key, None) for key in ("health_path", "ready_path")}
     database, load = section.table("database"), section.table("load")
     ledger = section.table("ledger")
+    journeys = section._get("journeys")  # an array of tables: [[services.<name>.journeys]]
     if deployment is None:
         extra = [k for k in (*keys, *paths) if given.get(k) or paths.get(k)]
-        extra += [t for t in ("database", "load", "ledger") if t in section.data]
+        extra += [t for t in ("database", "load", "ledger", "journeys") if t in section.data]
         if extra:
             raise section.error(
                 extra[0],
@@ -503,15 +505,30 @@ def _workload(section: _Table, name: str) -> ServiceWorkload | None:
     for key, value in paths.items():
         if value is not None and not value.startswith("/"):
             raise section.error(key, f"is {value!r}", f'write a path, e.g. {key} = "/healthz"')
-    return ServiceWorkload(
+    workload = ServiceWorkload(
         deployment=deployment,
         **given,
         health_path=paths["health_path"] or "/healthz",
         ready_path=paths["ready_path"] or "/readyz",
         database=_service_database(database) if "database" in section.data else None,
-        load=_service_load(load),
+        load=_service_load(load, _service_journeys(section, journeys)),
         ledger=_service_ledger(ledger),
     )
+    _check_journey_ledger(section, workload, name)
+    return workload
+
+
+def _check_journey_ledger(section: _Table, workload: ServiceWorkload, name: str) -> None:
+    """Acknowledging journeys declare keys only, so their ledger must check keys only."""
+    if not any(j.ack for j in workload.load.journeys):
+        return
+    if "ledger" not in section.data or workload.ledger.hash_column is not None:
+        raise section.error(
+            "ledger",
+            "does not say where a journey's acknowledged key is read back, by key alone",
+            f"add [services.{name}.ledger] with table and key_column and no hash_column "
+            "(journeys declare no payload hash)",
+        )
 
 
 def _service_database(table: _Table) -> ServiceDatabase:
@@ -528,28 +545,47 @@ def _service_database(table: _Table) -> ServiceDatabase:
 
 
 def _service_ledger(table: _Table) -> ServiceLedger:
+    """The ledger's table and columns; a given table without `hash_column` checks keys only."""
     defaults = ServiceLedger()
+    if not table.data:
+        return defaults
     value = ServiceLedger(
         table=table.text("table", defaults.table),
         key_column=table.text("key_column", defaults.key_column),
-        hash_column=table.text("hash_column", defaults.hash_column),
+        hash_column=table._get("hash_column") or None,
     )
     for key in ("table", "key_column", "hash_column"):
-        if not _SQL_NAME.match(getattr(value, key)):
-            raise table.error(
-                key, f"is {getattr(value, key)!r}", "write a plain SQL name, e.g. notes"
-            )
+        given = getattr(value, key)
+        if given is not None and not (isinstance(given, str) and _SQL_NAME.match(given)):
+            raise table.error(key, f"is {given!r}", "write a plain SQL name, e.g. notes")
     table.finish()
     return value
 
 
-def _service_load(table: _Table) -> ServiceLoad:
+def _service_journeys(section: _Table, items: object) -> tuple[Journey, ...]:
+    if items is None:
+        return ()
+    try:
+        return parse_journeys(items, section.key("journeys"))
+    except JourneyProblem as exc:
+        raise ConfigError.bad_key(section.path, exc.key, exc.problem, exc.fix) from None
+
+
+def _service_load(table: _Table, journeys: tuple[Journey, ...]) -> ServiceLoad:
     value = ServiceLoad(
         locustfile=table.text("locustfile", None),
         user_classes=table.strings("user_classes"),
         users=table.integer("users", None),
         spawn_rate=table.number("spawn_rate", 0.0) or None,
+        journeys=journeys,
     )
+    if value.locustfile is not None and journeys:
+        raise table.error(
+            "locustfile",
+            "is set beside [[journeys]]: the users would be defined twice",
+            "keep the locustfile (and remove the journeys) or remove locustfile = ... so the "
+            "generic user runs the journeys",
+        )
     table.finish()
     return value
 

@@ -100,6 +100,7 @@ def profile_section(found: FoundDeployment, name: str, locustfile: str) -> str:
         "",
         f"[services.{name}.load]",
         _line("locustfile", locustfile, "written by drills init: fill in the journeys"),
+        f"# or, without a locustfile: [[services.{name}.journeys]] tables (the generic user)",
         "users = 20",
         "spawn_rate = 10",
     ]
@@ -111,38 +112,48 @@ def _probe_note(path: str | None, kind: str) -> str:
 
 
 def locustfile_skeleton(found: FoundDeployment, name: str) -> str:
-    """A locustfile that checks health and readiness; the journeys are left to the team."""
+    """A locustfile on `drills.locustfile` that checks health and readiness; journeys to add."""
     health = found.health_path or "/healthz"
     ready = found.ready_path or "/readyz"
     class_name = "".join(part.capitalize() for part in re.split(r"[-_]", name)) + "User"
     return f'''"""Users of {name} for drills (written by `drills init`; fill in the journeys).
 
-Each task is one thing a user does. A write users must not lose is a task that checks the
-answer; the drills' canary ledger measures data loss without it (profile [canary]).
+Each task is one thing a user does. `drills.locustfile` streams every request to the harness and
+follows the drill's load shape; pass `timeout=TIMEOUT` on every request. A write users must not
+lose carries `context=ack_context(key, payload_hash)` (any 2xx acknowledges it; the ledger reads
+it back through [services.{name}.ledger]); a read-back of it carries `read_context(key)` (a 404
+is a lost write). Without such writes the canary ledger still measures data loss ([canary]).
 """
 
 from __future__ import annotations
 
-from locust import HttpUser, between, task
+from locust import HttpUser, events, task
+
+from drills.locustfile import TIMEOUT, DrillsShape, setup, think_time
+
+setup(events)
+__all__ = ["DrillsShape", "{class_name}"]  # Locust finds the users and the shape among these
 
 
 class {class_name}(HttpUser):
     """One user of {name}."""
 
-    wait_time = between(0.5, 1.5)
+    wait_time = think_time()
 
     @task(1)
     def health(self) -> None:
         """The liveness endpoint answers."""
-        self.client.get("{health}", name="{health}")
+        self.client.get("{health}", name="{health}", timeout=TIMEOUT)
 
     @task(1)
     def ready(self) -> None:
         """The readiness endpoint answers."""
-        self.client.get("{ready}", name="{ready}")
+        self.client.get("{ready}", name="{ready}", timeout=TIMEOUT)
 
     # @task(5)
-    # def main_journey(self) -> None:
-    #     """What most users do, e.g. read an item."""
-    #     self.client.get("/items/1", name="/items/[id]")
+    # def write(self) -> None:
+    #     """A write users must not lose (from drills.load.acknowledge import ack_context)."""
+    #     key = uuid.uuid4().hex
+    #     self.client.put(f"/items/{{key}}", json={{"name": "drill"}}, name="/items/[key]",
+    #                     context=ack_context(key, payload_hash), timeout=TIMEOUT)
 '''

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
+from drills.core.journeys import Journey
+
 __all__ = [
     "DATABASE_KINDS_OF_SERVICES",
     "DRILL_REQUIREMENTS",
+    "KEY_ONLY",
     "Availability",
     "Need",
     "ServiceDatabase",
@@ -30,6 +33,8 @@ __all__ = [
 ]
 
 DATABASE_KINDS_OF_SERVICES = ("postgres", "rds")
+KEY_ONLY = "key-only"
+"""The payload hash of every write and row when the ledger has no `hash_column` (key alone)."""
 
 
 class Need(Enum):
@@ -96,12 +101,17 @@ class ServiceDatabase:
 
 @dataclass(frozen=True)
 class ServiceLoad:
-    """`[services.<name>.load]`: the traffic users make, for the service's drills."""
+    """`[services.<name>.load]`: the traffic users make, for the service's drills.
+
+    `journeys` (`[[services.<name>.journeys]]`) stand in for a locustfile: the generic user
+    runs them (drills.core.journeys); a service gives one or the other, never both.
+    """
 
     locustfile: str | None = None
     user_classes: tuple[str, ...] = ()
     users: int | None = None
     spawn_rate: float | None = None
+    journeys: tuple[Journey, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,15 @@ class ServiceLedger:
 
     The write ledger's keys are looked up in `key_column` of `table`, and each row's
     `hash_column` must equal the payload hash the load declared (`drills.load.acknowledge`).
+    Without a `hash_column` (a service that stores no hash of ours, e.g. one drilled through
+    journeys) only the key's presence is checked: every write and row then carries the hash
+    `KEY_ONLY`, so a row altered after its acknowledgement goes unseen.
     The default is the demo shop's `orders` table.
     """
 
     table: str = "orders"
     key_column: str = "order_key"
-    hash_column: str = "payload_hash"
+    hash_column: str | None = "payload_hash"
 
     @property
     def is_shop(self) -> bool:

@@ -38,7 +38,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -212,6 +212,7 @@ class LocustLoad:
         timeouts_s: tuple[float, float] | None = None,
         stop_timeout_s: float = 10.0,
         extra_args: tuple[str, ...] = (),
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         if workers < 0:
             raise ValueError("workers must be >= 0 (0 = one standalone Locust process)")
@@ -222,6 +223,7 @@ class LocustLoad:
         self.log_dir, self.wait_s, self.stop_timeout_s = log_dir, wait_s, stop_timeout_s
         self.timeouts_s = timeouts_s  # (connect, read) per request; None: the locustfile's own
         self.extra_args = extra_args
+        self.extra_env = dict(extra_env or {})  # more the locustfile reads, e.g. DRILLS_JOURNEYS
         self._server: StreamServer | None = None
         self._procs: list[subprocess.Popen[bytes]] = []
         self._logs: list[IO[bytes]] = []
@@ -353,8 +355,8 @@ class LocustLoad:
         return env
 
     def _pacing_env(self) -> dict[str, str]:
-        """What the locustfile reads for think time and per-request timeouts."""
-        env = {}
+        """What the locustfile reads: think time, per-request timeouts and `extra_env`."""
+        env = dict(self.extra_env)
         if self.wait_s is not None:
             env["DRILLS_LOAD_WAIT_S"] = f"{self.wait_s[0]},{self.wait_s[1]}"
         if self.timeouts_s is not None:

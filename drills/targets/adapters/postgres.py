@@ -21,7 +21,7 @@ from drills.core.clock import SystemClock
 from drills.core.conditions import Observation
 from drills.core.dataloss import ORDERS_TABLE_DDL, payload_hash
 from drills.core.errors import DrillError, TransientError
-from drills.core.services import ServiceLedger
+from drills.core.services import KEY_ONLY, ServiceLedger
 from drills.core.waiting import wait_until
 from drills.targets.ports.data import (
     ConnectionLimits,
@@ -358,7 +358,9 @@ class LedgerDatabase(PostgresDatabase):
 
     `orders_present()` (the name the drills and the write ledger use) reads the ledger's table:
     key -> (the stored payload hash, copies). Unlike the demo shop's, the hash is the column the
-    service stored, so a row changed without its hash shows as present, not altered.
+    service stored, so a row changed without its hash shows as present, not altered. A ledger
+    without `hash_column` reads keys only and gives every row the hash `KEY_ONLY` (the traffic
+    records its writes with it), so only presence and copies are judged.
     """
 
     def __init__(self, name: str, dsn: str, ledger: ServiceLedger, **kwargs: Any) -> None:
@@ -367,9 +369,10 @@ class LedgerDatabase(PostgresDatabase):
 
     def orders_present(self) -> dict[str, tuple[str, int]]:
         """The ledger table's rows: key -> (payload hash, copies)."""
+        column = self.ledger.hash_column
         query = sql.SQL("SELECT {}, {} FROM {}").format(
             sql.Identifier(self.ledger.key_column),
-            sql.Identifier(self.ledger.hash_column),
+            sql.Literal(KEY_ONLY) if column is None else sql.Identifier(column),
             sql.Identifier(*self.ledger.table.split(".")),
         )
         present: dict[str, tuple[str, int]] = {}

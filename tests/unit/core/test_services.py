@@ -133,7 +133,7 @@ key_column = "note_id"
 """
     [notes] = load_profile(_write(tmp_path, text)).services
     assert notes.workload is not None
-    assert notes.workload.ledger == ServiceLedger("notes", "note_id", "payload_hash")
+    assert notes.workload.ledger == ServiceLedger("notes", "note_id", None)  # key alone
     assert not notes.workload.ledger.is_shop
     assert ServiceLedger().is_shop  # the default: the demo shop's orders
 
