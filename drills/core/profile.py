@@ -179,6 +179,7 @@ class Endpoints:
     pod_service_url: str | None = None  # the service as pods reach it (in-cluster load)
     service_urls: Mapping[str, str] = field(default_factory=dict)  # per described service
     service_dsns: Mapping[str, str] = field(default_factory=dict)  # per described service
+    pod_service_urls: Mapping[str, str] = field(default_factory=dict)  # per service, for pods
 
 
 def resolve_endpoints(
@@ -224,6 +225,7 @@ def resolve_endpoints(
         pod_service_url=data.get("pod_service_url") or targets.pod_service_url,
         service_urls=dict(data.get("service_urls") or {}),
         service_dsns=service_dsns,
+        pod_service_urls=dict(data.get("pod_service_urls") or {}),
     )
 
 
@@ -486,7 +488,7 @@ def _services(table: _Table) -> tuple[ServiceObjectives, ...]:
 def _workload(section: _Table, name: str) -> ServiceWorkload | None:
     """The service's place (`deployment` and the keys beside it), None for objectives only."""
     deployment = section.text("deployment", None)
-    keys = ("namespace", "service", "url", "hpa", "worker")
+    keys = ("namespace", "service", "url", "pod_url", "hpa", "worker")
     given = {key: section.text(key, None) for key in keys}
     paths = {key: section.text(key, None) for key in ("health_path", "ready_path")}
     database, load = section.table("database"), section.table("load")

@@ -144,6 +144,7 @@ class ServiceWorkload:
     namespace: str | None = None
     service: str | None = None
     url: str | None = None
+    pod_url: str | None = None  # where pods in the cluster reach it (--load-in-cluster)
     health_path: str = "/healthz"
     ready_path: str = "/readyz"
     hpa: str | None = None

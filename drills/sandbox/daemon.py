@@ -187,9 +187,11 @@ class SandboxDaemon:
         endpoints = self._endpoints(built, dsn, aws, service_url, broker)
         endpoints["service_urls"] = {SERVICE: service_url}
         endpoints["service_dsns"] = {SERVICE: dsn}
+        endpoints["pod_service_urls"] = {SERVICE: endpoints["pod_service_url"]}
         if notes_dsn is not None:
             endpoints["service_urls"][NOTES] = await self._start_notes_proxy()
             endpoints["service_dsns"][NOTES] = notes_dsn
+            endpoints["pod_service_urls"][NOTES] = self._pod_url(self.notes_proxy)
         return self._write_endpoints(endpoints)
 
     async def _start_data(self, gateway: str) -> tuple[str, str, str]:
@@ -272,6 +274,10 @@ class SandboxDaemon:
         addons.apply_files(built.kubectl, kubeconfig, manifests, NAMESPACE)
         return notes_dsn
 
+    def _pod_url(self, proxy: ServiceProxy | None) -> str | None:
+        """Where the sandbox's pods reach a service: its proxy on the pod gateway."""
+        return proxy.url_on(self.network.gateway) if proxy and self.network else None
+
     async def _start_notes_proxy(self) -> str:
         """The notes Service's own proxy, on loopback and the pod gateway like the shop's."""
         assert self.plane is not None  # start() built it
@@ -353,9 +359,7 @@ class SandboxDaemon:
             "s3_endpoint": aws,
             "broker_url": broker,
             "pod_gateway": self.network.gateway if self.network else None,
-            "pod_service_url": self.proxy.url_on(self.network.gateway)
-            if self.proxy and self.network
-            else None,
+            "pod_service_url": self._pod_url(self.proxy),
             "kubeconfig": str(self.paths.kubeconfig),
             "audit_log": str(self.paths.audit_log),
             "control_socket": str(self.paths.control_socket),

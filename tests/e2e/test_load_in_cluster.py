@@ -37,3 +37,17 @@ def test_two_in_cluster_workers_carry_the_drill_and_their_job_is_removed(project
     assert int(served.split(" of ")[1].split()[0]) > 100, served  # the pods' requests counted
     assert kubectl(project, "get", "jobs", "-o", "name").strip() == ""
     assert "drills-locust" not in kubectl(project, "get", "pods", "-o", "name")
+
+
+@pytest.mark.extended  # the in-cluster plumbing for a second service; the shop's is above
+def test_in_cluster_workers_load_the_drilled_service_at_its_own_address(project: Path) -> None:
+    run = run_drill(project, "pod-kill-under-load", "--service", "notes", "--load-in-cluster", "2")
+    scenario = run.scenario
+    assert (run.code, scenario["verdict"]) == (0, "PASS"), f"{scenario['reason']}\n{run.output}"
+    assert scenario["service"] == "notes"
+    seen = figures(scenario)
+    acknowledged = seen["acknowledged writes"]["value"]
+    assert acknowledged > 100  # PUT /notes acknowledged through the pods' users, read back
+    assert seen["acknowledged writes lost"]["value"] == 0
+    assert kubectl(project, "get", "jobs", "-o", "name").strip() == ""
+    print(f"notes in-cluster: {acknowledged:.0f} acknowledged notes")  # noqa: T201

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ from drills.targets.ports.jobs import JobState
 from fixtures.load_cluster import (
     advertise_host,
     in_cluster_count,
-    only_first_service,
     pod_locustfile,
     pod_service_url,
     worker_argv,
@@ -105,7 +105,7 @@ def test_without_an_address_for_the_pods_the_error_says_what_to_set() -> None:
     assert advertise_host(_endpoints(pod_gateway="10.244.3.1"), {}) == "10.244.3.1"
     assert advertise_host(_endpoints(), {"DRILLS_LOAD_ADVERTISE": "me"}) == "me"
     with pytest.raises(pytest.UsageError, match=r"\[targets\] pod_service_url"):
-        pod_service_url(_endpoints())
+        pod_service_url(load_profile_text(""), _endpoints(), None)
 
 
 @pytest.mark.parametrize("raw", ["two", "-1", "1.5"])
@@ -115,11 +115,28 @@ def test_a_count_that_is_not_a_whole_number_is_refused(raw: str) -> None:
     assert in_cluster_count({}) == 0
 
 
-def test_another_service_than_the_first_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "p.toml"
-    path.write_text('[services.shop]\ndeployment = "shop"\n[services.notes]\ndeployment = "n"\n')
-    profile = load_profile(path)
-    only_first_service(profile, None)
-    only_first_service(profile, "shop")
-    with pytest.raises(pytest.UsageError, match="loads only shop so far"):
-        only_first_service(profile, "notes")
+def load_profile_text(text: str) -> Profile:
+    """A profile from TOML text (the loader reads files: a throw-away one)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.toml"
+        path.write_text(text)
+        return load_profile(path)
+
+
+TWO = '[services.shop]\ndeployment = "shop"\n[services.notes]\ndeployment = "notes"\n'
+
+
+def test_each_service_is_loaded_at_its_own_address_inside_the_cluster() -> None:
+    profile = load_profile_text(TWO)
+    both = _endpoints(
+        pod_service_url="http://10.244.3.1:81",
+        pod_service_urls={"shop": "http://10.244.3.1:81", "notes": "http://10.244.3.1:82"},
+    )
+    assert pod_service_url(profile, both, None) == "http://10.244.3.1:81"  # the first: shop
+    assert pod_service_url(profile, both, "notes") == "http://10.244.3.1:82"
+    only_first = _endpoints(pod_service_url="http://shop.default.svc:80")
+    assert pod_service_url(profile, only_first, "shop") == "http://shop.default.svc:80"
+    with pytest.raises(pytest.UsageError, match=r"set pod_url in \[services.notes\]"):
+        pod_service_url(profile, only_first, "notes")  # never the first service's address
+    named = load_profile_text(TWO + 'pod_url = "http://notes.team-a.svc:80"\n')
+    assert pod_service_url(named, only_first, "notes") == "http://notes.team-a.svc:80"
