@@ -11,6 +11,7 @@ healthy run must PASS on the notes objectives (extended).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,9 @@ def _generic_user_ran(root: Path) -> int:
     writes = [json.loads(line) for line in (load / "ledger.jsonl").read_text().splitlines()]
     assert writes, "no acknowledged write in the drill's ledger"
     assert {w["payload_hash"] for w in writes} == {KEY_ONLY}
+    totals = re.findall(r"Aggregated\s+(\d+)\s+(\d+)\(", stats)  # Locust's request table
+    requests, failures = totals[-1] if totals else ("?", "?")
+    print(f"requests (Locust's own count): {requests}, {failures} failed")  # noqa: T201
     print(f"acknowledged writes (journey 'write a note'): {len(writes)}")  # noqa: T201
     return len(writes)
 
