@@ -1,14 +1,15 @@
 """RUNBOOKS.md §3.7 `pitr`: point-in-time recovery, or a replica promoted when the primary dies.
 
 Variant `target-time` (default): a base backup at the start, users writing, then at T the
-`orders` table is dropped on the primary. The drill follows the runbook: choose the recovery
-point just before the damage (the dropping commit found in the archived WAL with pg_waldump; the
-restore point the fault made when the WAL does not show it), replay base backup + WAL into a NEW
-instance, check the data with the write ledger, confirm the promotion, repoint the shop and wait
-until users are served again. Figures: requested vs reached point, acknowledged writes lost
-before the point, between the point and T, and after T until the cut-over. A target not reached,
-or a reached point further from the requested one than the RPO, is a FAIL. The fault's rollback
-reinstates the primary.
+drilled service's ledger table (`[services.<name>.ledger]`: the shop's `orders`) is dropped on
+the primary. The drill follows the runbook: choose the recovery point just before the damage
+(the dropping commit found in the archived WAL with pg_waldump; the restore point the fault made
+when the WAL does not show it), replay base backup + WAL into a NEW instance (the whole cluster:
+the service's database and role come with it), check the data with the write ledger, confirm
+the promotion, repoint the service with its own role and wait until users are served again.
+Figures: requested vs reached point, acknowledged writes lost before the point, between the
+point and T, and after T until the cut-over. A target not reached, or a reached point further
+from the requested one than the RPO, is a FAIL. The fault's rollback reinstates the primary.
 
 Variant `replica-promote`: a replication slot on the primary and a second server streaming
 through it, users writing, then the primary is killed (`pg_ctl stop -m immediate`) under load.
@@ -19,7 +20,8 @@ new primary, repoint the shop at it and restart. Judged: the lag at promotion (t
 replayed commit against the newest write the primary acknowledged, drills.recovery.replica)
 and the acknowledged writes the promoted server lacks, both against the database RPO; the RTO.
 The rollbacks restart the primary, copy back what the shop wrote on the replica, point the shop
-back, remove the replica and drop the slot.
+back, remove the replica and drop the slot. It copies the shop's own orders back, so against
+another service it is skipped, saying so.
 
 Objectives from [services.database]: RTO 1 h, RPO 15 min [002].
 """
@@ -71,6 +73,7 @@ from fixtures.replica import ReplicaPromotion
 
 TARGET_TIME, REPLICA_PROMOTE = "target-time", "replica-promote"
 VARIANTS = (TARGET_TIME, REPLICA_PROMOTE)
+SHOP_ONLY_VARIANTS = (REPLICA_PROMOTE,)  # refused for another service (fixtures/recovery.py)
 
 
 class Served(NamedTuple):
@@ -85,6 +88,7 @@ class Served(NamedTuple):
     id="pitr", runbook="RUNBOOKS.md §3.7", service="database", severity="P1", variants=VARIANTS
 )
 def test_pitr(  # noqa: PLR0913 - one fixture per port the drill touches
+    shop_only_variants: None,  # first, so a refused variant is skipped before `drill` starts
     drill: Drill,
     drill_variant: str,
     drill_profile: Profile,
@@ -133,11 +137,12 @@ def _target_time(  # noqa: PLR0913 - the drill's ports and what the steady state
     with drill.step("Users keep writing"):
         lead_s = data_recovery.snapshot_lead_s
         hold_writes(drill, traffic.ledger, lead_s, after_s=backed_up_s, what="base backup")
-    with drill.step("Damage at T: DROP TABLE orders on the primary"):
-        fault = data_recovery.drop_orders(fallback)
+    table = data_recovery.table
+    with drill.step(f"Damage at T: DROP TABLE {table} on the primary"):
+        fault = data_recovery.drop_ledger_table(fallback)
         drill.inject(fault)
     point, point_at_s = fault.statement.recovery_point()  # none recorded: a harness ERROR
-    with drill.step("Detect: users fail, the orders are gone"):
+    with drill.step(f"Detect: users fail, the {table} are gone"):
         detect_user_failures(drill, users_ok)
     with drill.step("Choose the recovery point just before the damage"):
         data_recovery.pitr.flush_archive()
@@ -146,13 +151,14 @@ def _target_time(  # noqa: PLR0913 - the drill's ports and what the steady state
     with drill.step("Recover to the point into a new instance (base backup + WAL)"):
         outcome = data_recovery.pitr.recover(backup_id, request, new_name=data_recovery.new_name)
         drill.record_figure("recovery duration", outcome.duration_s, "s", no_target=PART_OF_TTR)
+    recovered = data_recovery.on(outcome.database)  # read through the service's own ledger
     with drill.step("Check the data with the write ledger"):
         writes = traffic.ledger.writes()
-        ledger = traffic.verify_writes(drill, outcome.database, existing=existing, writes=writes)
+        ledger = traffic.verify_writes(drill, recovered, existing=existing, writes=writes)
         result = PitrResult(outcome, ledger)
         _judge(drill, result, writes, point_at_s)
     with drill.step("Promote: the recovered instance accepts writes"):
-        promoted = confirm_promotion(outcome.database)  # a row written and read back
+        promoted = confirm_promotion(recovered)  # a row written and read back
         drill.record_figure(
             "timeline after promotion",
             float(promoted.status.timeline),
@@ -160,15 +166,16 @@ def _target_time(  # noqa: PLR0913 - the drill's ports and what the steady state
             detail=promoted.write_detail,
             no_target="which timeline the promoted instance writes on; the write is the check",
         )
-    with drill.step("Repoint the shop at the recovered instance"):
+    app = data_recovery.config.deployment
+    with drill.step(f"Repoint the app ({app}) at the recovered instance"):
         repoint_recorded(drill, data_recovery.config, outcome.database.dsn())
     with drill.step("Service back: users served from the recovered data"):
         drill.await_recovery(serving, timeout_s=time_left_s(drill))
 
     drill.assert_rto()
     traffic.stop()  # every acknowledged write is in the ledger before the comparison
-    canary.judge(outcome.database)
-    drill.assert_rpo(traffic.verify_writes(drill, outcome.database, existing=existing).report)
+    canary.judge(recovered)
+    drill.assert_rpo(traffic.verify_writes(drill, recovered, existing=existing).report)
 
 
 def _replica_promote(  # noqa: PLR0913 - the drill's ports and what the steady state established

@@ -69,7 +69,7 @@ DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
         "oom-memory-leak": frozenset({_D, _X}),
         "db-connection-failure": frozenset({_D, _DB, _X}),
         "db-pool-exhaustion": frozenset({_D, _DB}),
-        "snapshot-restore": frozenset({_D, _DB, _X}),
+        "snapshot-restore": frozenset({_D, _DB}),
         "pitr": frozenset({_D, _DB, _X}),
         "backup-verification": frozenset({_DB, _X}),
         "hpa-spike": frozenset({_D, _H, _X}),

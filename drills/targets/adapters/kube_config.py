@@ -16,9 +16,32 @@ from drills.targets.adapters.kube import KubeApi, _call
 from drills.targets.adapters.kube_rollout import rollout_status_from
 from drills.targets.ports.rollout import RolloutStatus
 
-__all__ = ["RESTARTED_AT", "KubeServiceConfig"]
+__all__ = ["DATABASE_URL_ENV", "RESTARTED_AT", "KubeServiceConfig", "database_secret_of"]
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+DATABASE_URL_ENV = "DATABASE_URL"
+
+
+def database_secret_of(
+    api: KubeApi, namespace: str, deployment: str, env: str = DATABASE_URL_ENV
+) -> tuple[str, str] | None:
+    """(Secret, key) the Deployment's containers read `env` from, None when none does.
+
+    A repoint writes where the service reads its DSN: the `secretKeyRef` of that variable in the
+    pod template, so no Secret name has to be known in advance. The first container that sets
+    the variable from a Secret wins.
+    """
+    found = _call(
+        f"read deployment/{deployment}",
+        lambda: api.apps.read_namespaced_deployment(deployment, namespace),
+    )
+    spec = found.spec.template.spec if found.spec and found.spec.template else None
+    for container in (spec.containers or []) if spec else []:
+        for var in container.env or []:
+            source = var.value_from.secret_key_ref if var.name == env and var.value_from else None
+            if source is not None and source.name and source.key:
+                return str(source.name), str(source.key)
+    return None
 
 
 class KubeServiceConfig:

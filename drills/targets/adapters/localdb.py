@@ -20,9 +20,10 @@ import json
 import re
 import shutil
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 
@@ -49,11 +50,79 @@ from drills.targets.ports.data import (
 __all__ = [
     "LocalPitr",
     "LocalSnapshotStore",
+    "ServiceData",
     "destructive_commits",
     "reached_point_from_log",
+    "service_dsn",
 ]
 
 _NOT_REACHED = "before configured recovery target was reached"
+
+
+@dataclass(frozen=True)
+class ServiceData:
+    """Which database of the server holds the service's data, and the role it connects as.
+
+    Empty names mean the instance's own application database and role (the demo shop's). A
+    service with a database of its own (read from its DSN) is dumped, restored and reached
+    there: a logical dump holds one database and no role, so a restore creates both first.
+    """
+
+    database: str = ""
+    role: str = ""
+
+    def admin_dsn(self, server: ServerInstance) -> str:
+        """The superuser's DSN on the service's database of `server`."""
+        return server.admin_dsn(self.database or None)
+
+    def dsn(self, server: ServerInstance) -> str:
+        """The service's DSN on `server`: its role on its database."""
+        return service_dsn(server.dsn(self.database or None), self.role)
+
+
+def service_dsn(dsn: str, role: str) -> str:
+    """`dsn` (a libpq URI without a password) with the user `role` ("" leaves it as it is)."""
+    if not role:
+        return dsn
+    parts = urlsplit(dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(role, safe='')}@{host}"))
+
+
+def ensure_service_database(server: ServerInstance, service: ServiceData) -> None:
+    """Create the service's role and database on `server` when missing (idempotent).
+
+    The restore target of a logical dump: pg_dump carries one database and no role, and its
+    `ALTER ... OWNER TO` statements need the role to exist.
+    """
+    psql = ["-X", "-tAq", "-v", "ON_ERROR_STOP=1", "-d", server.admin_dsn("postgres"), "-c"]
+    if service.role:
+        role = _sql_literal(service.role)
+        server.run_tool(
+            "psql",
+            [
+                *psql,
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+                f"THEN CREATE ROLE {_sql_ident(service.role)} LOGIN; END IF; END $$",
+            ],
+        )
+    if not service.database:
+        return
+    found = server.run_tool(
+        "psql",
+        [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{_sql_literal(service.database)}'"],
+    )
+    if not found.strip():
+        owner = f" OWNER {_sql_ident(service.role)}" if service.role else ""
+        server.run_tool("psql", [*psql, f"CREATE DATABASE {_sql_ident(service.database)}{owner}"])
+
+
+def _sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_literal(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _new_id(prefix: str, clock: DrillClock) -> str:
@@ -73,6 +142,7 @@ class LocalSnapshotStore:
         objects: ObjectStore | None = None,
         clock: DrillClock | None = None,
         prefix: str = "snapshots",
+        service: ServiceData | None = None,
     ) -> None:
         self.source = source
         self.factory = factory
@@ -80,6 +150,7 @@ class LocalSnapshotStore:
         self.objects = objects
         self.clock = clock or SystemClock()
         self.prefix = prefix
+        self.service = service or ServiceData()
 
     def _dir(self, snapshot_id: str) -> Path:
         return self.work_dir / snapshot_id
@@ -119,7 +190,7 @@ class LocalSnapshotStore:
             fingerprints = self._dump(folder / "dump.pgc")
         else:
             self.source.base_backup(folder / "base", fmt="t")
-            fingerprints = PostgresDatabase("source", self.source.dsn()).fingerprint()
+            fingerprints = PostgresDatabase("source", self.service.dsn(self.source)).fingerprint()
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         location = str(folder)
         if self.objects is not None:
@@ -144,12 +215,13 @@ class LocalSnapshotStore:
 
     def _dump(self, target: Path) -> dict[str, TableFingerprint]:
         """pg_dump inside an exported snapshot; fingerprints read in that same snapshot."""
-        with psycopg.connect(self.source.admin_dsn(), application_name="drills-snapshot") as conn:
+        admin = self.service.admin_dsn(self.source)
+        with psycopg.connect(admin, application_name="drills-snapshot") as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             row = conn.execute("SELECT pg_export_snapshot()").fetchone()
             if row is None:
                 raise DrillError("pg_export_snapshot() returned nothing")
-            db = PostgresDatabase("source", self.source.admin_dsn())
+            db = PostgresDatabase("source", admin)
             fingerprints = {t: fingerprint_table(conn, t) for t in db.tables()}
             self.source.run_tool(
                 "pg_dump",
@@ -161,7 +233,7 @@ class LocalSnapshotStore:
                     "-f",
                     str(target),
                     "-d",
-                    self.source.admin_dsn(),
+                    admin,
                 ],
             )
             conn.rollback()
@@ -195,13 +267,13 @@ class LocalSnapshotStore:
             else:
                 server = self.factory.empty(new_name)
                 server.start()
-                server.run_tool(
-                    "pg_restore",
-                    ["--exit-on-error", "-d", server.admin_dsn(), str(files / "dump.pgc")],
-                )
+                ensure_service_database(server, self.service)
+                target = self.service.admin_dsn(server)
+                dump = str(files / "dump.pgc")
+                server.run_tool("pg_restore", ["--exit-on-error", "-d", target, dump])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return PostgresDatabase(new_name, server.dsn())
+        return PostgresDatabase(new_name, self.service.dsn(server))
 
     def verify(self, snapshot_id: str, restored: Database) -> VerificationResult:
         """Per-table row counts and checksums of the restore vs the snapshot."""
@@ -275,7 +347,7 @@ def _contiguous_tail(names: list[str]) -> list[str]:
 class LocalPitr:
     """PointInTimeRecovery port: base backups + the primary's WAL archive, new instance."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only wiring of one recovery
         self,
         primary: ServerInstance,
         *,
@@ -283,12 +355,14 @@ class LocalPitr:
         work_dir: Path,
         clock: DrillClock | None = None,
         timeout_s: float = 120.0,
+        service: ServiceData | None = None,
     ) -> None:
         self.primary = primary
         self.factory = factory
         self.work_dir = work_dir
         self.clock = clock or SystemClock()
         self.timeout_s = timeout_s
+        self.service = service or ServiceData()  # the whole cluster is recovered: both are there
         self.wall_points: dict[str, str] = {}
 
     def base_backup(self) -> str:
@@ -338,7 +412,7 @@ class LocalPitr:
         if not reached_target:
             excerpt = f"TARGET NOT REACHED: {request.describe()}\n{excerpt}"
         return PitrOutcome(
-            database=PostgresDatabase(new_name, server.dsn()),
+            database=PostgresDatabase(new_name, self.service.dsn(server)),
             requested=request,
             requested_wall_iso=(
                 request.time_iso or request.wall_iso or self.wall_points.get(request.name or "")

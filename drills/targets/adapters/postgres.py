@@ -7,6 +7,7 @@ the same rows in the same keys have the same fingerprint whatever their physical
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -380,6 +381,31 @@ class LedgerDatabase(PostgresDatabase):
             _, copies = present.get(str(key), (str(digest), 0))
             present[str(key)] = (str(digest), copies + 1)
         return present
+
+    def accepts_writes(self) -> tuple[bool, str]:
+        """A row committed in a table of the harness's own, read back on a new connection.
+
+        The service's table has columns only the service knows how to fill, so the check
+        writes beside it (its own role, its own database) and drops its table afterwards.
+        """
+        key = uuid.uuid4().hex[:12]
+        table = sql.Identifier(f"drills_write_check_{key}")
+        try:
+            with self.connect() as conn:
+                conn.execute(sql.SQL("CREATE TABLE {} (k text PRIMARY KEY)").format(table))
+                conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(table), [key])
+            count = sql.SQL("SELECT count(*) FROM {} WHERE k = %s").format(table)
+            found = self._rows(count, [key])[0][0]
+        except psycopg.Error as exc:
+            return False, str(translate(exc, f"write a check row on '{self.name}'"))
+        except DrillError as exc:
+            return False, str(exc)
+        finally:
+            with contextlib.suppress(DrillError, psycopg.Error):
+                self.execute(f'DROP TABLE IF EXISTS "drills_write_check_{key}"')
+        if int(found) != 1:
+            return False, f"the committed check row {key} was read back {found} times"
+        return True, f"wrote, committed and read back a check row in a table of its own ({key})"
 
 
 def fingerprint_table(conn: psycopg.Connection[Any], table: str) -> TableFingerprint:

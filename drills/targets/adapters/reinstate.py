@@ -18,6 +18,10 @@ step 2, the rows the service wrote to the restored instance once it had been dum
 into the primary. When the primary still has the table (the DROP never committed, or the fault
 was a DELETE or UPDATE), step 1 leaves it alone rather than load the snapshot over newer rows.
 
+All of it happens in the service's own database and is pointed back at with the service's own
+role (`database` and `role`, read from its DSN; empty in entries recorded before they existed,
+which then mean the instance's application database and role, the demo shop's, as before).
+
 Each part is idempotent, so a replay after a half-finished rollback completes the work. Step 1
 is not idempotent by itself (a second pg_restore of the snapshot dump would wipe the writes made
 since the first), so once it succeeds a marker `.reinstate-<token>.refilled` under
@@ -40,6 +44,7 @@ from drills.core.conditions import Observation
 from drills.core.errors import DrillError
 from drills.core.safety import JsonScalar
 from drills.core.waiting import wait_until
+from drills.targets.adapters.localdb import ServiceData
 from drills.targets.ports.config import ServiceConfig
 from drills.targets.ports.data import ServerInstance
 
@@ -73,7 +78,14 @@ class ReinstatePlan:
     kept_table: str = "orders"  # the table those rows go back into
     kept_key: str = "order_key"  # a row whose key is there already is not put back
     kept_skip: str = "id"  # generated column: the table's own default fills it
+    database: str = ""  # the service's database on each instance ("": the instance's own)
+    role: str = ""  # the role the service connects as ("": the instance's application role)
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names the refill marker
+
+    @property
+    def service(self) -> ServiceData:
+        """Which database the data lives in and the service's role (defaults: the shop's)."""
+        return ServiceData(self.database, self.role)
 
     def refilled_marker(self) -> Path:
         """The file whose presence says step 1 (refill the primary) already succeeded."""
@@ -147,7 +159,11 @@ def reinstate(  # noqa: PLR0913 - keyword-only parts of one rollback
     """
     started = clock.now()
     current = config.database_url()
-    serving = restored.status() == "running" and current is not None and current == restored.dsn()
+    serving = (
+        restored.status() == "running"
+        and current is not None
+        and current == plan.service.dsn(restored)
+    )
     marker = plan.refilled_marker()
     stranded = plan.stranded_rows()
     if marker.exists():
@@ -184,7 +200,7 @@ def _refill_primary(
     dump = Path(plan.postgres_root) / f".reinstate-{plan.restored}.pgc"
     if use_restored:
         restored.run_tool(
-            "pg_dump", ["-Fc", "-Z", "1", "-f", str(dump), "-d", restored.admin_dsn()]
+            "pg_dump", ["-Fc", "-Z", "1", "-f", str(dump), "-d", plan.service.admin_dsn(restored)]
         )
         source = f"restored instance {plan.restored}"
     elif plan.kept_rows and _table_present(plan, primary):
@@ -204,7 +220,7 @@ def _refill_primary(
                 "--if-exists",
                 "--single-transaction",
                 "-d",
-                primary.admin_dsn(),
+                plan.service.admin_dsn(primary),
                 str(dump),
             ],
         )
@@ -231,7 +247,9 @@ def _put_back_kept(plan: ReinstatePlan, primary: ServerInstance) -> int | None:
 def _table_present(plan: ReinstatePlan, primary: ServerInstance) -> bool:
     """The primary has the table the fault drops (psql answers `t`)."""
     query = f"SELECT to_regclass('public.{_literal(_quoted(plan.kept_table))}') IS NOT NULL"
-    said = primary.run_tool("psql", ["-X", "-tAq", "-d", primary.admin_dsn(), "-c", query])
+    said = primary.run_tool(
+        "psql", ["-X", "-tAq", "-d", plan.service.admin_dsn(primary), "-c", query]
+    )
     return said.strip() == "t"
 
 
@@ -259,7 +277,8 @@ def copy_missing_rows(plan: ReinstatePlan, primary: ServerInstance, source: Serv
 def _copy_out(server: ServerInstance, plan: ReinstatePlan, path: Path) -> None:
     """Binary COPY of the plan's table on `server` to `path`."""
     copy = f"\\copy {_quoted(plan.kept_table)} TO '{_literal(path)}' WITH (FORMAT binary)"
-    server.run_tool("psql", ["-X", "-v", "ON_ERROR_STOP=1", "-d", server.admin_dsn(), "-c", copy])
+    target = plan.service.admin_dsn(server)
+    server.run_tool("psql", ["-X", "-v", "ON_ERROR_STOP=1", "-d", target, "-c", copy])
 
 
 def _added(first: int | None, second: int | None) -> int | None:
@@ -309,7 +328,15 @@ def _put_back(
     try:
         said = primary.run_tool(
             "psql",
-            ["-X", "-v", "ON_ERROR_STOP=1", "-d", primary.admin_dsn(), "-f", str(script_file)],
+            [
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                plan.service.admin_dsn(primary),
+                "-f",
+                str(script_file),
+            ],
         )
     finally:
         script_file.unlink(missing_ok=True)

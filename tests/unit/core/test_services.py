@@ -170,6 +170,9 @@ def test_a_service_with_its_own_ledger_runs_only_the_drills_made_generic() -> No
     notes = ServiceWorkload(
         deployment="notes", database=ServiceDatabase(), ledger=ServiceLedger("notes")
     )
-    found = {a.drill: a for a in availability("notes", notes, ["pod-kill-under-load", "pitr"])}
+    drills = ["pod-kill-under-load", "snapshot-restore", "pitr", "region-failover"]
+    found = {a.drill: a for a in availability("notes", notes, drills)}
     assert found["pod-kill-under-load"].runnable
-    assert "demo shop's own tables or settings" in found["pitr"].why[0]
+    assert found["snapshot-restore"].runnable  # its table, database and Secret are derived
+    assert found["pitr"].runnable
+    assert "demo shop's own tables or settings" in found["region-failover"].why[0]

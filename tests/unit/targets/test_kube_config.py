@@ -10,7 +10,11 @@ from kubernetes.client.rest import ApiException
 
 from drills.core.clock import FakeClock
 from drills.targets.adapters.kube import KubeApi
-from drills.targets.adapters.kube_config import RESTARTED_AT, KubeServiceConfig
+from drills.targets.adapters.kube_config import (
+    RESTARTED_AT,
+    KubeServiceConfig,
+    database_secret_of,
+)
 
 
 class FakeCore:
@@ -99,3 +103,30 @@ def test_rollout_reads_generation_and_replica_counts() -> None:
     assert "1/3 updated, 4 total, 3 available" in state.describe()
     assert "generation 4 not yet observed" in state.describe()
     assert (state.revision, state.image) == (2, "shop:1.0.0")
+
+
+def _with_env(*env: Any) -> KubeApi:
+    """A Deployment whose one container sets `env` (read by database_secret_of)."""
+    container = SimpleNamespace(image="notes:1.0", env=list(env))
+    deployment = SimpleNamespace(
+        spec=SimpleNamespace(template=SimpleNamespace(spec=SimpleNamespace(containers=[container])))
+    )
+    apps = SimpleNamespace(read_namespaced_deployment=lambda name, namespace: deployment)
+    return KubeApi(core=FakeCore(), apps=apps, autoscaling=None, context="drills-sandbox")
+
+
+def _from_secret(name: str, secret: str, key: str) -> Any:
+    ref = SimpleNamespace(name=secret, key=key)
+    return SimpleNamespace(name=name, value=None, value_from=SimpleNamespace(secret_key_ref=ref))
+
+
+def test_the_repoint_writes_where_the_deployment_reads_its_database_url() -> None:
+    plain = SimpleNamespace(name="PORT", value="8080", value_from=None)
+    api = _with_env(plain, _from_secret("DATABASE_URL", "notes-database", "url"))
+    assert database_secret_of(api, "default", "notes") == ("notes-database", "url")
+    assert database_secret_of(api, "default", "notes", env="OTHER_URL") is None
+
+
+def test_a_database_url_given_as_a_plain_value_names_no_secret() -> None:
+    api = _with_env(SimpleNamespace(name="DATABASE_URL", value="postgresql://x", value_from=None))
+    assert database_secret_of(api, "default", "notes") is None

@@ -127,3 +127,65 @@ def test_without_a_restore_the_snapshot_dump_refills_and_nothing_restarts(tmp_pa
 def test_without_password_keeps_everything_else() -> None:
     assert without_password("postgresql://u:pw@db:5432/shop") == "postgresql://u@db:5432/shop"
     assert without_password("postgresql://u@db/shop") == "postgresql://u@db/shop"
+
+
+def _service_plan(tmp_path: Path, fallback: str = "") -> ReinstatePlan:
+    """A service with its own database and role (as the notes demo has), kept rows aside."""
+    args = _plan(tmp_path, fallback).args()
+    args.update(
+        primary_url="postgresql://notes@127.0.0.1:5432/notes",
+        deployment="notes",
+        secret="notes-database",
+        database="notes",
+        role="notes",
+        kept_table="notes",
+        kept_key="note_id",
+        kept_skip="",
+    )
+    return ReinstatePlan.from_args(args)
+
+
+def test_an_entry_recorded_before_the_service_keys_replays_as_the_shops(tmp_path: Path) -> None:
+    args = _plan(tmp_path).args()
+    for newer in ("database", "role"):
+        del args[newer]
+    plan = ReinstatePlan.from_args(args)
+    assert (plan.database, plan.role, plan.secret, plan.kept_table) == ("", "", *_SHOP)
+    primary, restored = FakeServer(), FakeServer()
+    config = FakeConfig(FakeClock(), url="postgresql://app@127.0.0.1:6000/shop")
+    assert _run(plan, primary, restored, config).repointed
+    assert primary.tools[1][1][-2] == "postgresql://postgres@127.0.0.1:6000/shop"
+
+
+_SHOP = ("shop-database", "orders")
+
+
+def test_a_service_of_its_own_is_refilled_in_its_database_and_pointed_home(
+    tmp_path: Path,
+) -> None:
+    primary, restored = FakeServer(), FakeServer()
+    # the service runs on the restored instance with its own role: that is the source
+    config = FakeConfig(FakeClock(), url="postgresql://notes@127.0.0.1:6000/notes")
+    done = _run(_service_plan(tmp_path), primary, restored, config)
+    assert done.source == "restored instance restored-x"
+    dump_args = restored.tools[0][1]
+    assert dump_args[-1] == "postgresql://postgres@127.0.0.1:6000/notes"
+    [(_, check), (_, refill), (_, drain)] = primary.tools
+    assert "'public.\"notes\"'" in check[-1]
+    assert refill[-2] == "postgresql://postgres@127.0.0.1:6000/notes"
+    assert "postgresql://postgres@127.0.0.1:6000/notes" in drain
+    assert config.url == "postgresql://notes@127.0.0.1:5432/notes"
+    assert done.repointed
+
+
+def test_a_service_url_for_another_role_is_not_taken_for_the_restored_one(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "dump.pgc"
+    dump.write_bytes(b"PGDMP")
+    primary, restored = FakeServer(), FakeServer()
+    config = FakeConfig(FakeClock(), url="postgresql://app@127.0.0.1:6000/notes")
+    done = _run(_service_plan(tmp_path, str(dump)), primary, restored, config)
+    assert done.source.startswith("snapshot dump")
+    assert restored.tools == []
+    assert primary.tools[0][1][-2:] == ["postgresql://postgres@127.0.0.1:6000/notes", str(dump)]
