@@ -70,7 +70,7 @@ DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
         "db-connection-failure": frozenset({_D, _DB, _X}),
         "db-pool-exhaustion": frozenset({_D, _DB}),
         "snapshot-restore": frozenset({_D, _DB}),
-        "pitr": frozenset({_D, _DB, _X}),
+        "pitr": frozenset({_D, _DB}),
         "backup-verification": frozenset({_DB, _X}),
         "hpa-spike": frozenset({_D, _H, _X}),
         "high-cpu-latency": frozenset({_D, _DB, _X}),
