@@ -2,25 +2,25 @@
 
 Variants (fixtures/nodes.py):
 
-- `drain` (the default, planned maintenance): a PodDisruptionBudget lets one shop pod go at a
-  time (created before the drain, its deletion recorded first); then the runbook's steps in
-  order: `kubectl get nodes` / `describe node`, `aws ec2 describe-instances`, `kubectl drain
-  NODE --ignore-daemonsets` (the cordon is the fault, its uncordon recorded first; every pod
-  evicted through the eviction API, so the budget's refusals are the upstream API server's),
-  `aws ec2 reboot-instances`, `kubectl uncordon`. Judged: the failed-request ratio inside the
-  profile's `[thresholds] error_budget` (aim: zero), Ready replicas never under the budget's
-  minAvailable while the drain runs (sampled every 200 ms), the node schedulable again, every
-  replica Ready and listed, the shop's RTO, no acknowledged write lost. A drain whose
-  evictions stay refused FAILs naming the budget and when it tried, rather than hanging.
-- `node-down`: the node running shop pods stops reporting (its heartbeats stop); the upstream
-  node lifecycle controller marks it NotReady and taints it, and the pods are evicted after the
-  default toleration (both shortened on the sandbox by upstream flags, printed in the report).
+- `drain` (the default, planned maintenance): a PodDisruptionBudget lets one pod of the drilled
+  service go at a time (created before the drain, its deletion recorded first); then the runbook's
+  steps in order: `kubectl get nodes` / `describe node`, `aws ec2 describe-instances`, `kubectl
+  drain NODE --ignore-daemonsets` (the cordon is the fault, its uncordon recorded first; every pod
+  evicted through the eviction API, so the budget's refusals are the upstream API server's), `aws
+  ec2 reboot-instances`, `kubectl uncordon`. Judged: the failed-request ratio inside the profile's
+  `[thresholds] error_budget` (aim: zero), Ready replicas never under the budget's minAvailable
+  while the drain runs (sampled every 200 ms), the node schedulable again, every replica Ready and
+  listed, the service's RTO, no acknowledged write lost. A drain whose evictions stay refused FAILs
+  naming the budget and when it tried, rather than hanging.
+- `node-down`: the node running the service's pods stops reporting (its heartbeats stop); the
+  upstream node lifecycle controller marks it NotReady and taints it, and the pods are evicted after
+  the default toleration (both shortened on the sandbox by upstream flags, printed in the report).
   Recovery: get nodes / describe node, describe-instances, reboot-instances (on the sandbox the
-  heartbeats come back: moto reboots nothing), the node Ready, uncordon. Judged by the shop's
-  RTO (15 min [002]) and the node schedulable.
-- `no-room`: every node cordoned, then one shop pod lost, so its replacement stays Pending;
-  recovery: get nodes, describe-instances, step 6 (`describe nodes`, Allocated resources: it
-  reads the Pending pods, so it runs before the uncordon that clears them), uncordon; RTO.
+  heartbeats come back: moto reboots nothing), the node Ready, uncordon. Judged by the service's RTO
+  (15 min [002] for the shop) and the node schedulable.
+- `no-room`: every node cordoned, then one of the service's pods lost, so its replacement stays
+  Pending; recovery: get nodes, describe-instances, step 6 (`describe nodes`, Allocated resources:
+  it reads the Pending pods, so it runs before the uncordon that clears them), uncordon; RTO.
 
 On the sandbox, EC2 is moto: an instance stands for each node (created by the drill, terminated
 by its rollback) and `reboot-instances` changes its recorded state only; the report says so.
@@ -218,7 +218,7 @@ def _node_down(drill: Drill, ports: NodePorts, heartbeats: NodeHeartbeats) -> No
             detail=f"{moved.last.detail}; {_NOT_POWERED_OFF}",
             no_target="the eviction path's milestone: TTR is judged against the RTO",
         )
-        assert moved.met, f"the shop's pods were not moved off {node}: {moved.last.detail}"
+        assert moved.met, f"{ports.shop.name}'s pods were not moved off {node}: {moved.last.detail}"
     get_nodes(drill, ports.nodes, node)
     instance = describe_instances(drill, ports.instances, node, ports.profile)
     reboot_instance(drill, instance, ports.instances, ports.profile, unplanned=True)
@@ -233,11 +233,11 @@ def _no_room(drill: Drill, ports: NodePorts) -> None:
         cordon = CordonNodes(ports.nodes, tuple(names), ports.profile.blast_radius)
         drill.inject(ports.bound(cordon))
     replicas = ports.shop.desired_replicas()
-    with drill.step("Lose one shop pod: its replacement cannot be scheduled"):
+    with drill.step(f"Lose one {ports.shop.name} pod: its replacement cannot be scheduled"):
         share = 1 / max(replicas, 1)
         kill = KillPods(ports.shop, fraction=share, blast_radius=ports.profile.blast_radius)
         drill.inject(ports.bound(kill))
-    with drill.step("Detect: a shop pod Pending"):
+    with drill.step(f"Detect: a {ports.shop.name} pod Pending"):
         seen = drill.wait_until(_pending(ports.shop), timeout_s=60, raise_on_timeout=False)
         if not seen.met:
             drill.record_not_detected(f"no pod Pending within 60 s: {seen.last.detail}")

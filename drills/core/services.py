@@ -55,8 +55,8 @@ _HOW = MappingProxyType(
         Need.HPA: 'no HPA: set hpa = "<name>"',
         Need.SERVICE: 'no Kubernetes Service: set service = "<name>"',
         Need.WORKER: 'no background worker: set worker = "<Deployment>"',
-        Need.DEMO: "this drill still uses the demo shop's own tables or settings; so far only "
-        "pod-kill-under-load runs against another service",
+        Need.DEMO: "this drill still uses the demo shop's own tables or settings (its release "
+        "switches, its orders table); `drills list` shows the drills that run for any service",
     }
 )
 
@@ -64,7 +64,7 @@ _D, _DB, _H, _S, _W = Need.DEPLOYMENT, Need.DATABASE, Need.HPA, Need.SERVICE, Ne
 _X = Need.DEMO  # checked against another service: remove it from a drill once it is
 DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
     {
-        "crashloop-rollback": frozenset({_D, _X}),
+        "crashloop-rollback": frozenset({_D}),
         "pod-kill-under-load": frozenset({_D}),
         "oom-memory-leak": frozenset({_D, _X}),
         "db-connection-failure": frozenset({_D, _DB, _X}),
@@ -76,7 +76,7 @@ DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
         "high-cpu-latency": frozenset({_D, _DB, _X}),
         "error-rate-rollback": frozenset({_D, _X}),
         "ingress-unreachable": frozenset({_D, _S, _X}),
-        "node-drain-reboot": frozenset({_D, _X}),
+        "node-drain-reboot": frozenset({_D}),
         "secret-rotation": frozenset({_D, _DB, _X}),
         "disk-space-exhausted": frozenset({_D, _X}),
         "worker-queue-backlog": frozenset({_D, _W, _X}),

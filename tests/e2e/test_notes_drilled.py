@@ -108,3 +108,26 @@ def test_notes_pass_pool_exhaustion_with_the_canary_committing_throughout(projec
     assert seen["free connection slots"]["value"] >= seen["free connection slots"]["target"]
     for name in ("time to saturation", "canary longest gap", "free connection slots"):
         print(f"notes pool: {name} {seen[name]['value']} ({seen[name]['detail']})")  # noqa: T201
+
+
+@pytest.mark.extended  # the shop's defect twins of both drills run in make test
+@pytest.mark.parametrize(
+    ("drill", "variant"),
+    [
+        ("crashloop-rollback", ""),
+        ("node-drain-reboot", "drain"),
+        ("node-drain-reboot", "node-down"),
+        ("node-drain-reboot", "no-room"),
+    ],
+)
+def test_notes_pass_the_release_and_node_drills(project: Path, drill: str, variant: str) -> None:
+    args = ("--variant", variant) if variant else ()
+    run = run_drill(project, drill, "--service", "notes", *args)
+    scenario = run.scenario
+    assert (run.code, scenario["verdict"]) == (0, "PASS"), scenario["reason"]
+    assert scenario["service"] == "notes"
+    assert figures(scenario)["acknowledged writes lost"]["value"] == 0
+    steps = " / ".join(s["name"] for s in scenario["steps"])
+    assert "shop" not in steps, steps  # every step names the drilled service's own things
+    rto = objective(scenario, "RTO")["measured_s"]
+    print(f"notes {drill} {variant}: RTO {rto:.1f} s; {steps}")  # noqa: T201
