@@ -13,7 +13,7 @@ from drills.load.ledger import WriteLedger
 from drills.recovery.restore_snapshot import restore_snapshot
 from drills.sandbox.aws import DUMMY_CREDENTIALS
 from drills.targets.adapters.aws import S3ObjectStore
-from drills.targets.adapters.localdb import LocalSnapshotStore
+from drills.targets.adapters.localdb import LocalSnapshotStore, ServiceData
 from drills.targets.adapters.postgres import insert_order
 from drills.targets.ports.data import SnapshotKind, verify_fingerprints
 from tests.sandbox.pgkit import PgKit, local_postgres, moto_endpoint
@@ -126,3 +126,36 @@ def test_ledger_comparison_that_cannot_run_is_could_not_verify(kit: PgKit) -> No
     assert check.report is None
     assert "orders" in (check.error or "")
     kit.app.ensure_orders_table()
+
+
+def test_a_service_database_of_its_own_is_dumped_and_restored_with_its_role(
+    kit: PgKit, endpoint: str
+) -> None:
+    """A second service's own role and database (as notes has): the dump holds that database
+    and no role, so the restore creates both, and the restored DSN is that role's."""
+    kit.primary.ensure_service_database("svcrole", "svcdb", connection_limit=5)
+    service = ServiceData("svcdb", "svcrole")
+    owner = service.dsn(kit.primary)
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS items (item_id text PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO items SELECT 'i' || g, 'b' FROM generate_series(1, 40) g")
+    objects = S3ObjectStore.connect("drills-backups", endpoint_url=endpoint, **DUMMY_CREDENTIALS)
+    store = LocalSnapshotStore(
+        kit.primary,
+        factory=kit.factory,
+        work_dir=kit.root / "service-snapshots",
+        objects=objects,
+        service=service,
+    )
+    info = store.take("dump")
+    assert set(info.fingerprints) == {"items"}  # the service's database, not the shop's
+    kit.adopt("restored-service")
+    restored = store.restore(info.snapshot_id, new_name="restored-service")
+    assert restored.dsn().startswith("postgresql://svcrole@")
+    assert restored.dsn().endswith("/svcdb")
+    assert store.verify(info.snapshot_id, restored).ok
+    with psycopg.connect(restored.dsn(), autocommit=True) as conn:  # as its own role
+        conn.execute("INSERT INTO items VALUES ('after', 'the restore')")
+        row = conn.execute("SELECT count(*) FROM items").fetchone()
+    assert row is not None
+    assert row[0] == 41
