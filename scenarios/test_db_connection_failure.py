@@ -8,9 +8,9 @@ Variants (fixtures/db_connection.py):
   `describe-db-instances`), a `SELECT 1` with the URL the pods carry (the Secret's), the
   credentials (the Secret against the server's address), the fix (start PostgreSQL on the same
   data and port, the RDS "reboot": crash recovery runs, its log lines are evidence), and
-  `kubectl rollout restart` only if the pods do not come back by themselves: the shop's pool
+  `kubectl rollout restart` only if the pods do not come back by themselves: the service's pool
   drops broken connections and reconnects, and /readyz asks it for a working one, so pods
-  usually return on their own. Judged: the shop's RTO (15 min [002]) to users served for the
+  usually return on their own. Judged: the service's RTO (15 min [002]) to users served for the
   stability window, the database's RTO (1 h [002]) to `SELECT 1` answering again, and the write
   ledger: crash recovery must keep every acknowledged order (RPO 15 min [002], and lossless,
   since PostgreSQL with synchronous commit acknowledges only what its WAL holds).
@@ -19,12 +19,14 @@ Variants (fixtures/db_connection.py):
   and crash-loop) while the old ones keep serving (maxUnavailable 0): that is the detection.
   The same steps name the cause (the Secret's host is not the server's); the fix writes the
   right host into the Secret and restarts. Users must stay inside the error budget.
-- `netpol`: a NetworkPolicy denying the shop's pods egress to 5432. Nothing enforces
+- `netpol`: a NetworkPolicy denying the service's pods egress to 5432. Nothing enforces
   NetworkPolicy in the sandbox (its pod network is a bridge with no packet filter), so when
   users stay served it ends COULD_NOT_VERIFY saying so, as `ingress-unreachable --variant
   netpol` does; the policy is deleted alone, never with `--all` (RUNBOOKS.md §5.2).
 
-No variant touches data, so any acknowledged order missing at the end is a FAIL naming it.
+No variant touches data, so any acknowledged write missing at the end is a FAIL naming it. Any
+service whose profile section names a database and whose Deployment reads DATABASE_URL from a
+Secret runs all three (`--service NAME`): the Secret is found in its pod template.
 """
 
 from __future__ import annotations
@@ -147,14 +149,16 @@ def _db_down(  # noqa: PLR0913 - the ports this variant touches
         _database_up(drill, tier)
     with drill.step("Connect from a backend pod: psql $DATABASE_URL -c 'SELECT 1'"):
         _connect_as_pods(drill, tier)
-    with drill.step("Credentials: kubectl get secret shop-database -o yaml"):
+    with drill.step(f"Credentials: kubectl get secret {tier.config.secret} -o yaml"):
         _credentials(drill, tier)
     with drill.step("Fix: start PostgreSQL (the RDS reboot); crash recovery runs"):
         offset = tier.log_size()
         start_again(tier.server, stop.port)
         _await_database(drill, reachable)
         _crash_recovery(drill, tier, offset)
-    with drill.step("kubectl rollout restart deployment/shop if the pods do not recover"):
+    with drill.step(
+        f"kubectl rollout restart deployment/{tier.deployment} if the pods do not recover"
+    ):
         _restart_unless_recovered(drill, tier, users_served)
     with drill.step("Verify: SELECT 1 answers, pods Ready, users served"):
         drill.await_recovery(users_served & reachable, timeout_s=_left_s(drill))
@@ -333,7 +337,7 @@ def _bad_secret(  # noqa: PLR0913 - the ports this variant touches
         _database_up(drill, tier)
     with drill.step("Connect from a backend pod: psql $DATABASE_URL -c 'SELECT 1'"):
         _connect_as_pods(drill, tier)
-    with drill.step("Credentials: kubectl get secret shop-database -o yaml"):
+    with drill.step(f"Credentials: kubectl get secret {tier.config.secret} -o yaml"):
         if not _credentials(drill, tier):
             raise AssertionError(f"{tier.config.where} matches the server, yet new pods fail")
         drill.record_since_fault(
@@ -341,7 +345,7 @@ def _bad_secret(  # noqa: PLR0913 - the ports this variant touches
         )
     with drill.step("Fix: recreate the Secret with the right host"):
         _fix_secret(drill, tier)
-    with drill.step("kubectl rollout restart deployment/shop"):
+    with drill.step(f"kubectl rollout restart deployment/{tier.deployment}"):
         tier.config.restart()
     with drill.step("Verify: rollout complete, pods Ready, users served"):
         drill.await_recovery(_rolled_out(tier) & serving & users_ok, timeout_s=_left_s(drill))
@@ -422,11 +426,11 @@ def _netpol(  # noqa: PLR0913 - the ports this variant touches
     traffic.start()
     drill.expect_steady_state(healthy)
     labels = routing.pod_labels_of(shop.name)
-    with drill.step("Create a NetworkPolicy denying the shop's egress to 5432"):
+    with drill.step(f"Create a NetworkPolicy denying {shop.name}'s egress to 5432"):
         drill.inject(cluster_bound(tier.deny_egress(routing, labels), shop, endpoints))
     with drill.step("Detect: the pods lose their database"):
         seen = drill.wait_until(
-            healthy.negated("the shop or its database fails"),
+            healthy.negated(f"{shop.name} or its database fails"),
             timeout_s=NETPOL_WATCH_S,
             raise_on_timeout=False,
             description="users or readiness failing",
@@ -438,14 +442,14 @@ def _netpol(  # noqa: PLR0913 - the ports this variant touches
             "alone, restart) is drilled only where policies are enforced, not written yet"
         )
     drill.record_not_detected(
-        f"users and the shop's readiness were unaffected {NETPOL_WATCH_S:.0f} s after the policy"
+        f"users and {shop.name}'s readiness were unaffected {NETPOL_WATCH_S:.0f} s after the policy"
     )
     drill.say(
         "The policy is deleted by name with the rollbacks, not with the runbook's `kubectl "
         "delete networkpolicy --all` (RUNBOOKS.md §5.2)."
     )
     raise CouldNotVerify(
-        f"users were still served and the shop's pods stayed Ready {NETPOL_WATCH_S:.0f} s after "
+        f"users were still served and {shop.name}'s pods stayed Ready {NETPOL_WATCH_S:.0f} s after "
         "a NetworkPolicy denied their egress to 5432: nothing enforces NetworkPolicy in this "
         "environment (the sandbox's pod network is a bridge and veth pairs, no iptables or nft "
         "packet filter), so the netpol fault and its recovery were not drilled; the policy was "

@@ -67,7 +67,7 @@ DRILL_REQUIREMENTS: Mapping[str, frozenset[Need]] = MappingProxyType(
         "crashloop-rollback": frozenset({_D}),
         "pod-kill-under-load": frozenset({_D}),
         "oom-memory-leak": frozenset({_D, _X}),
-        "db-connection-failure": frozenset({_D, _DB, _X}),
+        "db-connection-failure": frozenset({_D, _DB}),
         "db-pool-exhaustion": frozenset({_D, _DB}),
         "snapshot-restore": frozenset({_D, _DB}),
         "pitr": frozenset({_D, _DB}),

@@ -57,6 +57,7 @@ def test_healthy_snapshot_restore_passes(project: Path) -> None:
     _assert_reinstated(project, scenario)
 
 
+@pytest.mark.extended  # the same defect against the notes service runs in make test
 def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
     code, scenario = _drill(
         project,
@@ -111,6 +112,7 @@ def test_healthy_pitr_passes(project: Path) -> None:
     _assert_reinstated(project, scenario)
 
 
+@pytest.mark.extended  # the same defect against the notes service runs in make test
 def test_an_archive_missing_segments_fails_the_pitr(project: Path) -> None:
     code, scenario = _drill(project, "pitr", env={"DRILLS_TEST_LOSE_WAL": "1"})
     assert (code, scenario["verdict"]) == (1, "FAIL")

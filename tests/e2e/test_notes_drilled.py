@@ -45,6 +45,7 @@ def _delete_notes(root: Path, since: str) -> tuple[str, ...]:
     return tuple(str(row[0]) for row in rows)
 
 
+@pytest.mark.extended  # the same loss with the generic user runs in make test (journeys)
 def test_notes_lost_behind_the_services_back_fail_and_are_named(project: Path) -> None:
     lost = delete_orders_after_step(
         project,
@@ -93,6 +94,7 @@ def test_a_notes_leak_the_idle_rule_cannot_match_fails_because_the_pool_never_dr
     assert "drills-leak-" not in seen["sessions terminated"]["detail"]
     assert "kubectl rollout restart deployment/notes" in seen["rollout restarts"]["detail"]
     assert all(r["outcome"] == "done" for r in scenario["rollbacks"])
+    print(f"notes pool, busy leak: {scenario['reason']}")  # noqa: T201 - for the report
 
 
 @pytest.mark.extended  # the defect above runs in make test; this is its healthy twin
@@ -106,11 +108,13 @@ def test_notes_pass_pool_exhaustion_with_the_canary_committing_throughout(projec
     assert seen["canary RPO"]["value"] == 0.0
     assert seen["canary longest gap"]["value"] < 1.0  # its connection was open before the leak
     assert seen["free connection slots"]["value"] >= seen["free connection slots"]["target"]
+    rto = objective(scenario, "RTO")["measured_s"]
+    print(f"notes pool: RTO {rto:.1f} s; {seen['acknowledged writes']['detail']}")  # noqa: T201
     for name in ("time to saturation", "canary longest gap", "free connection slots"):
         print(f"notes pool: {name} {seen[name]['value']} ({seen[name]['detail']})")  # noqa: T201
 
 
-@pytest.mark.extended  # the shop's defect twins of both drills run in make test
+@pytest.mark.extended  # the shop's defect twins of these drills run in make test
 @pytest.mark.parametrize(
     ("drill", "variant"),
     [
@@ -118,9 +122,13 @@ def test_notes_pass_pool_exhaustion_with_the_canary_committing_throughout(projec
         ("node-drain-reboot", "drain"),
         ("node-drain-reboot", "node-down"),
         ("node-drain-reboot", "no-room"),
+        ("db-connection-failure", "db-down"),
+        ("db-connection-failure", "bad-secret"),
     ],
 )
-def test_notes_pass_the_release_and_node_drills(project: Path, drill: str, variant: str) -> None:
+def test_notes_pass_the_release_node_and_connection_drills(
+    project: Path, drill: str, variant: str
+) -> None:
     args = ("--variant", variant) if variant else ()
     run = run_drill(project, drill, "--service", "notes", *args)
     scenario = run.scenario
