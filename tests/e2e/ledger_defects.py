@@ -4,6 +4,8 @@
   a given step finished (the fault is in place), deletes a few of this drill's acknowledged
   orders through the sandbox's admin DSN, behind the shop's back: acknowledged writes really
   lost. The drill must FAIL and name them.
+- `delete_notes` is the same deletion for the notes demo service (its own database and table),
+  for `delete_orders_after_step(..., delete=delete_notes)`.
 - `writes_refused` revokes INSERT on the orders table from the shop's role for the duration of
   a drill (and grants it back), so no write is ever acknowledged; `tolerant_profile` writes a
   profile whose error threshold lets the refused writes through the steady state. The drill
@@ -144,3 +146,16 @@ def assert_lost_writes_named(lost: LostWrites) -> dict[str, Any]:
     seen = {f["name"]: f for f in scenario["figures"]}
     assert seen["acknowledged writes lost"]["value"] >= 3
     return scenario
+
+
+def delete_notes(root: Path, since: str) -> tuple[str, ...]:
+    """Three notes this drill's users stored (at least a second ago), deleted as the admin."""
+    dsn = conninfo.make_conninfo(sandbox_endpoints(root)["admin_dsn"], dbname="notes")
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "DELETE FROM notes WHERE note_id IN (SELECT note_id FROM notes WHERE updated_at >"
+            " %s::timestamptz AND updated_at < clock_timestamp() - interval '1 second'"
+            " ORDER BY updated_at DESC LIMIT 3) RETURNING note_id",
+            [since],
+        ).fetchall()
+    return tuple(str(row[0]) for row in rows)

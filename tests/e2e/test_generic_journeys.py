@@ -16,13 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from drills.core.services import KEY_ONLY
-from tests.e2e.drill_cli import objective, sandbox_endpoints, shown_drill
-from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
+from tests.e2e.drill_cli import objective, shown_drill
+from tests.e2e.ledger_defects import (
+    assert_lost_writes_named,
+    delete_notes,
+    delete_orders_after_step,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -65,19 +67,6 @@ def project(drill_project: Path) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def _delete_notes(root: Path, since: str) -> tuple[str, ...]:
-    """Three notes this drill's users stored (at least a second ago), deleted as the admin."""
-    dsn = make_conninfo(sandbox_endpoints(root)["admin_dsn"], dbname="notes")
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "DELETE FROM notes WHERE note_id IN (SELECT note_id FROM notes WHERE updated_at >"
-            " %s::timestamptz AND updated_at < clock_timestamp() - interval '1 second'"
-            " ORDER BY updated_at DESC LIMIT 3) RETURNING note_id",
-            [since],
-        ).fetchall()
-    return tuple(str(row[0]) for row in rows)
-
-
 def _generic_user_ran(root: Path) -> int:
     """The journeys, not a locustfile, made the traffic; returns the acknowledged writes.
 
@@ -107,7 +96,7 @@ def test_journey_writes_lost_behind_the_services_back_fail_and_are_named(project
         "notes",
         "--env",
         PROFILE,
-        delete=_delete_notes,
+        delete=delete_notes,
     )
     scenario: dict[str, Any] = assert_lost_writes_named(lost)
     assert scenario["service"] == "notes"

@@ -15,13 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from fixtures.pool import DEFECT_BUSY, DEFECT_ENV
-from tests.e2e.drill_cli import figures, objective, run_drill, sandbox_endpoints
-from tests.e2e.ledger_defects import assert_lost_writes_named, delete_orders_after_step
+from tests.e2e.drill_cli import figures, objective, run_drill
+from tests.e2e.ledger_defects import (
+    assert_lost_writes_named,
+    delete_notes,
+    delete_orders_after_step,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -32,19 +34,6 @@ def project(drill_project: Path) -> Path:
     return drill_project
 
 
-def _delete_notes(root: Path, since: str) -> tuple[str, ...]:
-    """Three notes this drill's users stored (at least a second ago), deleted as the admin."""
-    dsn = make_conninfo(sandbox_endpoints(root)["admin_dsn"], dbname="notes")
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "DELETE FROM notes WHERE note_id IN (SELECT note_id FROM notes WHERE updated_at >"
-            " %s::timestamptz AND updated_at < clock_timestamp() - interval '1 second'"
-            " ORDER BY updated_at DESC LIMIT 3) RETURNING note_id",
-            [since],
-        ).fetchall()
-    return tuple(str(row[0]) for row in rows)
-
-
 @pytest.mark.extended  # the same loss with the generic user runs in make test (journeys)
 def test_notes_lost_behind_the_services_back_fail_and_are_named(project: Path) -> None:
     lost = delete_orders_after_step(
@@ -53,7 +42,7 @@ def test_notes_lost_behind_the_services_back_fail_and_are_named(project: Path) -
         "Kill half the pods",
         "--service",
         "notes",
-        delete=_delete_notes,
+        delete=delete_notes,
     )
     scenario: dict[str, Any] = assert_lost_writes_named(lost)
     assert scenario["service"] == "notes"
