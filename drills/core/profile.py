@@ -348,6 +348,16 @@ class Profile:
         """The objectives of service `name`, if the profile lists it."""
         return next((s for s in self.services if s.name == name), None)
 
+    def is_first_service(self, name: str) -> bool:
+        """Whether service `name` is the one the environment's single endpoints stand for.
+
+        An environment gives one service URL and one database DSN (endpoints.json, `[targets]`):
+        they are the first described service's. Another service needs its own (`url`,
+        `dsn_env`, or the environment's `service_urls` / `service_dsns`), never those.
+        """
+        first = self.app_service()
+        return first is None or first.name == name
+
     def app_service(self, name: str | None = None) -> ServiceObjectives | None:
         """The service drills run against: `name` (`--service`), else the first described one.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from drills.core.profile import load_profile
-from tests.e2e.drill_cli import REPO
+from tests.e2e.drill_cli import REPO, figures, run_drill, sandbox_endpoints
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -71,3 +71,75 @@ def test_init_describes_the_shop_and_never_overwrites(
     assert again.returncode == 2
     assert "already has [services.web]" in again.stdout
     assert profile_copy.read_text() == before
+
+
+JOURNEYS = """
+[[services.mynotes.journeys]]
+name = "write a note"
+method = "PUT"
+path = "/notes/{key}"
+body = '{"text": "drill {n}"}'
+weight = 2
+expect = [200, 201]
+ack = true
+
+[[services.mynotes.journeys]]
+name = "read a note back"
+path = "/notes/{key}"
+read_of = "write a note"
+
+[services.mynotes.ledger]
+table = "notes"
+key_column = "note_id"
+"""
+
+
+def _filled_in(section: str, url: str) -> str:
+    """What a team writes into the section `drills init` left: objectives, URL, DSN, journeys."""
+    edits = {
+        '# rto = "15m"': 'rto = "15m"',
+        '# rpo = "5m"': 'rpo = "5m"',
+        '# url = "..."': f'url = "{url}"',
+        "# [services.mynotes.database]": "[services.mynotes.database]",
+        '# kind = "postgres"': 'kind = "postgres"',
+        '# dsn_env = "MYNOTES_DATABASE_URL"': 'dsn_env = "MYNOTES_DATABASE_URL"',
+    }
+    for written, filled in edits.items():
+        assert written in section, f"drills init no longer writes {written!r}:\n{section}"
+        section = section.replace(written, filled)
+    kept = [line for line in section.splitlines() if not line.startswith("locustfile = ")]
+    return "\n".join(kept) + "\n" + JOURNEYS
+
+
+@pytest.mark.extended  # the init test above runs in make test; this drills what it wrote
+def test_the_section_init_writes_for_notes_drills_them_once_filled_in(
+    drill_project: Path, profile_copy: Path
+) -> None:
+    before = profile_copy.read_text()
+    done = _drills(
+        drill_project, "init", "--env", "inittest", "--deployment", "notes", "--name", "mynotes"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    section = profile_copy.read_text()[len(before) :]
+    found = sandbox_endpoints(drill_project)
+    profile_copy.write_text(before + _filled_in(section, found["service_urls"]["notes"]))
+    mynotes = load_profile(profile_copy).service("mynotes")
+    assert mynotes is not None
+    assert mynotes.workload is not None
+    assert mynotes.workload.deployment == "notes"
+    run = run_drill(
+        drill_project,
+        "db-pool-exhaustion",
+        "--env",
+        "inittest",
+        "--service",
+        "mynotes",
+        env={"MYNOTES_DATABASE_URL": found["service_dsns"]["notes"]},
+    )
+    scenario = run.scenario
+    assert (run.code, scenario["verdict"]) == (0, "PASS"), f"{scenario['reason']}\n{run.output}"
+    assert scenario["service"] == "mynotes"
+    seen = figures(scenario)
+    assert seen["acknowledged writes"]["value"] > 0  # the journeys' writes, read back by key
+    assert seen["acknowledged writes lost"]["value"] == 0
+    print(f"mynotes (from drills init): {scenario['reason']}")  # noqa: T201
