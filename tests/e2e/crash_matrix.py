@@ -94,7 +94,8 @@ def _env(root: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), **(extra or {})}
 
 
-def _cli(root: Path, *args: str, extra: Mapping[str, str] | None = None) -> tuple[int, str]:
+def cli(root: Path, *args: str, extra: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """`drills --root ROOT ARGS` with `extra` in its environment: (exit code, output)."""
     command = [sys.executable, "-m", "drills.cli", "--root", str(root), *args]
     done = subprocess.run(
         command,
@@ -294,7 +295,7 @@ def reference_run(root: Path, drill: str) -> tuple[dict[str, Any], list[str]]:
     """A clean run: its journal entry, and what it left behind (must be nothing)."""
     up_to = max_order_id(root)
     before = fingerprint(root, up_to)
-    code, output = _cli(root, "run", drill)
+    code, output = cli(root, "run", drill)
     scenario = latest_scenario(root)
     if code != 0:
         raise AssertionError(f"the clean run of {drill} did not pass (exit {code}):\n{output}")
@@ -333,7 +334,7 @@ def kill_once(root: Path, point: KillPoint, tmp: Path) -> KillResult:
     mark = tmp / f"reached-{point.drill}-{point.failpoint.replace(':', '-').replace('=', '-')}"
     started = CLOCK.wall().timestamp()
     extra = {"DRILLS_FAILPOINT": point.failpoint, "DRILLS_FAILPOINT_REACHED": str(mark)}
-    result.exit_code, output = _cli(root, "run", point.drill, extra=extra)
+    result.exit_code, output = cli(root, "run", point.drill, extra=extra)
     result.reached = mark.read_text().strip() if mark.exists() else ""
     if not result.reached:
         result.left_behind.append(
@@ -351,7 +352,7 @@ def kill_once(root: Path, point: KillPoint, tmp: Path) -> KillResult:
             + output[-600:]
         )
     if result.pending_after_exit:
-        result.rollback_code, said = _cli(root, "rollback")
+        result.rollback_code, said = cli(root, "rollback")
         if result.rollback_code != 0 or pending_entries(root):
             result.left_behind.append(f"drills rollback exit {result.rollback_code}: {said[-600:]}")
     result.left_behind.extend(wait_restored(root, before, up_to))

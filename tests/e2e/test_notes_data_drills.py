@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from tests.e2e.crash_matrix import (
+    CLOCK,
+    cli,
+    fingerprint,
+    max_order_id,
+    pending_entries,
+    wait_restored,
+)
 from tests.e2e.drill_cli import (
     REPO,
     figures,
@@ -197,3 +206,53 @@ def test_variants_built_on_the_shops_orders_refuse_the_notes(
     assert f"variant {variant} uses the demo shop's own tables" in output
     assert "service notes keeps its writes in notes" in output
     assert latest_scenarios(project) == []
+
+
+def _notes_by_id(root: Path) -> dict[str, str]:
+    """Every note on the primary: id -> the payload hash the service stored."""
+    dsn = make_conninfo(sandbox_endpoints(root)["admin_dsn"], dbname="notes")
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute("SELECT note_id, payload_hash FROM notes").fetchall()
+    return {str(note_id): str(digest) for note_id, digest in rows}
+
+
+def _acknowledged_since(root: Path, since_s: float) -> dict[str, str]:
+    """The notes the run's users saw acknowledged (its ledger files written since `since_s`)."""
+    acked: dict[str, str] = {}
+    for ledger in (root / "reports").glob("*/**/ledger.jsonl"):
+        if ledger.stat().st_mtime >= since_s:
+            for line in filter(str.strip, ledger.read_text().splitlines()):
+                write = json.loads(line)
+                acked[write["key"]] = write["payload_hash"]
+    return acked
+
+
+@pytest.mark.extended  # the crash matrix's kill and replay (make bench), for a service not the shop
+def test_drills_rollback_puts_the_notes_home_after_a_kill_on_the_restored_instance(
+    project: Path, tmp_path: Path
+) -> None:
+    """SIGKILL as the 9th step starts: the table dropped on the primary, the notes Deployment
+    repointed at the restored instance and writing there. `drills rollback` alone must put
+    every note home (those from before, those the users saw acknowledged during the run, on
+    either instance), point the Secret back and remove the restored instance."""
+    up_to = max_order_id(project)
+    before = fingerprint(project, up_to)  # Deployments, Secrets, sessions, servers, netns
+    kept = _notes_by_id(project)
+    started = CLOCK.wall().timestamp()
+    mark = tmp_path / "reached"
+    failpoint = {"DRILLS_FAILPOINT": "step:9=SIGKILL", "DRILLS_FAILPOINT_REACHED": str(mark)}
+    code, output = cli(project, "run", "snapshot-restore", *NOTES, extra=failpoint)
+    assert "Service back" in mark.read_text(), output[-3000:]
+    assert code == -signal.SIGKILL, output[-3000:]
+    assert pending_entries(project) >= 1  # the reinstate, recorded before the DROP
+    code, output = cli(project, "rollback")
+    assert code == 0, output[-3000:]
+    assert pending_entries(project) == 0
+    assert wait_restored(project, before, up_to) == []
+    now = _notes_by_id(project)
+    assert [k for k, digest in kept.items() if now.get(k) != digest] == []
+    acked = _acknowledged_since(project, started)
+    assert acked, "the run's users acknowledged no note before the kill"
+    assert sorted(k for k in acked if k not in now) == []  # KEY_ONLY never: notes keep hashes
+    assert _notes_home(project) >= len(kept) + len(acked)
+    print(f"notes kill at step 9: {len(acked)} acknowledged notes all home")  # noqa: T201
