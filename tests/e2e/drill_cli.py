@@ -154,3 +154,13 @@ def incident_timings(scenario: dict[str, Any]) -> tuple[float, float, float]:
     assert ttm <= ttr
     assert ttr == objective(scenario, "RTO")["measured_s"]
     return ttd, ttm, ttr
+
+
+def assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:
+    """A data drill's rollback ran and left no restored instance: no files, no server process."""
+    assert scenario["rollbacks"], "the destroy fault must record its reinstate rollback"
+    assert all(r["outcome"] == "done" for r in scenario["rollbacks"]), scenario["rollbacks"]
+    postgres = root / ".drills" / "sandbox" / "postgres"
+    assert [p.name for p in postgres.iterdir() if p.name.startswith("restored-")] == []
+    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert f"{postgres}/restored-" not in listed.stdout, "a restored server is still running"

@@ -6,6 +6,8 @@
   lost. The drill must FAIL and name them.
 - `delete_notes` is the same deletion for the notes demo service (its own database and table),
   for `delete_orders_after_step(..., delete=delete_notes)`.
+- `notes_journeys(service)` is the notes API as `[[services.<service>.journeys]]`: the generic
+  user's write and read-back, for the modules that drill notes without a locustfile.
 - `writes_refused` revokes INSERT on the orders table from the shop's role for the duration of
   a drill (and grants it back), so no write is ever acknowledged; `tolerant_profile` writes a
   profile whose error threshold lets the refused writes through the steady state. The drill
@@ -159,3 +161,22 @@ def delete_notes(root: Path, since: str) -> tuple[str, ...]:
             [since],
         ).fetchall()
     return tuple(str(row[0]) for row in rows)
+
+
+def notes_journeys(service: str) -> str:
+    """The notes API as journeys of `[services.<service>]`: PUT a fresh note, read one back."""
+    return f"""[[services.{service}.journeys]]  # the generic user's: no locustfile
+name = "write a note"
+method = "PUT"
+path = "/notes/{{key}}"
+body = '{{"text": "drill {{n}}"}}'
+weight = 2
+expect = [200, 201]
+ack = true
+
+[[services.{service}.journeys]]
+name = "read a note back"
+path = "/notes/{{key}}"
+read_of = "write a note"
+weight = 3
+"""

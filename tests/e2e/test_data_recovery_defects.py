@@ -10,13 +10,18 @@ reinstate must have left the shop on the primary, with no restored instance behi
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.drill_cli import figures, incident_timings, objective, shown_drill
+from tests.e2e.drill_cli import (
+    assert_reinstated,
+    figures,
+    incident_timings,
+    objective,
+    shown_drill,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -29,16 +34,6 @@ def project(drill_project: Path) -> Path:
 
 def _drill(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     return shown_drill(root, *args, env=env)
-
-
-def _assert_reinstated(root: Path, scenario: dict[str, Any]) -> None:
-    """The rollback ran and left no restored instance behind: no files, no server process."""
-    assert scenario["rollbacks"], "the destroy fault must record its reinstate rollback"
-    assert all(r["outcome"] == "done" for r in scenario["rollbacks"]), scenario["rollbacks"]
-    postgres = root / ".drills" / "sandbox" / "postgres"
-    assert [p.name for p in postgres.iterdir() if p.name.startswith("restored-")] == []
-    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    assert f"{postgres}/restored-" not in listed.stdout, "a restored server is still running"
 
 
 @pytest.mark.extended  # the default's passing run: `make drill` runs it, make test the defect
@@ -54,7 +49,7 @@ def test_healthy_snapshot_restore_passes(project: Path) -> None:
     incident_timings(scenario)
     assert seen["acknowledged writes lost"]["value"] > 0
     assert seen["writes acknowledged after the snapshot"]["value"] > 0  # what the restore loses
-    _assert_reinstated(project, scenario)
+    assert_reinstated(project, scenario)
 
 
 @pytest.mark.extended  # the same defect against the notes service runs in make test
@@ -75,7 +70,7 @@ def test_a_stale_snapshot_fails_on_the_rpo(project: Path) -> None:
     age = figures(scenario)["snapshot age at the fault"]
     assert age["value"] > age["target"] == 4.0
     _assert_canary_rpo_matches(scenario, age["value"])
-    _assert_reinstated(project, scenario)
+    assert_reinstated(project, scenario)
 
 
 def _assert_canary_rpo_matches(scenario: dict[str, Any], snapshot_age_s: float) -> None:
@@ -109,7 +104,7 @@ def test_healthy_pitr_passes(project: Path) -> None:
     assert seen["writes lost before the recovery point"]["value"] == 0.0
     assert seen["canary RPO"]["value"] == 0.0  # the harness's own rows agree
     incident_timings(scenario)
-    _assert_reinstated(project, scenario)
+    assert_reinstated(project, scenario)
 
 
 @pytest.mark.extended  # the same defect against the notes service runs in make test
@@ -121,4 +116,4 @@ def test_an_archive_missing_segments_fails_the_pitr(project: Path) -> None:
     seen = figures(scenario)
     assert seen["recovery point found in the WAL"]["value"] == 0.0
     assert seen["writes lost before the recovery point"]["value"] > 0
-    _assert_reinstated(project, scenario)
+    assert_reinstated(project, scenario)

@@ -17,6 +17,7 @@ import pytest
 
 from drills.core.profile import load_profile
 from tests.e2e.drill_cli import REPO, figures, run_drill, sandbox_endpoints
+from tests.e2e.ledger_defects import notes_journeys
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -73,25 +74,15 @@ def test_init_describes_the_shop_and_never_overwrites(
     assert profile_copy.read_text() == before
 
 
-JOURNEYS = """
-[[services.mynotes.journeys]]
-name = "write a note"
-method = "PUT"
-path = "/notes/{key}"
-body = '{"text": "drill {n}"}'
-weight = 2
-expect = [200, 201]
-ack = true
-
-[[services.mynotes.journeys]]
-name = "read a note back"
-path = "/notes/{key}"
-read_of = "write a note"
-
+JOURNEYS = (
+    "\n"
+    + notes_journeys("mynotes")
+    + """
 [services.mynotes.ledger]
 table = "notes"
 key_column = "note_id"
 """
+)
 
 
 def _filled_in(section: str, url: str) -> str:

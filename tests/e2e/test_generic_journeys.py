@@ -24,6 +24,7 @@ from tests.e2e.ledger_defects import (
     assert_lost_writes_named,
     delete_notes,
     delete_orders_after_step,
+    notes_journeys,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -31,21 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 DRILL = "pod-kill-under-load"
 PROFILE = "journeys"
 LOCUSTFILE_LINES = '[services.notes.load]\nlocustfile = "fixtures/locustfiles/notes.py"\n'
-JOURNEYS = """[[services.notes.journeys]]  # the generic user's: no locustfile
-name = "write a note"
-method = "PUT"
-path = "/notes/{key}"
-body = '{"text": "drill {n}"}'
-weight = 2
-expect = [200, 201]
-ack = true
-
-[[services.notes.journeys]]
-name = "read a note back"
-path = "/notes/{key}"
-read_of = "write a note"
-weight = 3
-"""
+JOURNEYS = notes_journeys("notes")
 KEY_ONLY_SAID = "checks acknowledged writes by key alone"
 
 

@@ -35,6 +35,7 @@ from tests.e2e.crash_matrix import (
 )
 from tests.e2e.drill_cli import (
     REPO,
+    assert_reinstated,
     figures,
     incident_timings,
     kubectl,
@@ -71,12 +72,7 @@ def _notes_home(root: Path) -> int:
 
 def _assert_notes_reinstated(root: Path, scenario: dict[str, Any], before: int) -> None:
     """The rollback put the notes home and left no restored instance behind."""
-    assert scenario["rollbacks"], "the destroy fault must record its reinstate rollback"
-    assert all(r["outcome"] == "done" for r in scenario["rollbacks"]), scenario["rollbacks"]
-    postgres = root / ".drills" / "sandbox" / "postgres"
-    assert [p.name for p in postgres.iterdir() if p.name.startswith("restored-")] == []
-    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    assert f"{postgres}/restored-" not in listed.stdout, "a restored server is still running"
+    assert_reinstated(root, scenario)
     assert _notes_home(root) > before, "the notes written during the drill are not all home"
     secret = kubectl(root, "get", "secret", "notes-database", "-o", "jsonpath={.data.url}")
     url = subprocess.run(
