@@ -9,9 +9,6 @@ a lost write (404, `missing_key`), never as an acknowledgement.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from drills.load.shapes import Steady
 from drills.load.traffic import TrafficRecorder
 from drills.targets.adapters.locust_load import LocustLoad
 from fixtures.load import GENERIC_LOCUSTFILE
+from tests.plugin.fake_http import QuietHandler, serving
 
 pytestmark = pytest.mark.sandbox
 
@@ -49,37 +47,17 @@ _NOTES: dict[str, bytes] = {}  # path -> body, what the little service keeps
 _LOCK = threading.Lock()
 
 
-class _Notes(BaseHTTPRequestHandler):
+class _Notes(QuietHandler):
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         with _LOCK:
             _NOTES[self.path] = body
-        self._answer(201)
+        self.reply(201, b"")
 
     def do_GET(self) -> None:
         with _LOCK:
             found = self.path in _NOTES
-        self._answer(200 if found else 404)
-
-    def _answer(self, status: int) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
-@contextmanager
-def _service() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Notes)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+        self.reply(200 if found else 404, b"")
 
 
 def _alive_and(load: LocustLoad, holds: bool) -> bool:
@@ -89,7 +67,7 @@ def _alive_and(load: LocustLoad, holds: bool) -> bool:
 
 def test_journeys_acknowledge_by_key_and_a_deleted_key_reads_as_lost(tmp_path: Path) -> None:
     recorder = TrafficRecorder()
-    with _service() as url:
+    with serving(_Notes) as url:
         load = LocustLoad(
             GENERIC_LOCUSTFILE,
             url,
